@@ -1,0 +1,54 @@
+/**
+ * Enforces the layering of DESIGN.md: core ← scheduler/engine ← coordinator/agent ← api/cli/web.
+ * Concrete implementations (store/sqlite, rpc, process runner) are wired only in src/bin.
+ * `npm run lint:deps` fails on any violation.
+ */
+const notTests = '\\.test\\.ts$';
+const layer = (name, allowed) => ({
+  name: `${name}-layer`,
+  comment: `src/${name} may only depend on: ${allowed.join(', ') || 'nothing inside src'}`,
+  severity: 'error',
+  from: { path: `^src/${name}/`, pathNot: notTests },
+  to: {
+    path: '^src/',
+    pathNot: [`^src/${name}/`, ...allowed.map((a) => `^src/${a}`)],
+  },
+});
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    layer('core', []),
+    layer('config', ['core/']),
+    layer('scheduler', ['core/']),
+    layer('store', ['core/']),
+    layer('engine', ['core/', 'store/[^/]+\\.ts$']),
+    layer('security', ['core/', 'store/[^/]+\\.ts$']),
+    layer('rpc', ['core/']),
+    layer('coordinator', ['core/', 'config/', 'scheduler/', 'engine/', 'store/[^/]+\\.ts$', 'security/', 'rpc/server/', 'rpc/[^/]+\\.ts$']),
+    layer('agent', ['core/', 'config/', 'engine/', 'security/', 'rpc/client/', 'rpc/[^/]+\\.ts$']),
+    layer('api', ['core/', 'config/', 'coordinator/', 'store/[^/]+\\.ts$', 'security/', 'engine/']),
+    layer('client', ['core/']),
+    layer('cli', ['core/', 'config/', 'client/', 'engine/', 'store/[^/]+\\.ts$']),
+    {
+      name: 'generated-wire-types-stay-in-rpc',
+      comment: 'Wire types never leak outside src/rpc.',
+      severity: 'error',
+      from: { pathNot: '^src/rpc/' },
+      to: { path: '^src/rpc/gen/' },
+    },
+    {
+      name: 'bin-is-the-composition-root',
+      comment: 'Nothing imports the composition roots.',
+      severity: 'error',
+      from: { pathNot: '^src/bin/' },
+      to: { path: '^src/bin/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '(^dist/|node_modules)' },
+  },
+};

@@ -1,0 +1,69 @@
+/**
+ * FleetService — what the master offers to its edges (REST/WebSocket API, the dashboard).
+ * Implemented by the Coordinator; the api/ layer maps its typed errors to HTTP statuses.
+ * All methods validate their input and throw BitacoraError subclasses with stable codes.
+ */
+import type { FleetEvent, FleetNode, NewTaskSpec, NodeRole, Task, TaskLogChunk } from '../core/index.js';
+import type { TaskCounts, TaskFilter } from '../store/backbone.js';
+import type { AgentConfig, EmergencyTier } from '../rpc/messages.js';
+
+export interface JoinInfo {
+  /** PEM of the fleet CA; the joining agent checks its sha256 against the pinned hash. */
+  caCertPem: string;
+  /** `sha256:<hex of the DER certificate>`. */
+  caHash: string;
+  /** host:port of the gRPC agent endpoint. */
+  grpcAddress: string;
+  protocolVersion: number;
+}
+
+export interface CreatedJoinToken {
+  id: string;
+  token: string;
+  role: 'worker' | 'hybrid';
+  expiresAt: number;
+  caHash: string;
+  /** The full `bitacora join …` command for another machine. */
+  join: string;
+}
+
+export interface FleetStatus {
+  nodes: { total: number; ready: number; down: number; draining: number };
+  tasks: TaskCounts;
+  acceptingWork: boolean;
+  config: AgentConfig;
+}
+
+export interface FleetService {
+  joinInfo(): JoinInfo;
+  status(): FleetStatus;
+
+  listNodes(): FleetNode[];
+  /** By id or name. NotFoundError otherwise. */
+  getNode(idOrName: string): FleetNode;
+  drainNode(idOrName: string): FleetNode;
+  undrainNode(idOrName: string): FleetNode;
+  /** Closes its connection, requeues its tasks, forgets it. */
+  removeNode(idOrName: string): void;
+  /** worker ↔ hybrid without restart. */
+  setNodeRole(idOrName: string, role: Exclude<NodeRole, 'master'>): FleetNode;
+
+  /** Persisted before it returns. `pinnedNode` may be a name; it is resolved to an id. */
+  submitTask(spec: NewTaskSpec): { task: Task; created: boolean };
+  submitTasks(specs: NewTaskSpec[]): { task: Task; created: boolean }[];
+  listTasks(filter?: TaskFilter): Task[];
+  getTask(id: string): Task;
+  /** Cancels anywhere: pending tasks at once, running ones on their node. */
+  cancelTask(id: string, reason?: string): Task;
+  taskLogs(id: string, options?: { attempt?: number; afterSeq?: number }): TaskLogChunk[];
+
+  createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): CreatedJoinToken;
+
+  updateConfiguration(patch: Partial<AgentConfig>): AgentConfig;
+  emergencyShutdown(tier: EmergencyTier, reason: string): void;
+
+  /** Events after `afterSeq`, then live ones; returns unsubscribe. */
+  subscribe(afterSeq: number, listener: (event: FleetEvent) => void): () => void;
+  /** Live output chunks of tasks (already fenced and stored). Returns unsubscribe. */
+  subscribeLogs(listener: (chunk: TaskLogChunk) => void): () => void;
+}

@@ -1,0 +1,90 @@
+/**
+ * The agent ↔ coordinator protocol in domain terms. `rpc/server` and `rpc/client` translate
+ * these to and from the protobuf wire types of `proto/fleet.proto`; nothing outside `rpc/`
+ * sees wire types. Bump PROTOCOL_VERSION (here and in the proto header) on any breaking change.
+ *
+ * Flow: agent dials out, sends `hello` first (join token on first join, node credential
+ * afterwards, plus the tasks it still runs = SyncState); the coordinator answers `welcome`
+ * (node id, credential on first join, configuration, void tasks) or `error` and closes.
+ * Then heartbeats and task traffic flow both ways on the one stream until it closes.
+ */
+import type { NodeResources, NodeRole, TaskKind, TaskLogChunk, TaskResult } from '../core/index.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Largest message either side accepts (bytes); larger ones are refused with an error. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export interface TaskRef {
+  taskId: string;
+  attempt: number;
+}
+
+export interface AgentNodeInfo {
+  name: string;
+  role: Exclude<NodeRole, 'master'>;
+  capabilities: string[];
+  specializations: string[];
+  capacity: number;
+  resources: NodeResources;
+  agentVersion: string;
+}
+
+export type AgentMessage =
+  | {
+      type: 'hello';
+      protocolVersion: number;
+      /** First join: the one-time join token. */
+      joinToken?: string;
+      /** Rejoin: the credential received in the first welcome. */
+      credential?: { nodeId: string; secret: string };
+      node: AgentNodeInfo;
+      /** Tasks the agent still runs or holds unsent results for (SyncState). */
+      running: TaskRef[];
+    }
+  | { type: 'heartbeat'; at: number; resources: NodeResources; running: TaskRef[] }
+  | { type: 'taskStarted'; taskId: string; attempt: number; at: number }
+  | { type: 'taskOutput'; chunks: TaskLogChunk[] }
+  | { type: 'taskFinished'; taskId: string; attempt: number; result: TaskResult }
+  /** The agent will not run an assigned task (capacity, capability, draining). */
+  | { type: 'taskRejected'; taskId: string; attempt: number; reason: string };
+
+export interface AgentConfig {
+  /** Default 1000 ms. */
+  heartbeatIntervalMs: number;
+  /** An agent cut off longer than this stops its own tasks. Default 15000 ms. */
+  selfFenceAfterMs: number;
+}
+
+export interface ExecuteTaskCommand {
+  taskId: string;
+  attempt: number;
+  kind: TaskKind;
+  project: string | null;
+  command: string[];
+  env: Record<string, string>;
+  timeoutMs: number | null;
+}
+
+export type EmergencyTier = 'stop-dispatch' | 'cancel-all' | 'shutdown-nodes';
+
+export type CoordinatorMessage =
+  | {
+      type: 'welcome';
+      protocolVersion: number;
+      nodeId: string;
+      /** Only on first join: the node's long-lived credential secret, to be stored by the agent. */
+      credentialSecret?: string;
+      config: AgentConfig;
+      /** Tasks the agent reported that are no longer its to run: kill them, drop their results. */
+      voidTasks: TaskRef[];
+    }
+  | { type: 'executeTask'; task: ExecuteTaskCommand }
+  | { type: 'cancelTask'; taskId: string; attempt: number; reason: string }
+  | { type: 'voidTasks'; tasks: TaskRef[] }
+  /** Acknowledges a result so the agent can drop it from its resend buffer. */
+  | { type: 'resultAck'; taskId: string; attempt: number; accepted: boolean; reason?: string }
+  | { type: 'updateConfiguration'; config: Partial<AgentConfig> }
+  | { type: 'setRole'; role: Exclude<NodeRole, 'master'> }
+  | { type: 'emergencyShutdown'; tier: EmergencyTier; reason: string }
+  | { type: 'error'; code: string; message: string; fatal: boolean };

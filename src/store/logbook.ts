@@ -1,0 +1,90 @@
+/**
+ * Logbook repositories — the Bitácora model on one machine: sessions, projects, topics with
+ * their approvals, actions (with the persisted phases/decision of atomic actions) and sparks.
+ * Every mutating call is atomic and appends its event. Written by the CLI and the engine;
+ * read by the CLI, the API and the timeline (`bitacora log`).
+ */
+import type {
+  Action, ActionDecision, ActionOutcome, ActionPhase, Approval, NewAction, NewProject, NewSession,
+  NewSpark, NewTopic, Project, ProjectStatus, Session, Spark, Topic, TopicStatus,
+} from '../core/index.js';
+
+export interface SessionRepository {
+  /** Starts a session (status 'active'). */
+  start(input: NewSession, now: number): Session;
+  get(id: string): Session | null;
+  list(filter?: { status?: Session['status']; project?: string; limit?: number }): Session[];
+  /** The most recent session that is active or paused, if any. */
+  current(): Session | null;
+  /** active → paused. Guarded by SESSION_TRANSITIONS (InvalidTransitionError). */
+  pause(id: string, now: number): Session;
+  /** paused → active; adds the pause to `pausedMs`. */
+  resume(id: string, now: number): Session;
+  /** active|paused → ended. */
+  end(id: string, now: number): Session;
+  /** Distributed fields: participants, strategy, sync interval, lastSyncAt. */
+  update(id: string, patch: Partial<Pick<Session, 'primaryNode' | 'participatingNodes' | 'strategy' | 'syncIntervalMs' | 'lastSyncAt' | 'description'>>, now: number): Session;
+}
+
+export interface ProjectRepository {
+  /** ConflictError when the name exists. `workspace` defaults to the name. */
+  create(input: NewProject, now: number): Project;
+  get(name: string): Project | null;
+  list(filter?: { status?: ProjectStatus }): Project[];
+  /** Guarded by PROJECT_TRANSITIONS when `status` changes. */
+  update(name: string, patch: Partial<Pick<Project, 'description' | 'repository' | 'status' | 'pinnedNodes'>>, now: number): Project;
+}
+
+export interface TopicRepository {
+  create(input: NewTopic, now: number): Topic;
+  get(id: string): Topic | null;
+  list(filter?: { project?: string; status?: TopicStatus }): Topic[];
+  /**
+   * Sets status 'in-progress'. At most one in-progress topic per project: throws
+   * BitacoraError ActiveTopicExists naming the active one. Dependencies must be completed
+   * (InvalidTransitionError otherwise).
+   */
+  activate(id: string, now: number): Topic;
+  /** Guarded by TOPIC_TRANSITIONS; entering 'in-progress' goes through the same check as activate. */
+  setStatus(id: string, status: TopicStatus, now: number): Topic;
+  update(id: string, patch: Partial<Pick<Topic, 'description' | 'priority' | 'risk' | 'estimatedHours' | 'actualHours'>>, now: number): Topic;
+}
+
+export interface ApprovalRepository {
+  /** A pending approval for a topic run; appends 'approval.requested'. */
+  request(input: { topicId: string; project: string; reason: string; expiresAt: number }, now: number): Approval;
+  get(id: string): Approval | null;
+  list(filter?: { state?: Approval['state']; project?: string }): Approval[];
+  /**
+   * pending → approved | rejected, once. A decision on an expired approval (now > expiresAt)
+   * records 'expired' instead and throws BitacoraError ApprovalExpired. Deciding twice throws
+   * InvalidTransitionError. Appends 'approval.decided'.
+   */
+  decide(id: string, decision: 'approved' | 'rejected', by: string, note: string | null, now: number): Approval;
+  /** Marks pending approvals past their expiry as 'expired'; returns them. */
+  expire(now: number): Approval[];
+}
+
+export interface ActionRepository {
+  /** Records an action (hand-logged, or about to be executed with phase 'validating'). */
+  create(input: NewAction, now: number): Action;
+  get(id: string): Action | null;
+  list(filter?: { sessionId?: string; topicId?: string; project?: string; limit?: number }): Action[];
+  /**
+   * Persists a phase change (guarded by ACTION_TRANSITIONS) before the engine acts on it,
+   * so a crash leaves a record of how far it got. Appends 'action.phase'.
+   */
+  setPhase(id: string, phase: ActionPhase, now: number): Action;
+  /** Persists the commit/abort decision once; a second different decision → ConflictError. */
+  decide(id: string, decision: ActionDecision, now: number): Action;
+  /** Final outcome and end time. */
+  finish(id: string, outcome: ActionOutcome, now: number): Action;
+  /** Actions left in an IN_DOUBT_PHASES phase (by a crash), oldest first. */
+  inDoubt(): Action[];
+}
+
+export interface SparkRepository {
+  add(input: NewSpark, now: number): Spark;
+  get(id: string): Spark | null;
+  list(filter?: { sessionId?: string; project?: string; type?: Spark['type']; limit?: number }): Spark[];
+}
