@@ -1,0 +1,60 @@
+/**
+ * Ports of the engine: the I/O it needs, as interfaces. Implementations live at the edges
+ * (the process runner in `agent/runner`, workspaces on disk) and are passed in by `bin/`.
+ */
+import type { LogStream } from '../core/index.js';
+
+export interface RunRequest {
+  /** argv; a shell line is ['sh', '-c', line]. */
+  command: string[];
+  /** Working directory (the project's workspace). Must exist. */
+  cwd: string;
+  /** Task variables, added to the allowlisted environment. */
+  env: Record<string, string>;
+  /** Sends SIGTERM to the whole process tree after this, then SIGKILL after `killGraceMs`. */
+  timeoutMs: number | null;
+  /** Default 2000 ms. */
+  killGraceMs?: number;
+  /** Bytes of output kept; the rest is counted, not kept. Default 1 MiB. */
+  outputLimitBytes?: number;
+  /** Aborting kills the whole process tree (including setsid/double-forked descendants). */
+  signal?: AbortSignal;
+  /** Called with each piece of output as it arrives (already within the limit). */
+  onOutput?: (stream: LogStream, data: string) => void;
+}
+
+export interface RunResult {
+  /** null when killed by a signal or never started. */
+  exitCode: number | null;
+  /** Signal that ended the process, e.g. 'SIGKILL'. */
+  signal: string | null;
+  /** null on a normal exit; 'timeout' | 'cancelled' | 'spawn-failed: <reason>'. */
+  error: string | null;
+  durationMs: number;
+  /** Kept output (stdout and stderr interleaved as received), up to the limit. */
+  output: string;
+  outputBytes: number;
+  /** Bytes counted but not kept. */
+  droppedBytes: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+/**
+ * Runs one command to completion. Never throws for a failing command: failures are in the
+ * result. Guarantees that when `run` resolves, no process of the command remains.
+ */
+export interface CommandRunner {
+  run(request: RunRequest): Promise<RunResult>;
+}
+
+/** Resolves a project's isolated workspace directory, creating it when missing. */
+export interface WorkspaceProvider {
+  ensure(project: string): Promise<string>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,55 @@
+/**
+ * Inputs and outputs of placement. The scheduler is pure: a read-only snapshot in, a plan
+ * out. The coordinator's plan applier re-checks each assignment against current state
+ * (compare-and-set on the task's attempt, node capacity) before committing it.
+ */
+import type { FleetNode, Task } from '../core/index.js';
+
+export interface NodeView {
+  node: Pick<FleetNode, 'id' | 'name' | 'role' | 'status' | 'capabilities' | 'specializations' | 'capacity' | 'resources'>;
+  /** Tasks currently assigned or running on the node (coordinator's view). */
+  activeTasks: number;
+}
+
+export interface DurationEstimate {
+  /** EWMA of observed durations (ms) of tasks with this estimateKey on this node. */
+  meanMs: number;
+  samples: number;
+}
+
+export interface FleetSnapshot {
+  nodes: NodeView[];
+  /** Pending tasks, FIFO order. */
+  pending: Task[];
+  /** Active (assigned+running) tasks per project, for fairness. */
+  activeByProject: Record<string, number>;
+  /** estimates[nodeId][estimateKey] */
+  estimates: Record<string, Record<string, DurationEstimate>>;
+  /** Project slug → preferred node ids (project pinning). */
+  projectPins: Record<string, string[]>;
+}
+
+export interface Assignment {
+  taskId: string;
+  /** The attempt the task was pending at; the applier's compare-and-set expectation. */
+  expectedAttempt: number;
+  nodeId: string;
+  /** Why this node: for logs and `task show`. */
+  reason: string;
+}
+
+export interface Unplaceable {
+  taskId: string;
+  /** 'no-capable-node' when no node could ever run it; 'no-capacity' when all capable nodes are full. */
+  reason: 'no-capable-node' | 'no-capacity';
+  detail: string;
+}
+
+export interface Plan {
+  assignments: Assignment[];
+  unplaced: Unplaceable[];
+}
+
+export interface Scheduler {
+  plan(snapshot: FleetSnapshot, now: number): Plan;
+}
