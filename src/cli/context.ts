@@ -1,0 +1,67 @@
+/**
+ * What every CLI command receives. The concrete implementations (SQLite backbone, process
+ * runner, master and agent processes) are wired in `src/bin/bitacora.ts`; commands only see
+ * these interfaces, so they stay testable and the layering holds.
+ */
+import type { Backbone } from '../store/backbone.js';
+import type { CommandRunner, WorkspaceProvider } from '../engine/ports.js';
+
+export interface MasterStartOptions {
+  dataDir: string;
+  /** host:port of REST + WebSocket + dashboard. */
+  http: string;
+  /** host:port of the gRPC agent endpoint. */
+  grpc: string;
+  localWorker: boolean;
+}
+
+export interface MasterHandle {
+  httpUrl: string;
+  dashboardUrl: string;
+  grpcAddress: string;
+  /** Admin bearer token (also saved in `<dataDir>/client.json` for the local CLI). */
+  adminToken: string;
+  caHash: string;
+  /** `bitacora join <url> --token <fresh token> --ca-hash <hash>` for another machine. */
+  joinCommand: string;
+  /** Resolves when the master stops (signal or emergency shutdown). */
+  closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AgentStartOptions {
+  masterUrl: string;
+  token?: string;
+  caHash?: string;
+  role: 'worker' | 'hybrid';
+  name?: string;
+  capabilities: string[];
+  specializations: string[];
+  capacity?: number;
+  dataDir: string;
+}
+
+export interface AgentHandle {
+  nodeId(): string | null;
+  closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CliDeps {
+  openBackbone(dataDir: string): Backbone;
+  newCommandRunner(): CommandRunner;
+  newWorkspaces(root: string): WorkspaceProvider;
+  startMaster(options: MasterStartOptions): Promise<MasterHandle>;
+  startAgent(options: AgentStartOptions): Promise<AgentHandle>;
+}
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface CliContext extends CliIo {
+  deps: CliDeps;
+}
