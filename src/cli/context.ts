@@ -64,4 +64,11 @@ export interface CliIo {
 
 export interface CliContext extends CliIo {
   deps: CliDeps;
+  /**
+   * Aborted when the user asks the process to stop (SIGINT/SIGTERM). Long-running commands
+   * (`up`, `join`, `logs --follow`, `run --wait`) watch it; the first call installs the signal
+   * handlers, so short commands keep the default Ctrl-C behaviour. Absent in tests that do not
+   * need it (the signal then never aborts).
+   */
+  stopSignal?: () => AbortSignal;
 }

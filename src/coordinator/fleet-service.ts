@@ -61,6 +61,11 @@ export interface FleetService {
 
   updateConfiguration(patch: Partial<AgentConfig>): AgentConfig;
   emergencyShutdown(tier: EmergencyTier, reason: string): void;
+  /**
+   * Lifts the dispatch freeze left by any EmergencyShutdown tier: pending work is assigned
+   * again. Optional so that older implementations and test fakes still satisfy the interface.
+   */
+  resumeDispatch?(): void;
 
   /** Events after `afterSeq`, then live ones; returns unsubscribe. */
   subscribe(afterSeq: number, listener: (event: FleetEvent) => void): () => void;

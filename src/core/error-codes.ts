@@ -34,6 +34,8 @@ export const ErrorCode = {
   ProtocolViolation: 'BIT_ERR_PROTOCOL_VIOLATION',
   /** The master's CA does not match the pinned sha256 fingerprint. */
   CaMismatch: 'BIT_ERR_CA_MISMATCH',
+  /** A certificate, key or certificate request is malformed, unsupported, not issued by the fleet CA, or its files are inconsistent. */
+  CertificateInvalid: 'BIT_ERR_CERTIFICATE_INVALID',
   /** No ready node satisfies a task's hard constraints (capabilities, pin). */
   NoCapableNode: 'BIT_ERR_NO_CAPABLE_NODE',
   ApprovalRejected: 'BIT_ERR_APPROVAL_REJECTED',

@@ -13,3 +13,4 @@ export * from './model/spark.js';
 export * from './model/node.js';
 export * from './model/task.js';
 export * from './model/event.js';
+export * from './pipeline/index.js';

@@ -38,6 +38,11 @@ export interface RunResult {
   droppedBytes: number;
   startedAt: number;
   endedAt: number;
+  /**
+   * Pids of the command's processes still alive after the runner's cleanup. Absent or empty
+   * normally; non-empty only for processes the kernel would not kill (e.g. stuck in I/O).
+   */
+  lingeringPids?: number[];
 }
 
 /**

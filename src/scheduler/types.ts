@@ -21,9 +21,9 @@ export interface FleetSnapshot {
   nodes: NodeView[];
   /** Pending tasks, FIFO order. */
   pending: Task[];
-  /** Active (assigned+running) tasks per project, for fairness. */
+  /** Active (assigned+running) tasks per project slug, for fairness; tasks without a project count under ''. */
   activeByProject: Record<string, number>;
-  /** estimates[nodeId][estimateKey] */
+  /** estimates[nodeId][estimateKey], keys from `estimateKeyOf(task)` (./estimates.ts). */
   estimates: Record<string, Record<string, DurationEstimate>>;
   /** Project slug → preferred node ids (project pinning). */
   projectPins: Record<string, string[]>;
@@ -43,6 +43,12 @@ export interface Unplaceable {
   /** 'no-capable-node' when no node could ever run it; 'no-capacity' when all capable nodes are full. */
   reason: 'no-capable-node' | 'no-capacity';
   detail: string;
+  /**
+   * Set when a free capable node exists but the task is held back for this node (id), which
+   * is full yet expected to finish the task much sooner (learned durations). Reason is then
+   * 'no-capacity'; the task stays pending and is planned again next time.
+   */
+  waitingFor?: string;
 }
 
 export interface Plan {

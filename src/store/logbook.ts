@@ -10,9 +10,10 @@ import type {
 } from '../core/index.js';
 
 export interface SessionRepository {
-  /** Starts a session (status 'active'). */
+  /** Starts a session (status 'active'). `project` is a label: it need not exist yet. */
   start(input: NewSession, now: number): Session;
   get(id: string): Session | null;
+  /** Oldest first; with `limit`, the most recent `limit` (still oldest first). */
   list(filter?: { status?: Session['status']; project?: string; limit?: number }): Session[];
   /** The most recent session that is active or paused, if any. */
   current(): Session | null;
@@ -36,6 +37,7 @@ export interface ProjectRepository {
 }
 
 export interface TopicRepository {
+  /** NotFoundError for an unknown project or dependency; dependencies must be topics of the same project. */
   create(input: NewTopic, now: number): Topic;
   get(id: string): Topic | null;
   list(filter?: { project?: string; status?: TopicStatus }): Topic[];
@@ -45,7 +47,10 @@ export interface TopicRepository {
    * (InvalidTransitionError otherwise).
    */
   activate(id: string, now: number): Topic;
-  /** Guarded by TOPIC_TRANSITIONS; entering 'in-progress' goes through the same check as activate. */
+  /**
+   * Guarded by TOPIC_TRANSITIONS; entering 'in-progress' goes through the same check as activate.
+   * Setting the current status again (including activating the active topic) is a no-op.
+   */
   setStatus(id: string, status: TopicStatus, now: number): Topic;
   update(id: string, patch: Partial<Pick<Topic, 'description' | 'priority' | 'risk' | 'estimatedHours' | 'actualHours'>>, now: number): Topic;
 }
@@ -66,9 +71,10 @@ export interface ApprovalRepository {
 }
 
 export interface ActionRepository {
-  /** Records an action (hand-logged, or about to be executed with phase 'validating'). */
+  /** Records an action (hand-logged, or about to be executed with phase 'validating'). Linked session/topic must exist. */
   create(input: NewAction, now: number): Action;
   get(id: string): Action | null;
+  /** Oldest first; with `limit`, the most recent `limit` (still oldest first). */
   list(filter?: { sessionId?: string; topicId?: string; project?: string; limit?: number }): Action[];
   /**
    * Persists a phase change (guarded by ACTION_TRANSITIONS) before the engine acts on it,
@@ -77,7 +83,7 @@ export interface ActionRepository {
   setPhase(id: string, phase: ActionPhase, now: number): Action;
   /** Persists the commit/abort decision once; a second different decision → ConflictError. */
   decide(id: string, decision: ActionDecision, now: number): Action;
-  /** Final outcome and end time. */
+  /** Final outcome and end time, once (a second outcome → ConflictError). */
   finish(id: string, outcome: ActionOutcome, now: number): Action;
   /** Actions left in an IN_DOUBT_PHASES phase (by a crash), oldest first. */
   inDoubt(): Action[];
@@ -86,5 +92,6 @@ export interface ActionRepository {
 export interface SparkRepository {
   add(input: NewSpark, now: number): Spark;
   get(id: string): Spark | null;
+  /** Oldest first; with `limit`, the most recent `limit` (still oldest first). */
   list(filter?: { sessionId?: string; project?: string; type?: Spark['type']; limit?: number }): Spark[];
 }

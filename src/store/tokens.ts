@@ -26,5 +26,6 @@ export interface JoinTokenRepository {
    */
   consume(hash: string, nodeName: string, now: number): JoinTokenRecord;
   list(): JoinTokenRecord[];
+  /** NotFoundError when unknown; revoking a revoked token returns it unchanged. Appends 'token.revoked'. */
   revoke(id: string, now: number): JoinTokenRecord;
 }

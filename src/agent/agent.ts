@@ -1,0 +1,394 @@
+/**
+ * Agent — the worker runtime. Dials out to the master (works behind NAT), authenticates
+ * (join token the first time, stored credential afterwards), heartbeats, runs what it is
+ * assigned through the Executor, reports through the Outbox, reconnects with backoff, and
+ * stops its own tasks when cut off longer than `selfFenceAfterMs`.
+ *
+ * States: idle → connecting → connected ⇄ backoff → closed. `start()` resolves at the first
+ * welcome and rejects when the master refuses the agent for good (wrong token, CA mismatch,
+ * removed node); `closed` settles when the agent stops (rejects with that refusal).
+ */
+import { isBitacoraError, type NodeRole } from '../core/index.js';
+import { systemClock, type Clock, type CommandRunner, type WorkspaceProvider } from '../engine/ports.js';
+import { connectToCoordinator, type ConnectOptions, type CoordinatorLink } from '../rpc/client/index.js';
+import { PROTOCOL_VERSION, type AgentConfig, type AgentMessage, type CoordinatorMessage, type TaskRef } from '../rpc/messages.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { AgentRefusedError, FATAL_CODES } from './errors.js';
+import { Executor } from './executor.js';
+import { resolveDialTarget } from './join-info.js';
+import { deferred } from './deferred.js';
+import { Outbox } from './outbox.js';
+import { machineResources } from './resources.js';
+import { loadAgentState, saveAgentState, type AgentState } from './state-file.js';
+
+export type AgentLifecycle = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
+
+export interface AgentLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface AgentOptions {
+  masterUrl: string;
+  dataDir: string;
+  /** One-time join token; only used when no credential is stored. */
+  token?: string;
+  /** `sha256:…` of the fleet CA; without it (and without a stored CA) trust on first use. */
+  caHash?: string;
+  node: { name: string; role: Exclude<NodeRole, 'master'>; capabilities: string[]; specializations: string[]; capacity: number };
+  runner: CommandRunner;
+  workspaces: WorkspaceProvider;
+  agentVersion?: string;
+  clock?: Clock;
+  log?: AgentLogger;
+  /** Until the first welcome says otherwise. Defaults: 1000 ms heartbeats, self-fence after 15 s. */
+  initialConfig?: Partial<AgentConfig>;
+  backoff?: Partial<BackoffPolicy>;
+  /** A hello must be answered within this. Default 10000 ms. */
+  welcomeTimeoutMs?: number;
+  /** Injected transport and HTTP (tests, fault injection). */
+  connect?: (options: ConnectOptions) => CoordinatorLink;
+  fetch?: typeof fetch;
+}
+
+type Welcome = Extract<CoordinatorMessage, { type: 'welcome' }>;
+
+export class Agent {
+  private lifecycle: AgentLifecycle = 'idle';
+  private readonly clock: Clock;
+  private readonly log: AgentLogger;
+  private readonly outbox: Outbox;
+  private readonly executor: Executor;
+  private config: AgentConfig;
+  private role: Exclude<NodeRole, 'master'>;
+  private state: AgentState | null = null;
+  private link: CoordinatorLink | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private fenceTimer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
+  /** Since when no stream is connected (null while connected). */
+  private cutOffSince: number | null = null;
+  private readonly firstWelcome: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
+  private readonly done: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
+  private fatal: Error | null = null;
+
+  constructor(private readonly options: AgentOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log ?? { info() {}, warn() {}, error() {} };
+    this.config = { heartbeatIntervalMs: 1000, selfFenceAfterMs: 15_000, ...options.initialConfig };
+    this.role = options.node.role;
+    this.outbox = new Outbox({ now: () => this.clock.now() });
+    this.executor = new Executor({
+      runner: options.runner,
+      workspaces: options.workspaces,
+      outbox: this.outbox,
+      clock: this.clock,
+      capacity: options.node.capacity,
+      reject: (ref, reason) => this.send({ type: 'taskRejected', taskId: ref.taskId, attempt: ref.attempt, reason }),
+      onError: (message) => this.log.error(message),
+    });
+    this.firstWelcome = deferred();
+    this.done = deferred();
+    // Callers may await only one of them; never let the other become an unhandled rejection.
+    this.firstWelcome.promise.catch(() => {});
+    this.done.promise.catch(() => {});
+  }
+
+  get status(): AgentLifecycle {
+    return this.lifecycle;
+  }
+
+  get closed(): Promise<void> {
+    return this.done.promise;
+  }
+
+  nodeId(): string | null {
+    return this.state?.nodeId ?? null;
+  }
+
+  /** Tasks in progress (attempts), for tests and status output. */
+  running(): TaskRef[] {
+    return this.executor.refs();
+  }
+
+  /** Loads stored identity and starts the connect loop. Resolves at the first welcome. */
+  start(): Promise<void> {
+    if (this.lifecycle !== 'idle') return this.firstWelcome.promise;
+    try {
+      this.state = loadAgentState(this.options.dataDir);
+    } catch (err) {
+      this.fail(err as Error);
+      return this.firstWelcome.promise;
+    }
+    if (this.state?.role) this.role = this.state.role;
+    if (!this.state?.credentialSecret && !this.options.token) {
+      this.fail(new AgentRefusedError('BIT_ERR_UNAUTHENTICATED', `no stored credential in ${this.options.dataDir} and no --token: nothing to join with`));
+      return this.firstWelcome.promise;
+    }
+    this.cutOffSince = this.clock.now();
+    this.armSelfFence();
+    void this.loop();
+    return this.firstWelcome.promise;
+  }
+
+  /** Stops tasks (their results are dropped: the master requeues them), closes the stream. Idempotent. */
+  async close(reason = 'agent stopping'): Promise<void> {
+    if (this.lifecycle === 'closed') return this.done.promise.catch(() => {});
+    this.setState('closed');
+    this.executor.refuseNew();
+    this.stopTimers();
+    this.wake?.();
+    await this.executor.stopAll({ drop: true });
+    this.outbox.detach();
+    this.link?.close(reason);
+    this.link = null;
+    if (this.fatal) this.done.reject(this.fatal);
+    else this.done.resolve();
+    this.firstWelcome.reject(this.fatal ?? new Error(`agent closed before joining: ${reason}`));
+  }
+
+  // ───────────────────────── connect loop ─────────────────────────
+
+  private async loop(): Promise<void> {
+    let attempt = 0;
+    while (this.lifecycle !== 'closed') {
+      this.setState('connecting');
+      let welcomed = false;
+      try {
+        const target = await resolveDialTarget(this.options.masterUrl, this.options.caHash, this.state, this.log, this.options.fetch);
+        if (this.isClosed()) return;
+        welcomed = await this.session(target.address, target.caCertPem, target.caHash);
+      } catch (err) {
+        if (this.isFatal(err)) return this.fail(err as Error);
+        this.log.warn(`cannot reach the master: ${(err as Error).message}`);
+      }
+      if (this.isClosed()) return;
+      attempt = welcomed ? 0 : attempt + 1;
+      this.setState('backoff');
+      await this.sleep(backoffDelay(attempt, { ...DEFAULT_BACKOFF, ...this.options.backoff }));
+    }
+  }
+
+  /** One stream: hello → welcome → traffic until it closes. Resolves true if it got a welcome. */
+  private session(address: string, caCertPem: string, caHash: string): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      const link = (this.options.connect ?? connectToCoordinator)({ address, caCertPem });
+      this.link = link;
+      let welcomed = false;
+      let refusal: Error | null = null;
+      const welcomeTimer = setTimeout(() => link.close('no welcome in time'), this.options.welcomeTimeoutMs ?? 10_000);
+      welcomeTimer.unref();
+      link.start({
+        onMessage: (message) => {
+          if (message.type === 'welcome') {
+            clearTimeout(welcomeTimer);
+            welcomed = true;
+            this.welcomed(message, address, caCertPem, caHash);
+            return;
+          }
+          if (message.type === 'error') {
+            refusal = this.handleError(message) ?? refusal;
+            return;
+          }
+          if (welcomed) this.handle(message);
+        },
+        onInvalid: (error) => this.log.warn(`refused a frame from the master: ${error.message}`),
+        onClose: (reason) => {
+          clearTimeout(welcomeTimer);
+          if (this.link === link) this.link = null;
+          this.disconnected(reason);
+          if (refusal) reject(refusal);
+          else resolve(welcomed);
+        },
+      });
+      const hello: AgentMessage = {
+        type: 'hello',
+        protocolVersion: PROTOCOL_VERSION,
+        ...(this.state?.nodeId && this.state.credentialSecret
+          ? { credential: { nodeId: this.state.nodeId, secret: this.state.credentialSecret } }
+          : { joinToken: this.options.token ?? '' }),
+        node: {
+          name: this.options.node.name,
+          role: this.role,
+          capabilities: this.options.node.capabilities,
+          specializations: this.options.node.specializations,
+          capacity: this.options.node.capacity,
+          resources: machineResources(),
+          agentVersion: this.options.agentVersion ?? '0.0.0',
+        },
+        // SyncState: what still runs plus finished attempts whose results are not acked.
+        running: [...this.executor.refs(), ...this.outbox.unacknowledged()],
+      };
+      link.send(hello);
+    });
+  }
+
+  private welcomed(welcome: Welcome, address: string, caCertPem: string, caHash: string): void {
+    const first = !this.state?.nodeId;
+    this.state = {
+      version: 1,
+      masterUrl: this.options.masterUrl,
+      grpcAddress: address,
+      caCertPem,
+      caHash,
+      nodeId: welcome.nodeId,
+      credentialSecret: welcome.credentialSecret ?? this.state?.credentialSecret ?? null,
+      role: this.role,
+    };
+    saveAgentState(this.options.dataDir, this.state);
+    this.config = { ...welcome.config };
+    if (welcome.voidTasks.length > 0) this.executor.drop(welcome.voidTasks);
+    this.cutOffSince = null;
+    // Connected first: `send` drops everything while not connected.
+    this.setState('connected');
+    this.outbox.attach((m) => this.send(m));
+    this.outbox.resendAll();
+    this.armHeartbeat();
+    this.log.info(`${first ? 'joined' : 'reconnected to'} the fleet as ${this.options.node.name} (${welcome.nodeId})`);
+    this.firstWelcome.resolve();
+  }
+
+  private handle(message: CoordinatorMessage): void {
+    switch (message.type) {
+      case 'executeTask':
+        this.executor.execute(message.task);
+        return;
+      case 'cancelTask':
+        this.executor.cancel({ taskId: message.taskId, attempt: message.attempt });
+        return;
+      case 'voidTasks':
+        this.executor.drop(message.tasks);
+        return;
+      case 'resultAck':
+        this.outbox.ack({ taskId: message.taskId, attempt: message.attempt });
+        return;
+      case 'updateConfiguration':
+        this.config = { ...this.config, ...message.config };
+        this.armHeartbeat();
+        this.log.info(`configuration updated: heartbeat ${this.config.heartbeatIntervalMs} ms, self-fence after ${this.config.selfFenceAfterMs} ms`);
+        return;
+      case 'setRole':
+        this.role = message.role;
+        if (this.state) saveAgentState(this.options.dataDir, (this.state = { ...this.state, role: message.role }));
+        this.log.info(`role is now ${message.role}`);
+        return;
+      case 'emergencyShutdown':
+        this.emergency(message.tier, message.reason);
+        return;
+      case 'welcome':
+      case 'error':
+        return; // handled by the session
+    }
+  }
+
+  /** Returns the refusal to end the session with, for fatal codes. */
+  private handleError(message: Extract<CoordinatorMessage, { type: 'error' }>): Error | null {
+    if (!message.fatal) {
+      this.log.warn(`master reports ${message.code}: ${message.message}`);
+      return null;
+    }
+    if (message.code === 'BIT_ERR_UNAUTHENTICATED' && this.state?.credentialSecret && this.options.token) {
+      // Our credential is gone (node removed) but we were given a token: join afresh.
+      this.log.warn('stored credential refused; joining again with the given token');
+      this.state = { ...this.state, nodeId: null, credentialSecret: null };
+      return null;
+    }
+    if (FATAL_CODES.has(message.code)) {
+      this.log.error(`the master refused this agent: ${message.code}: ${message.message}`);
+      return new AgentRefusedError(message.code, message.message);
+    }
+    this.log.warn(`master closed the stream: ${message.code}: ${message.message}`);
+    return null;
+  }
+
+  private emergency(tier: string, reason: string): void {
+    this.log.warn(`emergency shutdown (${tier}): ${reason}`);
+    if (tier === 'cancel-all') void this.executor.stopAll({ drop: false });
+    if (tier === 'shutdown-nodes') void this.close(`emergency shutdown: ${reason}`);
+  }
+
+  private disconnected(reason: string): void {
+    this.outbox.detach();
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    if (this.cutOffSince === null) this.cutOffSince = this.clock.now();
+    if (this.lifecycle !== 'closed') this.log.warn(`stream to the master closed: ${reason}`);
+  }
+
+  // ───────────────────────── timers ─────────────────────────
+
+  private armHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      this.send({ type: 'heartbeat', at: this.clock.now(), resources: machineResources(), running: this.executor.refs() });
+    }, this.config.heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  /** Cut off longer than selfFenceAfterMs → stop our tasks, so two copies never run for long. */
+  private armSelfFence(): void {
+    this.fenceTimer = setInterval(() => {
+      if (this.cutOffSince === null || this.executor.count === 0) return;
+      const cutOff = this.clock.now() - this.cutOffSince;
+      if (cutOff <= this.config.selfFenceAfterMs) return;
+      this.log.warn(`cut off from the master for ${cutOff} ms: stopping ${this.executor.count} task(s) (self-fence)`);
+      // Dropped, not reported: the master requeues them when it sees we no longer hold them.
+      void this.executor.stopAll({ drop: true });
+    }, 250);
+    this.fenceTimer.unref();
+  }
+
+  private stopTimers(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.fenceTimer) clearInterval(this.fenceTimer);
+    this.heartbeatTimer = this.fenceTimer = null;
+  }
+
+  // ───────────────────────── helpers ─────────────────────────
+
+  private send(message: AgentMessage): boolean {
+    const link = this.link;
+    if (!link || this.lifecycle !== 'connected') return false;
+    try {
+      return link.send(message);
+    } catch (err) {
+      this.log.error(`cannot send ${message.type}: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  private isFatal(err: unknown): boolean {
+    return isBitacoraError(err) && (err instanceof AgentRefusedError || err.code === 'BIT_ERR_CA_MISMATCH');
+  }
+
+  private fail(err: Error): void {
+    this.fatal = err;
+    this.firstWelcome.reject(err);
+    void this.close(err.message);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  // A method, not a field read, so TypeScript does not narrow the state across awaits.
+  private isClosed(): boolean {
+    return this.lifecycle === 'closed';
+  }
+
+  private setState(next: AgentLifecycle): void {
+    if (this.lifecycle === 'closed') return;
+    this.lifecycle = next;
+  }
+}

@@ -1,0 +1,5 @@
+/** Public surface of the agent runtime. */
+export { Agent, type AgentLifecycle, type AgentLogger, type AgentOptions } from './agent.js';
+export { AgentRefusedError, MasterUnreachableError } from './errors.js';
+export { loadAgentState, stateFilePath, type AgentState } from './state-file.js';
+export { DEFAULT_WORKSPACE } from './executor.js';

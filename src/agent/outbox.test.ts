@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentMessage } from '../rpc/messages.js';
+import { Outbox } from './outbox.js';
+
+const ref = { taskId: 'tsk_a', attempt: 2 };
+const ok = { exitCode: 0, error: null, durationMs: 5 };
+
+function connected(outbox: Outbox): AgentMessage[] {
+  const sent: AgentMessage[] = [];
+  outbox.attach((m) => (sent.push(m), true));
+  return sent;
+}
+
+describe('Outbox', () => {
+  it('sends output before the result, batched into one frame', () => {
+    const outbox = new Outbox({ now: () => 1 });
+    const sent = connected(outbox);
+    outbox.begin(ref, 0);
+    outbox.output(ref, 'stdout', 'a');
+    outbox.output(ref, 'stderr', 'b');
+    outbox.finish(ref, ok);
+    expect(sent.map((m) => m.type)).toEqual(['taskStarted', 'taskOutput', 'taskFinished']);
+    const output = sent[1] as Extract<AgentMessage, { type: 'taskOutput' }>;
+    expect(output.chunks.map((c) => [c.seq, c.stream, c.data])).toEqual([[0, 'stdout', 'a'], [1, 'stderr', 'b']]);
+  });
+
+  it('holds output and results while disconnected and re-sends them after reconnect until acked', () => {
+    const outbox = new Outbox({ now: () => 1 });
+    outbox.begin(ref, 0);
+    outbox.output(ref, 'stdout', 'x');
+    outbox.finish(ref, ok);
+    expect(outbox.unacknowledged()).toEqual([ref]);
+    const sent = connected(outbox);
+    outbox.resendAll();
+    expect(sent.map((m) => m.type)).toEqual(['taskOutput', 'taskFinished']);
+    outbox.ack(ref);
+    expect(outbox.unacknowledged()).toEqual([]);
+    sent.length = 0;
+    outbox.resendAll();
+    expect(sent).toEqual([]);
+  });
+
+  it('drops a voided attempt unsent', () => {
+    const outbox = new Outbox({ now: () => 1 });
+    outbox.begin(ref, 0);
+    outbox.finish(ref, ok);
+    outbox.discard([ref]);
+    const sent = connected(outbox);
+    outbox.resendAll();
+    expect(sent).toEqual([]);
+    expect(outbox.size).toBe(0);
+  });
+
+  it('ignores an ack for an attempt that is still running', () => {
+    const outbox = new Outbox({ now: () => 1 });
+    connected(outbox);
+    outbox.begin(ref, 0);
+    outbox.ack(ref);
+    expect(outbox.size).toBe(1);
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * Outbox: what the agent owes the coordinator, kept until acknowledged. Output chunks are
+ * batched (one taskOutput frame per flush, not one per line) and held per attempt together
+ * with the attempt's result; `resultAck` drops them, `voidTasks` drops them unsent. After a
+ * reconnect everything held is sent again with its attempt number — the coordinator drops
+ * duplicates by (task, attempt, seq) and fences superseded attempts.
+ */
+import type { LogStream, TaskLogChunk, TaskResult } from '../core/index.js';
+import type { AgentMessage, TaskRef } from '../rpc/messages.js';
+
+/** Output held per attempt for resending; older chunks beyond this are sent once, not kept. */
+const MAX_HELD_BYTES_PER_ATTEMPT = 1024 * 1024;
+/** A taskOutput frame carries at most this much data (well under MAX_MESSAGE_BYTES). */
+const MAX_BATCH_BYTES = 256 * 1024;
+const MAX_BATCH_CHUNKS = 1000;
+
+interface Held {
+  ref: TaskRef;
+  nextSeq: number;
+  chunks: TaskLogChunk[];
+  heldBytes: number;
+  result: TaskResult | null;
+}
+
+export type Send = (message: AgentMessage) => boolean;
+
+export class Outbox {
+  private readonly held = new Map<string, Held>();
+  private batch: TaskLogChunk[] = [];
+  private batchBytes = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private send: Send | null = null;
+
+  constructor(private readonly options: { flushMs?: number; now: () => number }) {}
+
+  /** Connected: sends go out from now on. Call `resendAll` right after. */
+  attach(send: Send): void {
+    this.send = send;
+  }
+
+  /** Disconnected: everything is held until the next attach. */
+  detach(): void {
+    this.send = null;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+  }
+
+  begin(ref: TaskRef, at: number): void {
+    this.held.set(key(ref), { ref, nextSeq: 0, chunks: [], heldBytes: 0, result: null });
+    this.send?.({ type: 'taskStarted', taskId: ref.taskId, attempt: ref.attempt, at });
+  }
+
+  output(ref: TaskRef, stream: LogStream, data: string): void {
+    const entry = this.held.get(key(ref));
+    if (!entry || data.length === 0) return;
+    for (let i = 0; i < data.length; i += MAX_BATCH_BYTES) {
+      const piece = data.length <= MAX_BATCH_BYTES ? data : data.slice(i, i + MAX_BATCH_BYTES);
+      const chunk: TaskLogChunk = { taskId: ref.taskId, attempt: ref.attempt, seq: entry.nextSeq++, stream, data: piece, at: this.options.now() };
+      if (entry.heldBytes + piece.length <= MAX_HELD_BYTES_PER_ATTEMPT) {
+        entry.chunks.push(chunk);
+        entry.heldBytes += piece.length;
+      }
+      this.enqueue(chunk);
+    }
+  }
+
+  /** The attempt ended: its output goes first, then the result; both held until acked. */
+  finish(ref: TaskRef, result: TaskResult): void {
+    const entry = this.held.get(key(ref));
+    if (!entry) return;
+    entry.result = result;
+    this.flush();
+    this.send?.({ type: 'taskFinished', taskId: ref.taskId, attempt: ref.attempt, result });
+  }
+
+  ack(ref: TaskRef): void {
+    const entry = this.held.get(key(ref));
+    // Only a finished attempt's entry goes: an ack never arrives for a running one.
+    if (entry && entry.result !== null) this.held.delete(key(ref));
+  }
+
+  /** Drops everything of these attempts, sent or not (void, self-fenced). */
+  discard(refs: readonly TaskRef[]): void {
+    for (const ref of refs) this.held.delete(key(ref));
+    if (this.batch.length > 0) {
+      const gone = new Set(refs.map(key));
+      this.batch = this.batch.filter((c) => !gone.has(key(c)));
+      this.batchBytes = this.batch.reduce((n, c) => n + c.data.length, 0);
+    }
+  }
+
+  /** Attempts whose results are not yet acknowledged (reported in hello as still held). */
+  unacknowledged(): TaskRef[] {
+    const out: TaskRef[] = [];
+    for (const entry of this.held.values()) if (entry.result !== null) out.push(entry.ref);
+    return out;
+  }
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** After a welcome: every held chunk, then every held result, in attempt order. */
+  resendAll(): void {
+    if (!this.send) return;
+    for (const entry of this.held.values()) {
+      for (const chunk of entry.chunks) this.enqueue(chunk);
+      if (entry.result !== null) {
+        this.flush();
+        this.send({ type: 'taskFinished', taskId: entry.ref.taskId, attempt: entry.ref.attempt, result: entry.result });
+      }
+    }
+    this.flush();
+  }
+
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.batch.length === 0) return;
+    const chunks = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    this.send?.({ type: 'taskOutput', chunks });
+  }
+
+  private enqueue(chunk: TaskLogChunk): void {
+    if (!this.send) return; // held chunks go out with resendAll
+    this.batch.push(chunk);
+    this.batchBytes += chunk.data.length;
+    if (this.batchBytes >= MAX_BATCH_BYTES || this.batch.length >= MAX_BATCH_CHUNKS) this.flush();
+    else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => this.flush(), this.options.flushMs ?? 50);
+      this.flushTimer.unref();
+    }
+  }
+}
+
+function key(ref: { taskId: string; attempt: number }): string {
+  return `${ref.taskId}#${ref.attempt}`;
+}

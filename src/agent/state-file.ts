@@ -1,0 +1,50 @@
+/**
+ * The agent's persistent identity, `<dataDir>/agent.json` (mode 0600): node id and credential
+ * from the first welcome, the pinned fleet CA, the master's URL and gRPC address — so a
+ * restart rejoins without a new token and refuses a master with a different CA.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseOrThrow } from '../core/index.js';
+
+export const AGENT_STATE_FILE = 'agent.json';
+
+const agentStateSchema = z.object({
+  version: z.literal(1),
+  masterUrl: z.string(),
+  grpcAddress: z.string().nullable(),
+  caCertPem: z.string().min(1),
+  caHash: z.string().min(1),
+  nodeId: z.string().nullable(),
+  credentialSecret: z.string().nullable(),
+  role: z.enum(['worker', 'hybrid']).nullable(),
+});
+export type AgentState = z.infer<typeof agentStateSchema>;
+
+export function stateFilePath(dataDir: string): string {
+  return join(dataDir, AGENT_STATE_FILE);
+}
+
+/** The stored state, or null when the agent never joined. Throws ValidationError on a corrupt file. */
+export function loadAgentState(dataDir: string): AgentState | null {
+  const file = stateFilePath(dataDir);
+  if (!existsSync(file)) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    json = { error: `not JSON: ${(err as Error).message}` };
+  }
+  return parseOrThrow(agentStateSchema, json, `agent state ${file}`);
+}
+
+/** Atomic replace (write + rename), owner-only permissions: it holds a secret. */
+export function saveAgentState(dataDir: string, state: AgentState): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = stateFilePath(dataDir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+}

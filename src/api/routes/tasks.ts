@@ -1,0 +1,101 @@
+/** Task routes: submit (one or a batch), list with filters, inspect, cancel, read captured output. */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { BitacoraError, ErrorCode, parseOrThrow, TASK_STATES, taskSpecSchema } from '../../core/index.js';
+import type { FleetService } from '../../coordinator/fleet-service.js';
+import { bodyOrEmpty, idParamSchema, SMALL_BODY_LIMIT, type RouteDeps } from './shared.js';
+
+/** One spec holds up to 256 arguments of 16 KiB; a batch is bounded by count and bytes. */
+const TASK_BODY_LIMIT = 1024 * 1024;
+const BATCH_BODY_LIMIT = 8 * 1024 * 1024;
+export const MAX_BATCH = 1000;
+export const MAX_LIST_LIMIT = 10_000;
+const DEFAULT_LIST_LIMIT = 1000;
+
+/** `?state=a,b` and `?state=a&state=b` both mean "either state". */
+const listOf = <T extends z.ZodType>(item: T) =>
+  z.preprocess((value) => {
+    if (value === undefined) return undefined;
+    const parts = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','));
+    return parts.map((p) => p.trim()).filter((p) => p !== '');
+  }, z.array(item).min(1).optional());
+
+const listQuerySchema = z.strictObject({
+  state: listOf(z.enum(TASK_STATES, { message: `state must be one of: ${TASK_STATES.join(', ')}` })),
+  node: idParamSchema.shape.id.optional(),
+  project: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT),
+  order: z.enum(['asc', 'desc']).default('asc'),
+});
+
+const logsQuerySchema = z.strictObject({
+  attempt: z.coerce.number().int().min(1).optional(),
+  after: z.coerce.number().int().min(-1).optional(),
+});
+
+const cancelBodySchema = z.strictObject({
+  reason: z.string().min(1).max(500).optional(),
+});
+
+const batchSchema = z
+  .array(taskSpecSchema)
+  .min(1, 'a batch holds at least one task')
+  .max(MAX_BATCH, `a batch holds at most ${MAX_BATCH} tasks`);
+
+/**
+ * `?node=` accepts a name or an id. Names are resolved through the fleet; an unknown value that
+ * looks like a node id is still used as is, so tasks of a removed node stay listable.
+ */
+function resolveNodeFilter(fleet: FleetService, node: string): string {
+  try {
+    return fleet.getNode(node).id;
+  } catch (err) {
+    if (err instanceof BitacoraError && err.code === ErrorCode.NotFound && node.startsWith('nod_')) return node;
+    throw err;
+  }
+}
+
+export function taskRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
+  app.post('/tasks', { bodyLimit: TASK_BODY_LIMIT }, async (request, reply) => {
+    const spec = parseOrThrow(taskSpecSchema, bodyOrEmpty(request.body), 'task');
+    const outcome = fleet.submitTask(spec);
+    return reply.code(outcome.created ? 201 : 200).send(outcome);
+  });
+
+  app.post('/tasks/batch', { bodyLimit: BATCH_BODY_LIMIT }, async (request, reply) => {
+    const specs = parseOrThrow(batchSchema, request.body ?? [], 'task batch');
+    const outcomes = fleet.submitTasks(specs);
+    return reply.code(outcomes.some((o) => o.created) ? 201 : 200).send(outcomes);
+  });
+
+  app.get('/tasks', async (request) => {
+    const query = parseOrThrow(listQuerySchema, request.query, 'task filter');
+    return fleet.listTasks({
+      ...(query.state ? { states: query.state } : {}),
+      ...(query.node ? { nodeId: resolveNodeFilter(fleet, query.node) } : {}),
+      ...(query.project ? { project: query.project } : {}),
+      limit: query.limit,
+      order: query.order,
+    });
+  });
+
+  app.get('/tasks/:id', async (request) => {
+    const { id } = parseOrThrow(idParamSchema, request.params, 'task id');
+    return fleet.getTask(id);
+  });
+
+  app.post('/tasks/:id/cancel', { bodyLimit: SMALL_BODY_LIMIT }, async (request) => {
+    const { id } = parseOrThrow(idParamSchema, request.params, 'task id');
+    const { reason } = parseOrThrow(cancelBodySchema, bodyOrEmpty(request.body), 'cancel request');
+    return fleet.cancelTask(id, reason ?? 'cancelled through the API');
+  });
+
+  app.get('/tasks/:id/logs', async (request) => {
+    const { id } = parseOrThrow(idParamSchema, request.params, 'task id');
+    const query = parseOrThrow(logsQuerySchema, request.query, 'log query');
+    return fleet.taskLogs(id, {
+      ...(query.attempt !== undefined ? { attempt: query.attempt } : {}),
+      ...(query.after !== undefined ? { afterSeq: query.after } : {}),
+    });
+  });
+}

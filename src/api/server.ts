@@ -1,0 +1,106 @@
+/**
+ * The master's HTTP edge: REST + WebSocket over a FleetService, on fastify. A thin layer —
+ * it authenticates, validates, calls the service and maps its errors (errors.ts); all fleet
+ * logic lives behind FleetService. Routes live under `/v1` (and the alias `/api/v1`).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyWebsocket from '@fastify/websocket';
+import { BitacoraError, ErrorCode } from '../core/index.js';
+import type { FleetService } from '../coordinator/fleet-service.js';
+import { authHook, redactUrl } from './auth.js';
+import { handleError, sendError } from './errors.js';
+import { fleetRoutes, rootRoutes } from './routes/fleet.js';
+import { nodeRoutes } from './routes/nodes.js';
+import { taskRoutes } from './routes/tasks.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { eventsRoute } from './ws/events.js';
+
+export interface ApiServerOptions {
+  fleet: FleetService;
+  host: string;
+  /** 0 picks a free port (tests); the returned `url` names the real one. */
+  port: number;
+  /** True when `bearer` is a valid admin token. Must be constant-time (security/tokens `secretsEqual`). */
+  verifyToken: (bearer: string) => boolean;
+  /** Request logging to stdout (pino). Default false. Tokens in URLs are redacted. */
+  logger?: boolean;
+  /** Highest event seq, so a WebSocket without `after` gets only new events. Default: replay from 0. */
+  latestEventSeq?: () => number;
+  /** Extra routes on the same server (e.g. the dashboard's static files), registered last. */
+  extend?: (app: FastifyInstance) => void | Promise<void>;
+}
+
+export interface ApiServer {
+  /** `http://host:port`, without trailing slash. */
+  url: string;
+  /** Stops accepting, closes WebSockets and open connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Default limit for any body; routes that accept task specs raise it explicitly. */
+const DEFAULT_BODY_LIMIT = 256 * 1024;
+/** Largest client WebSocket frame the ws library accepts before closing with 1009. */
+const WS_MAX_PAYLOAD = 64 * 1024;
+
+export const API_PREFIXES = ['/v1', '/api/v1'] as const;
+
+export async function buildApiApp(options: ApiServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    forceCloseConnections: true,
+    logger: options.logger
+      ? { serializers: { req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }) } }
+      : false,
+  });
+  const deps = { fleet: options.fleet, ...(options.latestEventSeq ? { latestEventSeq: options.latestEventSeq } : {}) };
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new BitacoraError(ErrorCode.NotFound, `no route ${request.method} ${redactUrl(request.url)}: see the API routes in README.md`, {
+      details: { entity: 'route', id: `${request.method} ${redactUrl(request.url)}` },
+    })),
+  );
+  // Registered before the auth hook: its onRequest marks upgrade requests, and its onResponse
+  // then destroys the socket of a refused upgrade (otherwise close() would wait on it forever).
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: WS_MAX_PAYLOAD },
+    // Close frames first, then cut peers that do not answer, so close() never waits ws's 30 s.
+    preClose(done) {
+      for (const client of this.websocketServer.clients) {
+        client.close(1001, 'server shutting down');
+        setTimeout(() => client.terminate(), 500).unref();
+      }
+      this.websocketServer.close(() => done());
+    },
+  });
+  app.addHook('onRequest', authHook(options.verifyToken));
+
+  await app.register(async (root) => rootRoutes(root, deps));
+  for (const prefix of API_PREFIXES) {
+    await app.register(
+      async (api) => {
+        fleetRoutes(api, deps);
+        nodeRoutes(api, deps);
+        taskRoutes(api, deps);
+        tokenRoutes(api, deps);
+        eventsRoute(api, deps);
+      },
+      { prefix },
+    );
+  }
+  if (options.extend) await options.extend(app);
+  return app;
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const app = await buildApiApp(options);
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${port}`,
+    close: () => (closing ??= app.close().then(() => undefined)),
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * Composition root of an agent: ProcessRunner + DirectoryWorkspaces + Agent. `startAgent` is
+ * what `bitacora join` (and the master's local worker) call. It resolves once the agent has
+ * joined and rejects when the master refuses it for good (bad token, CA mismatch).
+ */
+import { join } from 'node:path';
+import { Agent, type AgentOptions } from '../agent/index.js';
+import { ProcessRunner } from '../agent/runner/process-runner.js';
+import { DirectoryWorkspaces } from '../agent/runner/workspaces.js';
+import type { AgentHandle, AgentStartOptions } from '../cli/context.js';
+import { compileAgentConfig, processContext } from '../config/index.js';
+import { packageVersion, stderrLogger } from './support.js';
+
+export interface LocalAgent extends AgentHandle {
+  agent: Agent;
+}
+
+export async function startAgent(options: AgentStartOptions, extras: Partial<Pick<AgentOptions, 'backoff' | 'initialConfig'>> = {}): Promise<LocalAgent> {
+  const config = compileAgentConfig(
+    {
+      masterUrl: options.masterUrl,
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.caHash !== undefined ? { caHash: options.caHash } : {}),
+      role: options.role,
+      ...(options.name !== undefined ? { name: options.name } : {}),
+      capabilities: options.capabilities,
+      specializations: options.specializations,
+      ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
+      dataDir: options.dataDir,
+    },
+    processContext(),
+  );
+  const agent = new Agent({
+    masterUrl: config.master.url,
+    dataDir: config.dataDir,
+    ...(config.token !== null ? { token: config.token } : {}),
+    ...(config.caHash !== null ? { caHash: config.caHash } : {}),
+    node: {
+      name: config.name,
+      role: config.role,
+      capabilities: [...config.capabilities],
+      specializations: [...config.specializations],
+      capacity: config.capacity,
+    },
+    runner: new ProcessRunner({ outputLimitBytes: config.tasks.outputLimitBytes, killGraceMs: config.tasks.killGraceMs }),
+    workspaces: new DirectoryWorkspaces(join(config.dataDir, 'workspaces')),
+    agentVersion: packageVersion(),
+    log: stderrLogger(`agent ${config.name}`),
+    initialConfig: { heartbeatIntervalMs: config.heartbeatIntervalMs, selfFenceAfterMs: config.selfFenceAfterMs },
+    backoff: { initialMs: config.reconnect.initialDelayMs, maxMs: config.reconnect.maxDelayMs },
+    ...extras,
+  });
+  await agent.start();
+  return { nodeId: () => agent.nodeId(), closed: agent.closed, close: () => agent.close(), agent };
+}

@@ -1,0 +1,203 @@
+/**
+ * Composition root of a master: SQLite backbone, fleet CA, Coordinator (gRPC endpoint for
+ * agents), REST/WebSocket API with the admin token, and optionally an in-process hybrid
+ * agent. `startMaster` is what `bitacora up` calls; signal handling stays with the CLI.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
+import { join } from 'node:path';
+import { startApiServer } from '../api/server.js';
+import type { MasterHandle, MasterStartOptions } from '../cli/context.js';
+import { compileMasterConfig, nodeNameFromHostname, processContext } from '../config/index.js';
+import { Coordinator, type CoordinatorSettings, type FleetService, type Logger } from '../coordinator/index.js';
+import { loadAgentState } from '../agent/index.js';
+import { PlacementScheduler } from '../scheduler/index.js';
+import { ensureFleetCa, generateSecret, hashSecret, reachableHostsFor, secretsEqual } from '../security/index.js';
+import { openSqliteBackbone } from '../store/sqlite/index.js';
+import type { Backbone } from '../store/backbone.js';
+import { startAgent } from './agent-main.js';
+import { stderrLogger } from './support.js';
+
+export const CLIENT_FILE = 'client.json';
+export const ADMIN_KEY = 'auth/admin';
+export const LOCAL_AGENT_DIR = 'local-agent';
+
+/** What tests and embedders get beyond MasterHandle: the running service itself. */
+export interface LocalMaster extends MasterHandle {
+  fleet: FleetService;
+  coordinator: Coordinator;
+  backbone: Backbone;
+}
+
+export interface MasterExtras {
+  /** Coordinator timing overrides (tests, benchmarks). Default: DEFAULT_SETTINGS. */
+  settings?: Partial<CoordinatorSettings>;
+  /** Store durability; 'normal' is for benchmarks only. Default 'full'. */
+  durability?: 'full' | 'normal';
+  log?: Logger;
+}
+
+export async function startMaster(options: MasterStartOptions, extras: MasterExtras = {}): Promise<LocalMaster> {
+  const log = extras.log ?? stderrLogger('master');
+  const config = compileMasterConfig(
+    { dataDir: options.dataDir, http: options.http, grpc: options.grpc, localWorker: options.localWorker },
+    processContext(),
+  );
+  const { http, grpc, dataDir } = config;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const settings: Partial<CoordinatorSettings> = {
+    heartbeatIntervalMs: config.heartbeat.intervalMs,
+    missedHeartbeats: config.heartbeat.missedBeforeDown,
+    reconnectGraceMs: config.heartbeat.reconnectGraceMs,
+    selfFenceAfterMs: config.agent.selfFenceAfterMs,
+    maxOutputBytesPerAttempt: config.tasks.outputLimitBytes,
+    joinTokenTtlMs: config.security.joinTokenTtlMs,
+    ...extras.settings,
+  };
+
+  const backbone = openSqliteBackbone({ file: join(dataDir, 'fleet.db'), ...(extras.durability ? { durability: extras.durability } : {}) });
+  const cleanups: Array<() => Promise<void> | void> = [() => backbone.close()];
+  const unwind = async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  };
+  try {
+    const tls = await ensureFleetCa(dataDir, { hosts: [...reachableHostsFor(grpc.host), ...reachableHostsFor(http.host)] });
+    let stopRequested: ((reason: string) => void) | null = null;
+    const coordinator = new Coordinator({
+      backbone,
+      scheduler: new PlacementScheduler(),
+      secrets: { generateSecret: generateSecret as (p: string) => string, hashSecret, secretsEqual },
+      settings,
+      rpc: { host: grpc.host, port: grpc.port, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem } },
+      identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
+      batch: batchOf(backbone),
+      log,
+      onShutdownRequested: (reason) => stopRequested?.(reason),
+    });
+    await coordinator.start();
+    cleanups.push(() => coordinator.close());
+
+    const admin = adminTokenFor(backbone, dataDir);
+    const api = await startApiServer({
+      fleet: coordinator,
+      host: http.host,
+      port: http.port,
+      verifyToken: (bearer) => secretsEqual(hashSecret(bearer), admin.hash),
+      latestEventSeq: () => backbone.events.latestSeq(),
+    });
+    cleanups.push(() => api.close());
+    coordinator.setHttpUrl(api.url);
+    writeClientFile(dataDir, { url: loopbackUrl(api.url), token: admin.token });
+    if (admin.rotated) log.warn(`admin token rotated (the previous one was not in ${CLIENT_FILE}); the new one is in ${join(dataDir, CLIENT_FILE)}`);
+
+    if (config.localWorker) {
+      const agentDir = join(dataDir, LOCAL_AGENT_DIR);
+      const joined = safeLoadAgentState(agentDir)?.credentialSecret;
+      const agent = await startAgent({
+        masterUrl: loopbackUrl(api.url),
+        ...(joined ? {} : { token: coordinator.createJoinToken({ role: 'hybrid', ttlMs: 600_000, createdBy: 'local-worker' }).token }),
+        caHash: tls.caHash,
+        role: 'hybrid',
+        name: `${masterName().slice(0, 58)}-local`,
+        capabilities: [],
+        specializations: [],
+        capacity: Math.max(1, cpus().length),
+        dataDir: agentDir,
+      });
+      cleanups.push(() => agent.close());
+    }
+
+    const joinToken = coordinator.createJoinToken({ role: 'hybrid', createdBy: 'bitacora up' });
+    let closing: Promise<void> | null = null;
+    let markClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (markClosed = resolve));
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        await unwind();
+        markClosed();
+      })());
+    stopRequested = (reason) => {
+      log.warn(`stopping the master: emergency shutdown (${reason})`);
+      void close();
+    };
+    return {
+      httpUrl: api.url,
+      dashboardUrl: `${api.url}/`,
+      grpcAddress: coordinator.agentAddress,
+      adminToken: admin.token,
+      caHash: tls.caHash,
+      joinCommand: joinToken.join,
+      closed,
+      close,
+      fleet: coordinator,
+      coordinator,
+      backbone,
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+/**
+ * The admin bearer token: stored hashed in KV `auth/admin`, in plaintext only in
+ * `<dataDir>/client.json` (0600) for the local CLI. Reused while client.json still matches;
+ * otherwise (first start, file lost) a new one is generated and the old one stops working.
+ */
+function adminTokenFor(backbone: Backbone, dataDir: string): { token: string; hash: string; rotated: boolean } {
+  const stored = backbone.kv.get<{ hash: string }>(ADMIN_KEY);
+  const fromFile = readClientFile(dataDir)?.token;
+  if (stored && fromFile && secretsEqual(hashSecret(fromFile), stored.value.hash)) {
+    return { token: fromFile, hash: stored.value.hash, rotated: false };
+  }
+  const token = generateSecret('bat_');
+  const hash = hashSecret(token);
+  backbone.kv.put(ADMIN_KEY, { hash, createdAt: Date.now() });
+  return { token, hash, rotated: stored !== null };
+}
+
+function readClientFile(dataDir: string): { url?: string; token?: string } | null {
+  const file = join(dataDir, CLIENT_FILE);
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { url?: string; token?: string };
+  } catch {
+    return null;
+  }
+}
+
+function writeClientFile(dataDir: string, content: { url: string; token: string }): void {
+  const file = join(dataDir, CLIENT_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+}
+
+function safeLoadAgentState(dir: string): ReturnType<typeof loadAgentState> {
+  try {
+    return loadAgentState(dir);
+  } catch {
+    return null;
+  }
+}
+
+/** A wildcard-bound API is reached locally through loopback. */
+function loopbackUrl(url: string): string {
+  return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+}
+
+/** This machine's name as a node-name slug. */
+export function masterName(): string {
+  return nodeNameFromHostname(hostname());
+}
+
+/**
+ * One transaction around a batch of store calls, if the backbone offers it (an optional
+ * `batch(fn)` on the embedded store): a dispatch pass then costs one fsync, not one per task.
+ */
+function batchOf(backbone: Backbone): (<T>(fn: () => T) => T) | undefined {
+  const candidate = (backbone as unknown as { batch?: <T>(fn: () => T) => T }).batch;
+  return typeof candidate === 'function' ? candidate.bind(backbone) : undefined;
+}
+

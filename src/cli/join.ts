@@ -1,0 +1,94 @@
+/** `bitacora join URL`: start an agent that dials the master, registers and executes work; stays up. */
+import type { Command } from 'commander';
+import { slugSchema } from '../core/index.js';
+import type { AgentHandle, CliContext } from './context.js';
+import { action, invalid, parseCapabilities, parseChoice, parseIntegerOption } from './common.js';
+import { printJson, printLine } from './output.js';
+import { untilStopped } from './up.js';
+
+interface JoinOptions {
+  token?: string;
+  caHash?: string;
+  role?: string;
+  name?: string;
+  capabilities?: string;
+  specialization?: string;
+  capacity?: string;
+}
+
+const CA_HASH = /^sha256:[0-9a-f]{64}$/i;
+
+/** Polls until the agent knows its node id (after the master's welcome), or it stops. */
+async function waitForNodeId(handle: AgentHandle, signal: AbortSignal): Promise<string | null> {
+  let stopped = false;
+  void handle.closed.then(() => (stopped = true), () => (stopped = true));
+  for (;;) {
+    const id = handle.nodeId();
+    if (id !== null || stopped || signal.aborted) return id;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export function registerJoin(program: Command, ctx: CliContext): void {
+  program
+    .command('join')
+    .description('join this machine to a fleet as a worker (or hybrid) agent and stay up')
+    .argument('<url>', "the master's URL, as printed by `bitacora up` or `bitacora token create`")
+    .option('--token <token>', 'one-time join token (only for the first join; later starts reuse the stored credential)')
+    .option('--ca-hash <sha256:hex>', "fingerprint of the fleet CA to pin (refuses a master whose CA differs)")
+    .option('--role <role>', 'worker (executes) or hybrid (executes, can take over coordination)', 'worker')
+    .option('--name <name>', 'node name shown in the fleet (default: the host name)')
+    .option('--capabilities <list>', 'what this node can run, comma-separated (hard constraints), e.g. linux,docker')
+    .option('--specialization <list>', 'what this node is best at, comma-separated (affinity), e.g. build,test')
+    .option('--capacity <n>', 'tasks run at the same time (default: the number of CPUs)')
+    .addHelpText(
+      'after',
+      `
+The agent dials out to the master (works from behind NAT), keeps one gRPC stream over TLS and
+reconnects with backoff. After the first join its node credential is stored in the data
+directory, so restarting it needs no token.
+
+Examples:
+  $ bitacora join http://10.0.0.5:7700 --token bjt_… --ca-hash sha256:…   # as printed by \`bitacora up\`
+  $ bitacora join http://10.0.0.5:7700 --token bjt_… --name dev-server --specialization build --capacity 8
+  $ bitacora join http://10.0.0.5:7700                                    # restart: reuses the stored credential`,
+    )
+    .action(
+      action<JoinOptions>(ctx, async (run) => {
+        const [masterUrl] = run.args as [string];
+        if (!/^\S+$/.test(masterUrl)) throw invalid('url', `'${masterUrl}' is not a URL; write it like http://10.0.0.5:7700`);
+        const { opts } = run;
+        if (opts.caHash !== undefined && !CA_HASH.test(opts.caHash)) throw invalid('--ca-hash', `'${opts.caHash}' must look like sha256:<64 hex digits>, as printed by \`bitacora up\``);
+        if (opts.name !== undefined && !slugSchema.safeParse(opts.name).success) {
+          throw invalid('--name', `'${opts.name}' is not a valid node name: lowercase letters, digits, ".", "_" or "-"`);
+        }
+        const role = parseChoice('--role', opts.role, ['worker', 'hybrid'] as const) ?? 'worker';
+        const capacity = parseIntegerOption('--capacity', opts.capacity, 1, 1024);
+        const signal = run.stopSignal();
+        const dataDir = run.dataDir();
+        const handle = await ctx.deps.startAgent({
+          masterUrl,
+          dataDir,
+          role,
+          capabilities: parseCapabilities('--capabilities', opts.capabilities),
+          specializations: parseCapabilities('--specialization', opts.specialization),
+          ...(opts.token !== undefined ? { token: opts.token } : {}),
+          ...(opts.caHash !== undefined ? { caHash: opts.caHash.toLowerCase() } : {}),
+          ...(opts.name !== undefined ? { name: opts.name } : {}),
+          ...(capacity !== undefined ? { capacity } : {}),
+        });
+        try {
+          if (!run.json) ctx.stderr.write(`agent started (data in ${dataDir}); connecting to ${masterUrl}…\n`);
+          const nodeId = await waitForNodeId(handle, signal);
+          if (nodeId !== null) {
+            if (run.json) printJson(ctx, { nodeId, masterUrl, role, dataDir });
+            else printLine(ctx, `joined the fleet at ${masterUrl} as node ${nodeId} (${role}). Press Ctrl-C to leave.`);
+          }
+          const byUser = await untilStopped(signal, handle.closed);
+          ctx.stderr.write(byUser ? 'stopping the agent…\n' : 'the agent stopped.\n');
+        } finally {
+          await handle.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,101 @@
+/** `bitacora up`: start a master (API, dashboard, gRPC agent endpoint, embedded store) and stay up. */
+import type { Command } from 'commander';
+import { parseHostPort } from '../config/index.js';
+import type { CliContext, MasterHandle } from './context.js';
+import { action, type Run } from './common.js';
+import { printJson, printLine } from './output.js';
+
+interface UpOptions {
+  http: string;
+  grpc: string;
+  localWorker?: boolean;
+}
+
+export const DEFAULT_HTTP = '127.0.0.1:7700';
+export const DEFAULT_GRPC = '127.0.0.1:7701';
+
+/** Validated here so a typo is exit 2 with the accepted forms, before anything starts. */
+function checkAddress(option: '--http' | '--grpc', value: string): string {
+  parseHostPort(value, option);
+  return value;
+}
+
+/** Resolves when the user asks to stop (true) or the master stops by itself (false). */
+export function untilStopped(signal: AbortSignal, closed: Promise<void>): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return resolve(true);
+    const onAbort = () => resolve(true);
+    signal.addEventListener('abort', onAbort, { once: true });
+    closed.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(false);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+function printBanner(run: Run<UpOptions>, handle: MasterHandle, dataDir: string): void {
+  if (run.json) {
+    printJson(run.ctx, {
+      url: handle.httpUrl, dashboardUrl: handle.dashboardUrl, grpcAddress: handle.grpcAddress,
+      adminToken: handle.adminToken, caHash: handle.caHash, join: handle.joinCommand, dataDir,
+    });
+    return;
+  }
+  const io = run.ctx;
+  printLine(io, 'Bitácora master is up.');
+  printLine(io, `  dashboard    ${handle.dashboardUrl}`);
+  printLine(io, `  API          ${handle.httpUrl}`);
+  printLine(io, `  agents dial  ${handle.grpcAddress} (gRPC over TLS, CA ${handle.caHash})`);
+  printLine(io, `  data         ${dataDir}`);
+  printLine(io, `  admin token  ${handle.adminToken}`);
+  printLine(io, `               (saved in ${dataDir}/client.json: the CLI on this machine needs no flags)`);
+  printLine(io);
+  printLine(io, 'Join another machine to this fleet (one-time token; more with `bitacora token create`):');
+  printLine(io, `  ${handle.joinCommand}`);
+  printLine(io);
+  printLine(io, 'Press Ctrl-C to stop.');
+}
+
+export function registerUp(program: Command, ctx: CliContext): void {
+  program
+    .command('up')
+    .description('start a master: REST + WebSocket API and dashboard, gRPC endpoint for agents, embedded store')
+    .option('--http <host:port>', 'address of the API and the dashboard', DEFAULT_HTTP)
+    .option('--grpc <host:port>', 'address agents dial (gRPC over TLS)', DEFAULT_GRPC)
+    .option('--local-worker', 'also run a hybrid worker here, so the master can execute work alone')
+    .addHelpText(
+      'after',
+      `
+The first start creates the data directory (fleet CA, certificates, SQLite store) and an admin
+token; it prints the dashboard URL, the token and the exact \`bitacora join …\` command for other
+machines. Stays in the foreground until Ctrl-C (or an emergency shutdown).
+
+Examples:
+  $ bitacora up --local-worker                      # a one-machine fleet (what \`npm start\` runs)
+  $ bitacora up --http 0.0.0.0:7700 --grpc 0.0.0.0:7701   # reachable from other machines
+  $ bitacora up --data-dir /srv/bitacora --json     # machine-readable banner`,
+    )
+    .action(
+      action<UpOptions>(ctx, async (run) => {
+        const http = checkAddress('--http', run.opts.http);
+        const grpc = checkAddress('--grpc', run.opts.grpc);
+        const dataDir = run.dataDir();
+        const signal = run.stopSignal();
+        const handle = await ctx.deps.startMaster({ dataDir, http, grpc, localWorker: run.opts.localWorker === true });
+        try {
+          printBanner(run, handle, dataDir);
+          const byUser = await untilStopped(signal, handle.closed);
+          if (byUser) ctx.stderr.write('stopping the master…\n');
+        } finally {
+          await handle.close();
+        }
+        ctx.stderr.write('the master stopped.\n');
+      }),
+    );
+}

@@ -1,0 +1,6 @@
+/** Public surface of the API client (CLI and dashboard). */
+export { FleetClient, type FleetClientOptions } from './fleet-client.js';
+export { errorFromResponse, unreachable } from './errors.js';
+export type { FollowOptions, StreamConnection, StreamQuery, WatchOptions } from './live.js';
+export { browserWebSocket, nodeWebSocket, type WebSocketFactory, type WebSocketLike } from './websocket.js';
+export * from './types.js';

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../core/index.js';
+import { compileAgentConfig, nodeNameFromHostname, parseMasterUrl } from './agent.js';
+
+const context = { env: {}, cwd: '/home/dev', hostname: 'Dev-Box.local', cpus: 6 };
+
+describe('compileAgentConfig', () => {
+  it('fills every default from the machine', () => {
+    expect(compileAgentConfig({ masterUrl: 'http://10.0.0.5:7700' }, context)).toEqual({
+      master: { host: '10.0.0.5', port: 7700, address: '10.0.0.5:7700', url: 'http://10.0.0.5:7700', secure: false },
+      token: null,
+      caHash: null,
+      role: 'worker',
+      name: 'dev-box',
+      capabilities: [],
+      specializations: [],
+      capacity: 6,
+      dataDir: '/home/dev/.bitacora',
+      heartbeatIntervalMs: 1000,
+      selfFenceAfterMs: 15_000,
+      tasks: { outputLimitBytes: 1_048_576, killGraceMs: 2000 },
+      reconnect: { initialDelayMs: 250, maxDelayMs: 10_000 },
+    });
+  });
+
+  it('takes what `bitacora join` passes', () => {
+    const hash = `sha256:${'AB'.repeat(32)}`;
+    const config = compileAgentConfig(
+      {
+        masterUrl: 'https://[::1]:9000/',
+        token: 'bjt_abc',
+        caHash: hash,
+        role: 'hybrid',
+        name: 'worker-1',
+        capabilities: 'linux, docker,linux',
+        specializations: ['build'],
+        capacity: '8',
+        dataDir: '/var/lib/agent',
+      },
+      context,
+    );
+    expect(config).toMatchObject({
+      master: { host: '::1', port: 9000, address: '[::1]:9000', url: 'https://[::1]:9000', secure: true },
+      token: 'bjt_abc',
+      caHash: hash.toLowerCase(),
+      role: 'hybrid',
+      name: 'worker-1',
+      capabilities: ['linux', 'docker'],
+      specializations: ['build'],
+      capacity: 8,
+      dataDir: '/var/lib/agent',
+    });
+    expect(Object.isFrozen(config.capabilities)).toBe(true);
+  });
+
+  it('names every bad option by its path', () => {
+    try {
+      compileAgentConfig({ masterUrl: 'ftp://x', caHash: 'sha256:12', role: 'master' as never, capabilities: 'Linux', capacity: 0, name: '../x' }, context);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      expect([...new Set((err as ValidationError).issues.map((i) => i.path))].sort()).toEqual(['caHash', 'capabilities[0]', 'capacity', 'masterUrl', 'name', 'role']);
+    }
+  });
+
+  it('requires the master URL', () => {
+    expect(() => compileAgentConfig({} as never, context)).toThrow(/masterUrl/);
+  });
+});
+
+describe('parseMasterUrl', () => {
+  it('reads http(s) URLs and bare host:port, with the master port by default', () => {
+    expect(parseMasterUrl('fleet.lan:7700')).toMatchObject({ url: 'http://fleet.lan:7700', port: 7700 });
+    expect(parseMasterUrl('http://fleet.lan')).toMatchObject({ url: 'http://fleet.lan:7700', port: 7700 });
+    expect(parseMasterUrl('http://fleet.lan:80')).toMatchObject({ url: 'http://fleet.lan:80', port: 80 });
+  });
+
+  it('explains what is wrong', () => {
+    expect(parseMasterUrl('grpc://x:1')).toContain('http:// or https://');
+    expect(parseMasterUrl('http://u:p@x:1')).toContain('credentials');
+    expect(parseMasterUrl('http://x:1/api')).toContain('without a path');
+    expect(parseMasterUrl('not a url')).toContain('is not a URL');
+  });
+});
+
+describe('nodeNameFromHostname', () => {
+  it('makes a slug of the host name', () => {
+    expect(nodeNameFromHostname('Dev-Box.local')).toBe('dev-box');
+    expect(nodeNameFromHostname('MY LAPTOP (2)')).toBe('my-laptop-2');
+    expect(nodeNameFromHostname('---')).toBe('node');
+    expect(nodeNameFromHostname('x'.repeat(100))).toHaveLength(64);
+  });
+});

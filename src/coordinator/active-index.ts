@@ -1,0 +1,95 @@
+/**
+ * In-memory index of the tasks the coordinator has handed out (assigned or running): who
+ * holds which attempt, per-node and per-project counts. It is a cache of the TaskQueue kept
+ * by the single writer (this coordinator) so the hot paths — fencing a log chunk, counting a
+ * node's free slots, building a snapshot — need no store reads. The store stays the
+ * authority: every change still goes through its fenced methods.
+ */
+import type { Task } from '../core/index.js';
+
+export interface ActiveEntry {
+  taskId: string;
+  attempt: number;
+  nodeId: string;
+  /** '' for tasks without a project (the scheduler's fairness key). */
+  project: string;
+  estimateKey: string;
+  /** Highest output seq stored for this attempt; -1 before the first chunk. Drops re-sent duplicates cheaply. */
+  lastSeq: number;
+  /** Output bytes stored for this attempt, bounded by the coordinator. */
+  outputBytes: number;
+}
+
+export class ActiveIndex {
+  private readonly byTask = new Map<string, ActiveEntry>();
+  private readonly byNode = new Map<string, Set<string>>();
+  private readonly projectCounts: Record<string, number> = Object.create(null) as Record<string, number>;
+
+  get size(): number {
+    return this.byTask.size;
+  }
+
+  get(taskId: string): ActiveEntry | undefined {
+    return this.byTask.get(taskId);
+  }
+
+  /** The entry only if `nodeId` holds exactly `attempt` of the task — the fencing question. */
+  holder(taskId: string, attempt: number, nodeId: string): ActiveEntry | undefined {
+    const entry = this.byTask.get(taskId);
+    return entry && entry.attempt === attempt && entry.nodeId === nodeId ? entry : undefined;
+  }
+
+  add(task: Pick<Task, 'id' | 'attempt' | 'nodeId' | 'project'>, estimateKey: string): void {
+    if (task.nodeId === null) return;
+    this.remove(task.id);
+    const entry: ActiveEntry = {
+      taskId: task.id, attempt: task.attempt, nodeId: task.nodeId, project: task.project ?? '', estimateKey, lastSeq: -1, outputBytes: 0,
+    };
+    this.byTask.set(task.id, entry);
+    let set = this.byNode.get(entry.nodeId);
+    if (!set) this.byNode.set(entry.nodeId, (set = new Set()));
+    set.add(task.id);
+    this.projectCounts[entry.project] = (this.projectCounts[entry.project] ?? 0) + 1;
+  }
+
+  remove(taskId: string): ActiveEntry | undefined {
+    const entry = this.byTask.get(taskId);
+    if (!entry) return undefined;
+    this.byTask.delete(taskId);
+    const set = this.byNode.get(entry.nodeId);
+    set?.delete(taskId);
+    if (set && set.size === 0) this.byNode.delete(entry.nodeId);
+    const left = (this.projectCounts[entry.project] ?? 1) - 1;
+    if (left > 0) this.projectCounts[entry.project] = left;
+    else delete this.projectCounts[entry.project];
+    return entry;
+  }
+
+  countOn(nodeId: string): number {
+    return this.byNode.get(nodeId)?.size ?? 0;
+  }
+
+  /** Entries held by `nodeId` (a copy: callers mutate the index while iterating). */
+  on(nodeId: string): ActiveEntry[] {
+    const ids = this.byNode.get(nodeId);
+    if (!ids) return [];
+    const out: ActiveEntry[] = [];
+    for (const id of ids) out.push(this.byTask.get(id)!);
+    return out;
+  }
+
+  all(): IterableIterator<ActiveEntry> {
+    return this.byTask.values();
+  }
+
+  /** Live view (not a copy) of active tasks per project, for the scheduler's fairness. */
+  byProject(): Readonly<Record<string, number>> {
+    return this.projectCounts;
+  }
+
+  clear(): void {
+    this.byTask.clear();
+    this.byNode.clear();
+    for (const key of Object.keys(this.projectCounts)) delete this.projectCounts[key];
+  }
+}

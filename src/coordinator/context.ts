@@ -1,0 +1,60 @@
+/**
+ * What the coordinator's parts share: the store, the clock, the caches kept by the single
+ * writer, and a few hooks between parts. Built once by the Coordinator facade; each part
+ * receives it in its constructor (no module-level state).
+ */
+import type { Clock } from '../engine/ports.js';
+import type { AgentConnection } from '../rpc/server/index.js';
+import type { AgentConfig, CoordinatorMessage } from '../rpc/messages.js';
+import type { Backbone } from '../store/backbone.js';
+import type { ActiveIndex } from './active-index.js';
+import type { ResolvedSettings } from './options.js';
+import type { Roster } from './roster.js';
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/** One agent stream as the coordinator tracks it. */
+export interface AgentSession {
+  readonly connection: AgentConnection;
+  /** awaiting-hello → active → closed; a refused hello goes straight to closed. */
+  state: 'awaiting-hello' | 'active' | 'closed';
+  /** Set once the hello is accepted. */
+  nodeId: string | null;
+  /** Refused frames so far (bounded by maxViolationsPerConnection). */
+  violations: number;
+  /** `taskId#attempt` already recorded as fenced on this stream, so a chatty agent is recorded once. */
+  readonly fencedSeen: Set<string>;
+  /** When the last heartbeat was written to the store (writes are throttled). */
+  lastBeatPersistedAt: number;
+}
+
+export interface CoordinatorContext {
+  readonly backbone: Backbone;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly settings: ResolvedSettings;
+  /** Live agent configuration (heartbeat interval, self-fence); replaced on UpdateConfiguration. */
+  agentConfig: AgentConfig;
+  readonly roster: Roster;
+  readonly active: ActiveIndex;
+  /** Live, accepted streams by node id: at most one per node. */
+  readonly sessions: Map<string, AgentSession>;
+  /**
+   * Runs `fn` as one store transaction when the backbone offers it (one fsync for a whole
+   * plan or result batch); otherwise just runs it. Nested calls are fine.
+   */
+  batch<T>(fn: () => T): T;
+  /** Asks for a dispatch pass soon; coalesced, so call it freely. */
+  scheduleDispatch(): void;
+  /** Sends to a node's live stream, if any. */
+  sendTo(nodeId: string, message: CoordinatorMessage): boolean;
+}
+
+/** `taskId#attempt`, the key of per-attempt bookkeeping. */
+export const refKey = (taskId: string, attempt: number): string => `${taskId}#${attempt}`;

@@ -1,0 +1,353 @@
+/**
+ * Coordinator — the master's fleet manager and the FleetService the API talks to. A facade:
+ * it builds the parts (roster, hub, membership, heartbeat monitor, dispatcher, results,
+ * commands) around one shared context, owns their lifecycle, and implements FleetService by
+ * delegating. Everything comes in through the constructor; nothing is global.
+ */
+import { z } from 'zod';
+import {
+  ACTIVE_TASK_STATES, newId, NotFoundError, parseOrThrow,
+  type FleetEvent, type FleetNode, type NewTaskSpec, type NodeRole, type Task, type TaskLogChunk,
+} from '../core/index.js';
+import { systemClock, type Clock } from '../engine/ports.js';
+import { estimateKeyOf, type Scheduler } from '../scheduler/index.js';
+import { PROTOCOL_VERSION, type AgentConfig, type EmergencyTier } from '../rpc/messages.js';
+import { startRpcServer, type AgentConnection, type RpcServer, type RpcServerTls } from '../rpc/server/index.js';
+import type { KeepaliveOptions } from '../rpc/transport.js';
+import type { Backbone, TaskFilter } from '../store/backbone.js';
+import { ActiveIndex } from './active-index.js';
+import { Commands, CONFIG_KEY, DISPATCH_KEY, type DispatchState } from './commands.js';
+import { silentLogger, type CoordinatorContext, type Logger } from './context.js';
+import { Dispatcher } from './dispatcher.js';
+import { CoordinatorUnavailableError } from './errors.js';
+import { markNodeDown } from './failover.js';
+import { HeartbeatMonitor } from './heartbeat-monitor.js';
+import { Hub } from './hub.js';
+import { Membership, type SecretPort } from './membership.js';
+import { DEFAULT_SETTINGS, resolveSettings, type CoordinatorSettings, type ResolvedSettings } from './options.js';
+import { EstimateBook, ResultHandler } from './results.js';
+import { Roster } from './roster.js';
+import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fleet-service.js';
+
+export type CoordinatorState = 'created' | 'starting' | 'running' | 'stopping' | 'closed';
+
+export interface CoordinatorOptions {
+  backbone: Backbone;
+  scheduler: Scheduler;
+  /** Secret generation and hashing (security/ in production). */
+  secrets: SecretPort;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Missing fields take DEFAULT_SETTINGS. */
+  settings?: Partial<CoordinatorSettings>;
+  /** The gRPC endpoint for agents. Omitted: no listener (tests attach connections directly). */
+  rpc?: { host: string; port: number; tls: RpcServerTls; keepalive?: KeepaliveOptions };
+  /** What joining agents are told. `grpcAddress` defaults to the bound RPC address. */
+  identity: { caCertPem: string; caHash: string; httpUrl: string; grpcAddress?: string };
+  /** Runs a function as one store transaction, if the backbone can (fewer fsyncs). Default: direct call. */
+  batch?: <T>(fn: () => T) => T;
+  log?: Logger;
+  /** An emergency 'shutdown-nodes' asks the master to stop; the composition root decides how. */
+  onShutdownRequested?: (reason: string) => void;
+}
+
+const tokenOptionsSchema = z
+  .object({
+    role: z.enum(['worker', 'hybrid']).default('worker'),
+    ttlMs: z.number().int().min(1000, 'at least 1 s').max(30 * 86_400_000, 'at most 30 days').optional(),
+    createdBy: z.string().min(1).max(200),
+  })
+  .strict();
+
+export class Coordinator implements FleetService {
+  private lifecycle: CoordinatorState = 'created';
+  private readonly ctx: CoordinatorContext;
+  private readonly hub: Hub;
+  private readonly monitor: HeartbeatMonitor;
+  private readonly dispatcher: Dispatcher;
+  private readonly results: ResultHandler;
+  private readonly commands: Commands;
+  private readonly estimates: EstimateBook;
+  private rpc: RpcServer | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+  private grpcAddress: string;
+  private httpUrl: string;
+
+  constructor(private readonly options: CoordinatorOptions) {
+    const settings: ResolvedSettings = resolveSettings({ ...DEFAULT_SETTINGS, ...options.settings });
+    const hubRef: { hub?: Hub } = {};
+    const dispatchRef: { dispatcher?: Dispatcher } = {};
+    this.ctx = {
+      backbone: options.backbone,
+      clock: options.clock ?? systemClock,
+      log: options.log ?? silentLogger,
+      settings,
+      agentConfig: { heartbeatIntervalMs: settings.heartbeatIntervalMs, selfFenceAfterMs: settings.selfFenceAfterMs },
+      roster: new Roster(options.backbone.nodes),
+      active: new ActiveIndex(),
+      sessions: new Map(),
+      batch: options.batch ?? ((fn) => fn()),
+      scheduleDispatch: () => dispatchRef.dispatcher?.schedule(),
+      sendTo: (nodeId, message) => hubRef.hub?.sendTo(nodeId, message) ?? false,
+    };
+    const ctx = this.ctx;
+    this.grpcAddress = options.identity.grpcAddress ?? '';
+    this.httpUrl = options.identity.httpUrl;
+    this.hub = hubRef.hub = new Hub(ctx);
+    this.estimates = new EstimateBook(options.backbone.kv);
+    this.monitor = new HeartbeatMonitor({
+      clock: ctx.clock,
+      policy: () => ({
+        heartbeatIntervalMs: ctx.agentConfig.heartbeatIntervalMs,
+        missedHeartbeats: settings.missedHeartbeats,
+        reconnectGraceMs: settings.reconnectGraceMs,
+        startupGraceMs: settings.startupGraceMs,
+      }),
+      onDown: (nodeId, reason) => markNodeDown(ctx, nodeId, reason),
+    });
+    this.dispatcher = dispatchRef.dispatcher = new Dispatcher(ctx, { scheduler: options.scheduler, estimates: this.estimates });
+    this.results = new ResultHandler(ctx, this.estimates, (session, error) => this.hub.refuse(session, error, false));
+    this.hub.wire({
+      membership: new Membership(ctx, options.secrets),
+      monitor: this.monitor,
+      results: this.results,
+      accepting: () => this.lifecycle === 'running',
+    });
+    this.commands = new Commands(ctx, {
+      hub: this.hub,
+      dispatcher: this.dispatcher,
+      monitor: this.monitor,
+      estimates: this.estimates,
+      onShutdownRequested: (reason) => {
+        // Give the emergencyShutdown frames a moment to reach the agents before we stop.
+        setTimeout(() => options.onShutdownRequested?.(reason), 300).unref();
+      },
+    });
+  }
+
+  get state(): CoordinatorState {
+    return this.lifecycle;
+  }
+
+  /** host:port agents dial (advertised or bound). */
+  get agentAddress(): string {
+    return this.grpcAddress;
+  }
+
+  get dispatchStats(): Readonly<Dispatcher['stats']> {
+    return this.dispatcher.stats;
+  }
+
+  /** Loads state from the store, starts listening and the background loops. */
+  async start(): Promise<void> {
+    this.transition('created', 'starting');
+    const { ctx } = this;
+    const { backbone } = this.options;
+    try {
+      ctx.roster.load();
+      ctx.active.clear();
+      for (const task of backbone.tasks.list({ states: [...ACTIVE_TASK_STATES] })) ctx.active.add(task, estimateKeyOf(task));
+      this.estimates.load();
+      const stored = backbone.kv.get<AgentConfig>(CONFIG_KEY);
+      if (stored) ctx.agentConfig = { ...ctx.agentConfig, ...stored.value };
+      if (backbone.kv.get<DispatchState>(DISPATCH_KEY)?.value.frozen) this.dispatcher.freeze();
+      // Nodes recorded as up get a grace period to reconnect before their work is requeued.
+      for (const node of ctx.roster.values()) {
+        if (node.status === 'ready' || node.status === 'draining' || node.status === 'joining') this.monitor.awaitReconnect(node.id);
+      }
+      if (this.options.rpc) {
+        const { host, port, tls, keepalive } = this.options.rpc;
+        this.rpc = await startRpcServer({ host, port, tls, onConnection: (c) => this.attach(c), ...(keepalive ? { keepalive } : {}) });
+        if (!this.options.identity.grpcAddress) this.grpcAddress = this.rpc.address;
+      }
+    } catch (err) {
+      this.lifecycle = 'closed';
+      throw err;
+    }
+    this.monitor.start();
+    this.dispatcher.start();
+    this.flushTimer = setInterval(() => this.flushEstimates(), ctx.settings.estimatesFlushMs);
+    this.flushTimer.unref();
+    this.lifecycle = 'running';
+    ctx.log.info(`coordinator running; agents dial ${this.grpcAddress || '(no listener)'}`);
+  }
+
+  /** The API's URL, once it listens: used in the join commands handed out. */
+  setHttpUrl(url: string): void {
+    this.httpUrl = url.replace(/\/+$/, '');
+  }
+
+  /** Hands an agent stream to the hub (the RPC server does this; tests may too). */
+  attach(connection: AgentConnection): void {
+    this.hub.accept(connection);
+  }
+
+  /** Stops loops and streams; leaves the backbone open (its owner closes it). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.lifecycle = 'stopping';
+      this.dispatcher.stop();
+      this.monitor.stop();
+      if (this.flushTimer) clearInterval(this.flushTimer);
+      this.hub.closeAll('coordinator stopping');
+      await this.rpc?.close();
+      this.flushEstimates();
+      this.lifecycle = 'closed';
+    })();
+    return this.closing;
+  }
+
+  // ───────────────────────── FleetService ─────────────────────────
+
+  joinInfo(): JoinInfo {
+    const { caCertPem, caHash } = this.options.identity;
+    return { caCertPem, caHash, grpcAddress: this.grpcAddress, protocolVersion: PROTOCOL_VERSION };
+  }
+
+  status(): FleetStatus {
+    const nodes = { total: 0, ready: 0, down: 0, draining: 0 };
+    for (const n of this.ctx.roster.values()) {
+      if (n.status === 'left') continue;
+      nodes.total++;
+      if (n.status === 'ready') nodes.ready++;
+      else if (n.status === 'down') nodes.down++;
+      else if (n.status === 'draining') nodes.draining++;
+    }
+    return {
+      nodes,
+      tasks: this.options.backbone.tasks.counts(),
+      acceptingWork: this.lifecycle === 'running' && !this.dispatcher.isFrozen,
+      config: { ...this.ctx.agentConfig },
+    };
+  }
+
+  listNodes(): FleetNode[] {
+    return this.ctx.roster.list();
+  }
+
+  getNode(idOrName: string): FleetNode {
+    const node = this.ctx.roster.find(idOrName);
+    if (!node) throw new NotFoundError('node', idOrName);
+    return node;
+  }
+
+  drainNode(idOrName: string): FleetNode {
+    return this.commands.drain(this.getNode(idOrName));
+  }
+
+  undrainNode(idOrName: string): FleetNode {
+    return this.commands.undrain(this.getNode(idOrName));
+  }
+
+  removeNode(idOrName: string): void {
+    this.commands.remove(this.getNode(idOrName));
+  }
+
+  setNodeRole(idOrName: string, role: Exclude<NodeRole, 'master'>): FleetNode {
+    return this.commands.setRole(this.getNode(idOrName), parseOrThrow(z.enum(['worker', 'hybrid']), role, 'role'));
+  }
+
+  submitTask(spec: NewTaskSpec): { task: Task; created: boolean } {
+    return this.submitTasks([spec])[0]!;
+  }
+
+  /** One transaction for the batch (one fsync); the dispatch pass is coalesced. */
+  submitTasks(specs: NewTaskSpec[]): { task: Task; created: boolean }[] {
+    this.requireRunning();
+    const resolved = specs.map((s) => this.resolvePin(s));
+    const outcomes = this.options.backbone.tasks.submitMany(resolved, this.ctx.clock.now());
+    this.dispatcher.schedule();
+    return outcomes;
+  }
+
+  listTasks(filter?: TaskFilter): Task[] {
+    return this.options.backbone.tasks.list(filter);
+  }
+
+  getTask(id: string): Task {
+    const task = this.options.backbone.tasks.get(id);
+    if (!task) throw new NotFoundError('task', id);
+    return task;
+  }
+
+  cancelTask(id: string, reason = 'cancelled by user'): Task {
+    return this.commands.cancelTask(id, reason);
+  }
+
+  taskLogs(id: string, options?: { attempt?: number; afterSeq?: number }): TaskLogChunk[] {
+    this.getTask(id);
+    return this.options.backbone.taskLogs.read(id, options);
+  }
+
+  createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): CreatedJoinToken {
+    const valid = parseOrThrow(tokenOptionsSchema, options, 'join token options');
+    const now = this.ctx.clock.now();
+    const token = this.options.secrets.generateSecret('bjt_');
+    const record = this.options.backbone.joinTokens.create({
+      id: newId('tok'),
+      hash: this.options.secrets.hashSecret(token),
+      role: valid.role,
+      createdAt: now,
+      expiresAt: now + (valid.ttlMs ?? this.ctx.settings.joinTokenTtlMs),
+      createdBy: valid.createdBy,
+    });
+    const { caHash } = this.options.identity;
+    const httpUrl = this.httpUrl;
+    return {
+      id: record.id,
+      token,
+      role: record.role,
+      expiresAt: record.expiresAt,
+      caHash,
+      join: `bitacora join ${httpUrl} --token ${token} --ca-hash ${caHash}`,
+    };
+  }
+
+  updateConfiguration(patch: Partial<AgentConfig>): AgentConfig {
+    return this.commands.updateConfiguration(patch);
+  }
+
+  emergencyShutdown(tier: EmergencyTier, reason: string): void {
+    this.commands.emergencyShutdown(parseOrThrow(z.enum(['stop-dispatch', 'cancel-all', 'shutdown-nodes']), tier, 'emergency tier'), reason);
+  }
+
+  /** Lifts a 'stop-dispatch' (or any tier's freeze): assignments resume. */
+  resumeDispatch(): void {
+    this.commands.resumeDispatch();
+  }
+
+  subscribe(afterSeq: number, listener: (event: FleetEvent) => void): () => void {
+    return this.options.backbone.events.watch(afterSeq, listener);
+  }
+
+  subscribeLogs(listener: (chunk: TaskLogChunk) => void): () => void {
+    return this.results.subscribeLogs(listener);
+  }
+
+  // ───────────────────────── internals ─────────────────────────
+
+  private resolvePin(spec: NewTaskSpec): NewTaskSpec {
+    if (spec.pinnedNode === undefined || spec.pinnedNode === null) return spec;
+    const node = this.ctx.roster.find(spec.pinnedNode);
+    if (!node) throw new NotFoundError('node', spec.pinnedNode, { details: { field: 'pinnedNode' } });
+    return node.id === spec.pinnedNode ? spec : { ...spec, pinnedNode: node.id };
+  }
+
+  private flushEstimates(): void {
+    try {
+      this.estimates.flush();
+    } catch (err) {
+      this.ctx.log.warn(`cannot persist duration estimates: ${(err as Error).message}`);
+    }
+  }
+
+  private requireRunning(): void {
+    if (this.lifecycle !== 'running') throw new CoordinatorUnavailableError(`the coordinator is ${this.lifecycle}`);
+  }
+
+  private transition(from: CoordinatorState, to: CoordinatorState): void {
+    if (this.lifecycle !== from) throw new CoordinatorUnavailableError(`coordinator cannot go from ${this.lifecycle} to ${to}`);
+    this.lifecycle = to;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * HeartbeatMonitor: failure detection. Each node known to be up has a deadline — pushed
+ * forward by every heartbeat (interval × missed), set short when its stream closes
+ * (reconnect grace), set generous after a coordinator restart (startup grace). A periodic
+ * check hands overdue nodes to `onDown`. The deadline arithmetic is pure and unit-tested.
+ */
+import type { Clock } from '../engine/ports.js';
+
+export type LivenessEvent =
+  | { kind: 'heartbeat' }
+  | { kind: 'disconnected' }
+  | { kind: 'startup' };
+
+export interface LivenessPolicy {
+  heartbeatIntervalMs: number;
+  missedHeartbeats: number;
+  reconnectGraceMs: number;
+  startupGraceMs: number;
+}
+
+export interface Deadline {
+  at: number;
+  /** Why the node is down if the deadline passes. */
+  reason: string;
+}
+
+/** Pure: the deadline a node gets after `event` at `now`. */
+export function nextDeadline(event: LivenessEvent, now: number, policy: LivenessPolicy): Deadline {
+  switch (event.kind) {
+    case 'heartbeat':
+      return { at: now + policy.heartbeatIntervalMs * policy.missedHeartbeats, reason: `missed ${policy.missedHeartbeats} heartbeats` };
+    case 'disconnected':
+      return { at: now + policy.reconnectGraceMs, reason: `stream closed and no reconnect within ${policy.reconnectGraceMs} ms` };
+    case 'startup':
+      return { at: now + policy.startupGraceMs, reason: `did not reconnect within ${policy.startupGraceMs} ms of the coordinator starting` };
+  }
+}
+
+/** Pure: the nodes whose deadline has passed at `now`. */
+export function overdue(deadlines: ReadonlyMap<string, Deadline>, now: number): Array<{ nodeId: string; reason: string }> {
+  const out: Array<{ nodeId: string; reason: string }> = [];
+  for (const [nodeId, d] of deadlines) if (now > d.at) out.push({ nodeId, reason: d.reason });
+  return out;
+}
+
+export interface HeartbeatMonitorOptions {
+  clock: Clock;
+  policy: () => LivenessPolicy;
+  /** Called once per overdue node; the node is forgotten until it is tracked again. */
+  onDown(nodeId: string, reason: string): void;
+  /** Check period. Default: a quarter of the heartbeat interval, between 50 and 500 ms. */
+  tickMs?: number;
+}
+
+export class HeartbeatMonitor {
+  private readonly deadlines = new Map<string, Deadline>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: HeartbeatMonitorOptions) {}
+
+  /** Hot path: one Map write per heartbeat. */
+  beat(nodeId: string): void {
+    this.deadlines.set(nodeId, nextDeadline({ kind: 'heartbeat' }, this.options.clock.now(), this.options.policy()));
+  }
+
+  disconnected(nodeId: string): void {
+    this.deadlines.set(nodeId, nextDeadline({ kind: 'disconnected' }, this.options.clock.now(), this.options.policy()));
+  }
+
+  /** A node recorded as up when the coordinator started, not yet reconnected. */
+  awaitReconnect(nodeId: string): void {
+    this.deadlines.set(nodeId, nextDeadline({ kind: 'startup' }, this.options.clock.now(), this.options.policy()));
+  }
+
+  /** Stop watching (node down, removed, or gone for good). */
+  forget(nodeId: string): void {
+    this.deadlines.delete(nodeId);
+  }
+
+  isTracked(nodeId: string): boolean {
+    return this.deadlines.has(nodeId);
+  }
+
+  /** Runs one check now; returns the nodes declared down. */
+  check(): Array<{ nodeId: string; reason: string }> {
+    const down = overdue(this.deadlines, this.options.clock.now());
+    for (const { nodeId, reason } of down) {
+      this.deadlines.delete(nodeId);
+      this.options.onDown(nodeId, reason);
+    }
+    return down;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.schedule();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  // A self-rescheduling timeout rather than setInterval, so a live change of the heartbeat
+  // interval also changes how often we look.
+  private schedule(): void {
+    const tick = this.options.tickMs ?? Math.min(500, Math.max(50, Math.floor(this.options.policy().heartbeatIntervalMs / 4)));
+    this.timer = setTimeout(() => {
+      try {
+        this.check();
+      } finally {
+        if (this.timer) this.schedule();
+      }
+    }, tick);
+    this.timer.unref();
+  }
+}

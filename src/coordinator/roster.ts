@@ -1,0 +1,93 @@
+/**
+ * Roster: the coordinator's cached view of fleet membership. The coordinator is the only
+ * writer of nodes, so every change goes through here — written to the NodeRepository, then
+ * mirrored in memory — and hot paths (snapshots, heartbeats) never read the store.
+ */
+import { acceptsWork, type FleetNode, type NodeResources, type NodeRole, type NodeStatus } from '../core/index.js';
+import type { NodeRepository, RegisterNodeInput } from '../store/backbone.js';
+
+export class Roster {
+  private readonly byId = new Map<string, FleetNode>();
+
+  constructor(private readonly repo: NodeRepository) {}
+
+  /** Loads every node from the store (start-up). */
+  load(): void {
+    this.byId.clear();
+    for (const node of this.repo.list()) this.byId.set(node.id, node);
+  }
+
+  get(id: string): FleetNode | undefined {
+    return this.byId.get(id);
+  }
+
+  /** By id, else by name among nodes not in 'left' (a name may be reused after a node left). */
+  find(idOrName: string): FleetNode | undefined {
+    const byId = this.byId.get(idOrName);
+    if (byId) return byId;
+    let found: FleetNode | undefined;
+    for (const node of this.byId.values()) {
+      if (node.name === idOrName && (found === undefined || found.status === 'left')) found = node;
+    }
+    return found;
+  }
+
+  list(): FleetNode[] {
+    return [...this.byId.values()];
+  }
+
+  values(): IterableIterator<FleetNode> {
+    return this.byId.values();
+  }
+
+  register(input: RegisterNodeInput, now: number): FleetNode {
+    return this.keep(this.repo.register(input, now));
+  }
+
+  setStatus(id: string, status: NodeStatus, reason: string, now: number): FleetNode {
+    const current = this.byId.get(id);
+    if (current && current.status === status) return current;
+    return this.keep(this.repo.setStatus(id, status, reason, now));
+  }
+
+  setRole(id: string, role: NodeRole, now: number): FleetNode {
+    const current = this.byId.get(id);
+    if (current && current.role === role) return current;
+    return this.keep(this.repo.setRole(id, role, now));
+  }
+
+  updateInfo(id: string, info: Partial<Omit<RegisterNodeInput, 'name' | 'credentialHash'>>, now: number): FleetNode {
+    return this.keep(this.repo.updateInfo(id, info, now));
+  }
+
+  /**
+   * Liveness and load. Always updates the cache; writes the store only when `persist` is
+   * true (the hub throttles it), because this runs for every heartbeat of every node.
+   */
+  heartbeat(id: string, beat: { at: number; resources: NodeResources; runningTasks: number }, persist: boolean): boolean {
+    const node = this.byId.get(id);
+    if (!node) return false;
+    node.lastHeartbeatAt = beat.at;
+    node.resources = beat.resources;
+    node.runningTasks = beat.runningTasks;
+    return persist ? this.repo.recordHeartbeat(id, beat) : true;
+  }
+
+  remove(id: string, now: number): void {
+    this.repo.remove(id, now);
+    this.byId.delete(id);
+  }
+
+  credentialHash(id: string): string | null {
+    return this.repo.credentialHash(id);
+  }
+
+  static acceptsWork(node: FleetNode): boolean {
+    return acceptsWork(node) && node.role !== 'master';
+  }
+
+  private keep(node: FleetNode): FleetNode {
+    this.byId.set(node.id, node);
+    return node;
+  }
+}

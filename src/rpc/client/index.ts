@@ -1,0 +1,123 @@
+/**
+ * The agent's side of the stream: dials the coordinator over TLS trusting only the fleet CA,
+ * exposes one CoordinatorLink per connection attempt. Reconnecting is the agent's job.
+ */
+import { Client, credentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
+import { decodeCoordinatorMessage, encodeAgentMessage } from '../codec.js';
+import { FrameError } from '../errors.js';
+import type { AgentMessage, CoordinatorMessage } from '../messages.js';
+import { channelOptions, RAW_CONNECT, type KeepaliveOptions } from '../transport.js';
+
+export interface CoordinatorLinkHandlers {
+  onMessage(message: CoordinatorMessage): void;
+  /** A frame from the coordinator that the codec refused. */
+  onInvalid(error: FrameError): void;
+  /** Once, when the stream ends for any reason (after close() too). */
+  onClose(reason: string): void;
+}
+
+export interface CoordinatorLink {
+  readonly isClosed: boolean;
+  /** Starts the stream; handlers fire from then on. */
+  start(handlers: CoordinatorLinkHandlers): void;
+  /** False when the stream is closed. Throws FrameError when the message exceeds MAX_MESSAGE_BYTES. */
+  send(message: AgentMessage): boolean;
+  /** Writes bytes as they are — for fault injection and protocol tests only. */
+  sendRaw(bytes: Buffer): boolean;
+  /** Ends the stream and releases the channel. Idempotent. */
+  close(reason?: string): void;
+}
+
+export interface ConnectOptions {
+  /** `host:port` of the gRPC endpoint. */
+  address: string;
+  /** The fleet CA (PEM): the only trusted root. */
+  caCertPem: string;
+  /** mTLS (next issue): the node's key and certificate. */
+  clientKeyPem?: string;
+  clientCertPem?: string;
+  /** Name to check the server certificate against when it differs from the address host. */
+  serverName?: string;
+  /** Default: ping after 5 s of silence, give up 5 s later. */
+  keepalive?: KeepaliveOptions;
+}
+
+export function connectToCoordinator(options: ConnectOptions): CoordinatorLink {
+  const creds = credentials.createSsl(
+    Buffer.from(options.caCertPem),
+    options.clientKeyPem ? Buffer.from(options.clientKeyPem) : null,
+    options.clientCertPem ? Buffer.from(options.clientCertPem) : null,
+  );
+  const client = new Client(options.address, creds, {
+    ...channelOptions({ timeMs: options.keepalive?.timeMs ?? 5_000, timeoutMs: options.keepalive?.timeoutMs ?? 5_000 }),
+    ...(options.serverName ? { 'grpc.ssl_target_name_override': options.serverName, 'grpc.default_authority': options.serverName } : {}),
+  });
+  return new GrpcCoordinatorLink(client);
+}
+
+class GrpcCoordinatorLink implements CoordinatorLink {
+  private call: ClientDuplexStream<Buffer, Buffer> | null = null;
+  private handlers: CoordinatorLinkHandlers | null = null;
+  private closedReason: string | null = null;
+
+  constructor(private readonly client: Client) {}
+
+  get isClosed(): boolean {
+    return this.closedReason !== null;
+  }
+
+  start(handlers: CoordinatorLinkHandlers): void {
+    if (this.handlers) throw new Error('CoordinatorLink.start called twice');
+    this.handlers = handlers;
+    const call = this.client.makeBidiStreamRequest(RAW_CONNECT.path, RAW_CONNECT.requestSerialize, RAW_CONNECT.responseDeserialize, new Metadata());
+    this.call = call;
+    call.on('data', (bytes: Buffer) => this.receive(bytes));
+    call.on('error', (err: Error & { details?: string }) => this.finish(err.details || err.message));
+    call.on('end', () => this.finish('coordinator ended the stream'));
+    call.on('close', () => this.finish('stream closed'));
+  }
+
+  send(message: AgentMessage): boolean {
+    return this.sendRaw(encodeAgentMessage(message));
+  }
+
+  sendRaw(bytes: Buffer): boolean {
+    if (this.closedReason !== null || !this.call) return false;
+    try {
+      this.call.write(bytes);
+      return true;
+    } catch {
+      this.finish('write failed');
+      return false;
+    }
+  }
+
+  close(reason = 'closed by agent'): void {
+    if (this.closedReason !== null) return;
+    try {
+      this.call?.cancel();
+    } catch {
+      /* already gone */
+    }
+    this.finish(reason);
+  }
+
+  private receive(bytes: Buffer): void {
+    if (this.closedReason !== null || !this.handlers) return;
+    let message: CoordinatorMessage;
+    try {
+      message = decodeCoordinatorMessage(bytes);
+    } catch (err) {
+      this.handlers.onInvalid(err instanceof FrameError ? err : new FrameError('BIT_ERR_PROTOCOL_VIOLATION', String(err)));
+      return;
+    }
+    this.handlers.onMessage(message);
+  }
+
+  private finish(reason: string): void {
+    if (this.closedReason !== null) return;
+    this.closedReason = reason;
+    this.client.close();
+    this.handlers?.onClose(reason);
+  }
+}

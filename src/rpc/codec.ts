@@ -1,0 +1,286 @@
+/**
+ * Wire ↔ domain translation of the agent protocol. Decoding never throws anything but a
+ * FrameError (undecodable bytes, oversize, unknown or invalid message): transports turn it
+ * into an `error` frame and a recorded violation instead of a crash.
+ */
+import { issuesOf, describeIssues, ErrorCode, type LogStream, type TaskKind } from '../core/index.js';
+import { FrameError } from './errors.js';
+import { MAX_MESSAGE_BYTES, type AgentMessage, type CoordinatorMessage, type EmergencyTier, type TaskRef } from './messages.js';
+import { agentMessageSchema, coordinatorMessageSchema } from './schemas.js';
+import { wire } from './wire.js';
+import type { AgentFrame, AgentFrame__Output } from './gen/bitacora/fleet/v1/AgentFrame.js';
+import type { CoordinatorFrame, CoordinatorFrame__Output } from './gen/bitacora/fleet/v1/CoordinatorFrame.js';
+import type { Resources__Output } from './gen/bitacora/fleet/v1/Resources.js';
+import type { TaskRef__Output } from './gen/bitacora/fleet/v1/TaskRef.js';
+
+// ── enum tables (proto names are prefixed per proto3 scoping rules) ──
+const ROLE_TO_WIRE = { worker: 'NODE_ROLE_WORKER', hybrid: 'NODE_ROLE_HYBRID' } as const;
+const ROLE_FROM_WIRE: Record<string, 'worker' | 'hybrid'> = { NODE_ROLE_WORKER: 'worker', NODE_ROLE_HYBRID: 'hybrid' };
+const KIND_TO_WIRE = { spark: 'TASK_KIND_SPARK', command: 'TASK_KIND_COMMAND', action: 'TASK_KIND_ACTION' } as const;
+const KIND_FROM_WIRE: Record<string, TaskKind> = { TASK_KIND_SPARK: 'spark', TASK_KIND_COMMAND: 'command', TASK_KIND_ACTION: 'action' };
+const STREAM_TO_WIRE = { stdout: 'LOG_STREAM_STDOUT', stderr: 'LOG_STREAM_STDERR', system: 'LOG_STREAM_SYSTEM' } as const;
+const STREAM_FROM_WIRE: Record<string, LogStream> = { LOG_STREAM_STDOUT: 'stdout', LOG_STREAM_STDERR: 'stderr', LOG_STREAM_SYSTEM: 'system' };
+const TIER_TO_WIRE = {
+  'stop-dispatch': 'EMERGENCY_TIER_STOP_DISPATCH',
+  'cancel-all': 'EMERGENCY_TIER_CANCEL_ALL',
+  'shutdown-nodes': 'EMERGENCY_TIER_SHUTDOWN_NODES',
+} as const;
+const TIER_FROM_WIRE: Record<string, EmergencyTier> = {
+  EMERGENCY_TIER_STOP_DISPATCH: 'stop-dispatch',
+  EMERGENCY_TIER_CANCEL_ALL: 'cancel-all',
+  EMERGENCY_TIER_SHUTDOWN_NODES: 'shutdown-nodes',
+};
+
+const refsFrom = (refs: TaskRef__Output[] | undefined): TaskRef[] =>
+  (refs ?? []).map((r) => ({ taskId: r.taskId, attempt: r.attempt }));
+const resourcesFrom = (r: Resources__Output | null | undefined) =>
+  r ? { cpus: r.cpus, memoryBytes: r.memoryBytes, load: r.load } : undefined;
+/** proto3 `optional` fields decode as absent; domain uses null. */
+const orNull = <T>(v: T | undefined | null): T | null => (v === undefined ? null : v);
+
+// ───────────────────────── agent → coordinator ─────────────────────────
+
+export function agentToWire(msg: AgentMessage): AgentFrame {
+  switch (msg.type) {
+    case 'hello':
+      return {
+        hello: {
+          protocolVersion: msg.protocolVersion,
+          joinToken: msg.joinToken ?? '',
+          credential: msg.credential ?? null,
+          node: { ...msg.node, role: ROLE_TO_WIRE[msg.node.role] },
+          running: msg.running,
+        },
+      };
+    case 'heartbeat':
+      return { heartbeat: { at: msg.at, resources: msg.resources, running: msg.running } };
+    case 'taskStarted':
+      return { taskStarted: { taskId: msg.taskId, attempt: msg.attempt, at: msg.at } };
+    case 'taskOutput':
+      return { taskOutput: { chunks: msg.chunks.map((c) => ({ ...c, stream: STREAM_TO_WIRE[c.stream] })) } };
+    case 'taskFinished': {
+      const { exitCode, error, durationMs } = msg.result;
+      return {
+        taskFinished: {
+          taskId: msg.taskId,
+          attempt: msg.attempt,
+          result: { durationMs, ...(exitCode === null ? {} : { exitCode }), ...(error === null ? {} : { error }) },
+        },
+      };
+    }
+    case 'taskRejected':
+      return { taskRejected: { taskId: msg.taskId, attempt: msg.attempt, reason: msg.reason } };
+  }
+}
+
+/** Maps a decoded frame to a candidate domain object (not yet validated). */
+function agentCandidate(frame: AgentFrame__Output): unknown {
+  switch (frame.msg) {
+    case 'hello': {
+      const h = frame.hello!;
+      return {
+        type: 'hello',
+        protocolVersion: h.protocolVersion,
+        ...(h.joinToken ? { joinToken: h.joinToken } : {}),
+        ...(h.credential ? { credential: { nodeId: h.credential.nodeId, secret: h.credential.secret } } : {}),
+        node: h.node
+          ? {
+              name: h.node.name,
+              role: ROLE_FROM_WIRE[h.node.role],
+              capabilities: h.node.capabilities,
+              specializations: h.node.specializations,
+              capacity: h.node.capacity,
+              resources: resourcesFrom(h.node.resources),
+              agentVersion: h.node.agentVersion,
+            }
+          : undefined,
+        running: refsFrom(h.running),
+      };
+    }
+    case 'heartbeat': {
+      const b = frame.heartbeat!;
+      return { type: 'heartbeat', at: b.at, resources: resourcesFrom(b.resources), running: refsFrom(b.running) };
+    }
+    case 'taskStarted': {
+      const s = frame.taskStarted!;
+      return { type: 'taskStarted', taskId: s.taskId, attempt: s.attempt, at: s.at };
+    }
+    case 'taskOutput':
+      return {
+        type: 'taskOutput',
+        chunks: (frame.taskOutput!.chunks ?? []).map((c) => ({
+          taskId: c.taskId, attempt: c.attempt, seq: c.seq, stream: STREAM_FROM_WIRE[c.stream], data: c.data, at: c.at,
+        })),
+      };
+    case 'taskFinished': {
+      const f = frame.taskFinished!;
+      return {
+        type: 'taskFinished',
+        taskId: f.taskId,
+        attempt: f.attempt,
+        result: f.result
+          ? { exitCode: orNull(f.result.exitCode), error: orNull(f.result.error), durationMs: Math.round(f.result.durationMs) }
+          : undefined,
+      };
+    }
+    case 'taskRejected': {
+      const r = frame.taskRejected!;
+      return { type: 'taskRejected', taskId: r.taskId, attempt: r.attempt, reason: r.reason };
+    }
+    default:
+      throw new FrameError(ErrorCode.ProtocolViolation, 'agent frame carries no known message (empty frame or newer protocol)');
+  }
+}
+
+// ───────────────────────── coordinator → agent ─────────────────────────
+
+export function coordinatorToWire(msg: CoordinatorMessage): CoordinatorFrame {
+  switch (msg.type) {
+    case 'welcome':
+      return {
+        welcome: {
+          protocolVersion: msg.protocolVersion,
+          nodeId: msg.nodeId,
+          credentialSecret: msg.credentialSecret ?? '',
+          config: msg.config,
+          voidTasks: msg.voidTasks,
+        },
+      };
+    case 'executeTask': {
+      const t = msg.task;
+      return {
+        executeTask: {
+          taskId: t.taskId,
+          attempt: t.attempt,
+          kind: KIND_TO_WIRE[t.kind],
+          command: t.command,
+          env: t.env,
+          ...(t.project === null ? {} : { project: t.project }),
+          ...(t.timeoutMs === null ? {} : { timeoutMs: t.timeoutMs }),
+        },
+      };
+    }
+    case 'cancelTask':
+      return { cancelTask: { taskId: msg.taskId, attempt: msg.attempt, reason: msg.reason } };
+    case 'voidTasks':
+      return { voidTasks: { tasks: msg.tasks } };
+    case 'resultAck':
+      return { resultAck: { taskId: msg.taskId, attempt: msg.attempt, accepted: msg.accepted, reason: msg.reason ?? '' } };
+    case 'updateConfiguration':
+      return { updateConfiguration: { config: msg.config } };
+    case 'setRole':
+      return { setRole: { role: ROLE_TO_WIRE[msg.role] } };
+    case 'emergencyShutdown':
+      return { emergencyShutdown: { tier: TIER_TO_WIRE[msg.tier], reason: msg.reason } };
+    case 'error':
+      return { error: { code: msg.code, message: msg.message, fatal: msg.fatal } };
+  }
+}
+
+function coordinatorCandidate(frame: CoordinatorFrame__Output): unknown {
+  switch (frame.msg) {
+    case 'welcome': {
+      const w = frame.welcome!;
+      return {
+        type: 'welcome',
+        protocolVersion: w.protocolVersion,
+        nodeId: w.nodeId,
+        ...(w.credentialSecret ? { credentialSecret: w.credentialSecret } : {}),
+        config: w.config
+          ? { heartbeatIntervalMs: w.config.heartbeatIntervalMs, selfFenceAfterMs: w.config.selfFenceAfterMs }
+          : undefined,
+        voidTasks: refsFrom(w.voidTasks),
+      };
+    }
+    case 'executeTask': {
+      const t = frame.executeTask!;
+      return {
+        type: 'executeTask',
+        task: {
+          taskId: t.taskId,
+          attempt: t.attempt,
+          kind: KIND_FROM_WIRE[t.kind],
+          project: orNull(t.project),
+          command: t.command,
+          env: t.env,
+          timeoutMs: orNull(t.timeoutMs),
+        },
+      };
+    }
+    case 'cancelTask': {
+      const c = frame.cancelTask!;
+      return { type: 'cancelTask', taskId: c.taskId, attempt: c.attempt, reason: c.reason };
+    }
+    case 'voidTasks':
+      return { type: 'voidTasks', tasks: refsFrom(frame.voidTasks!.tasks) };
+    case 'resultAck': {
+      const a = frame.resultAck!;
+      return { type: 'resultAck', taskId: a.taskId, attempt: a.attempt, accepted: a.accepted, ...(a.reason ? { reason: a.reason } : {}) };
+    }
+    case 'updateConfiguration': {
+      const c = frame.updateConfiguration!.config;
+      const config: Record<string, number> = {};
+      if (c?.heartbeatIntervalMs !== undefined) config['heartbeatIntervalMs'] = c.heartbeatIntervalMs;
+      if (c?.selfFenceAfterMs !== undefined) config['selfFenceAfterMs'] = c.selfFenceAfterMs;
+      return { type: 'updateConfiguration', config };
+    }
+    case 'setRole':
+      return { type: 'setRole', role: ROLE_FROM_WIRE[frame.setRole!.role] };
+    case 'emergencyShutdown': {
+      const e = frame.emergencyShutdown!;
+      return { type: 'emergencyShutdown', tier: TIER_FROM_WIRE[e.tier], reason: e.reason };
+    }
+    case 'error': {
+      const e = frame.error!;
+      return { type: 'error', code: e.code, message: e.message, fatal: e.fatal };
+    }
+    default:
+      throw new FrameError(ErrorCode.ProtocolViolation, 'coordinator frame carries no known message (empty frame or newer protocol)');
+  }
+}
+
+// ───────────────────────── bytes ─────────────────────────
+
+function checkSize(bytes: Buffer, what: string): void {
+  if (bytes.length > MAX_MESSAGE_BYTES) {
+    throw new FrameError(ErrorCode.PayloadTooLarge, `${what} of ${bytes.length} bytes exceeds the limit of ${MAX_MESSAGE_BYTES} bytes`);
+  }
+}
+
+function decodeWith<T>(bytes: Buffer, what: string, decode: (b: Buffer) => unknown, candidate: (f: never) => unknown,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }): T {
+  checkSize(bytes, what);
+  let frame: unknown;
+  try {
+    frame = decode(bytes);
+  } catch (err) {
+    throw new FrameError(ErrorCode.ProtocolViolation, `${what} is not valid protobuf: ${(err as Error).message}`, [], { cause: err });
+  }
+  const parsed = schema.safeParse(candidate(frame as never));
+  if (parsed.success) return parsed.data;
+  const issues = issuesOf(parsed.error);
+  throw new FrameError(ErrorCode.Validation, `invalid ${what}:\n${describeIssues(issues)}`, issues);
+}
+
+/** Bytes from an agent → validated AgentMessage. Throws FrameError only. */
+export function decodeAgentMessage(bytes: Buffer): AgentMessage {
+  return decodeWith(bytes, 'agent frame', wire().decodeAgent, agentCandidate, agentMessageSchema) as AgentMessage;
+}
+
+/** Bytes from the coordinator → validated CoordinatorMessage. Throws FrameError only. */
+export function decodeCoordinatorMessage(bytes: Buffer): CoordinatorMessage {
+  return decodeWith(bytes, 'coordinator frame', wire().decodeCoordinator, coordinatorCandidate, coordinatorMessageSchema) as CoordinatorMessage;
+}
+
+/** Throws FrameError PayloadTooLarge when the encoded frame would be refused by the peer. */
+export function encodeAgentMessage(msg: AgentMessage): Buffer {
+  const bytes = wire().encodeAgent(agentToWire(msg));
+  checkSize(bytes, `outgoing ${msg.type} frame`);
+  return bytes;
+}
+
+export function encodeCoordinatorMessage(msg: CoordinatorMessage): Buffer {
+  const bytes = wire().encodeCoordinator(coordinatorToWire(msg));
+  checkSize(bytes, `outgoing ${msg.type} frame`);
+  return bytes;
+}
