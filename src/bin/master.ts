@@ -70,7 +70,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       settings,
       rpc: { host: grpc.host, port: grpc.port, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem } },
       identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
-      batch: batchOf(backbone),
+      batch: (fn) => backbone.batch(fn),
       log,
       onShutdownRequested: (reason) => stopRequested?.(reason),
     });
@@ -192,12 +192,4 @@ export function masterName(): string {
   return nodeNameFromHostname(hostname());
 }
 
-/**
- * One transaction around a batch of store calls, if the backbone offers it (an optional
- * `batch(fn)` on the embedded store): a dispatch pass then costs one fsync, not one per task.
- */
-function batchOf(backbone: Backbone): (<T>(fn: () => T) => T) | undefined {
-  const candidate = (backbone as unknown as { batch?: <T>(fn: () => T) => T }).batch;
-  return typeof candidate === 'function' ? candidate.bind(backbone) : undefined;
-}
 

@@ -30,6 +30,13 @@ export interface Backbone {
   readonly approvals: ApprovalRepository;
   readonly actions: ActionRepository;
   readonly sparks: SparkRepository;
+  /**
+   * Runs `fn`, whose repository calls land as one atomic unit where the implementation can
+   * (one SQLite transaction = one fsync for a whole dispatch pass); events are published
+   * after it commits. A throw inside `fn` undoes every write `fn` made. Calls inside `fn`
+   * that catch their own errors keep the rest (nested calls are savepoints). Synchronous only.
+   */
+  batch<T>(fn: () => T): T;
   close(): void;
 }
 

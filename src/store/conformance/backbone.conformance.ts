@@ -7,6 +7,7 @@
  * `open` must return a fresh, empty backbone; `cleanup` closes it and removes what it stored.
  */
 import { describe } from 'vitest';
+import { describeBatch } from './batch.conformance.js';
 import { describeActionRepository, describeSparkRepository } from './actions-sparks.conformance.js';
 import { describeEventLog } from './events.conformance.js';
 import type { OpenBackbone } from './harness.js';
@@ -35,5 +36,6 @@ export function describeBackboneConformance(name: string, open: OpenBackbone): v
     describeApprovalRepository(open);
     describeActionRepository(open);
     describeSparkRepository(open);
+    describeBatch(open);
   });
 }

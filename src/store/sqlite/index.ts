@@ -89,6 +89,10 @@ export class SqliteBackbone implements Backbone {
   }
 
   /** Idempotent. */
+  batch<T>(fn: () => T): T {
+    return this.db.write('a batch of writes', fn);
+  }
+
   close(): void {
     this.db.close();
   }
