@@ -9,6 +9,7 @@ import { ProcessRunner } from '../agent/runner/process-runner.js';
 import type { CliContext, CliDeps } from '../cli/context.js';
 import { runCli } from '../cli/program.js';
 import { openSqliteBackbone } from '../store/sqlite/index.js';
+import { spawnSelf } from './spawn-self.js';
 
 const deps: CliDeps = {
   openBackbone: (dataDir) => openSqliteBackbone({ file: join(dataDir, 'fleet.db') }),
@@ -17,6 +18,7 @@ const deps: CliDeps = {
   // Loaded on demand: gRPC, TLS and the coordinator are only needed by `up` and `join`.
   startMaster: async (options) => (await import('./master.js')).startMaster(options),
   startAgent: async (options) => (await import('./agent-main.js')).startAgent(options),
+  spawnSelf,
 };
 
 let stop: AbortController | null = null;

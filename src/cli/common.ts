@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { resolveDataDir } from '../config/index.js';
 import { FleetClient } from '../client/index.js';
-import { capabilitySchema, parseDuration, ValidationError, type FleetNode } from '../core/index.js';
-import { resolveConnection } from './connection.js';
+import { BitacoraError, capabilitySchema, ErrorCode, parseDuration, ValidationError, type FleetNode } from '../core/index.js';
+import { resolveConnection, type ResolvedConnection } from './connection.js';
 import type { CliContext } from './context.js';
 import { CliExit, reportError } from './output.js';
 
@@ -47,6 +47,7 @@ export function action<O>(ctx: CliContext, body: (run: Run<O>) => Promise<number
     const json = globals.json === true;
     let dataDir: string | null = null;
     let client: FleetClient | null = null;
+    let connection: ResolvedConnection | null = null;
     const run: Run<O> = {
       ctx,
       command,
@@ -55,17 +56,27 @@ export function action<O>(ctx: CliContext, body: (run: Run<O>) => Promise<number
       globals,
       json,
       dataDir: () => (dataDir ??= resolveDataDir({ flag: globals.dataDir, env: ctx.env, cwd: ctx.cwd })),
-      client: () => (client ??= new FleetClient(resolveConnection({ flags: globals, env: ctx.env, dataDir: run.dataDir }))),
+      client: () => {
+        connection ??= resolveConnection({ flags: globals, env: ctx.env, dataDir: run.dataDir });
+        return (client ??= new FleetClient(connection));
+      },
       stopSignal: () => ctx.stopSignal?.() ?? new AbortController().signal,
     };
     let code: number | void;
     try {
       code = await body(run);
     } catch (err) {
-      throw new CliExit(reportError(ctx, err, json));
+      throw new CliExit(reportError(ctx, withConnectionHint(err, connection), json));
     }
     if (typeof code === 'number' && code !== 0) throw new CliExit(code);
   };
+}
+
+/** A refused token: say where the CLI took it from, since that is what the user must fix. */
+function withConnectionHint(err: unknown, connection: ResolvedConnection | null): unknown {
+  if (!(err instanceof BitacoraError) || err.code !== ErrorCode.Unauthenticated || connection === null) return err;
+  const hint = `the master at ${connection.url} refused the token from ${connection.source.token}; pass the admin token that \`bitacora up\` printed with --token (or BITACORA_TOKEN)`;
+  return new BitacoraError(err.code, hint, { details: err.details, cause: err });
 }
 
 export function invalid(option: string, message: string): ValidationError {
@@ -118,6 +129,18 @@ export function formatTime(ms: number | null): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** `45s`, `59m`, `1h`, `2d 3h`: a rounded span for humans (expiry, age). */
+export function formatSpan(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 === 0 ? `${h}h` : `${h}h ${m % 60}m`;
+  const d = Math.floor(h / 24);
+  return h % 24 === 0 ? `${d}d` : `${d}d ${h % 24}h`;
 }
 
 /** `3s ago`, `5m ago`: how fresh a heartbeat is. */

@@ -53,6 +53,20 @@ export interface CliDeps {
   newWorkspaces(root: string): WorkspaceProvider;
   startMaster(options: MasterStartOptions): Promise<MasterHandle>;
   startAgent(options: AgentStartOptions): Promise<AgentHandle>;
+  /**
+   * Starts this same `bitacora` executable as a child process with `args` (used by `demo`,
+   * which plays the story with real processes, exactly as a user would start them).
+   * Output goes to `logFile` when given.
+   */
+  spawnSelf(args: string[], options?: { logFile?: string; env?: NodeJS.ProcessEnv }): SpawnedProcess;
+}
+
+/** A child process started by `spawnSelf`. */
+export interface SpawnedProcess {
+  readonly pid: number;
+  /** Resolves with the exit code (or the signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  kill(signal: NodeJS.Signals): void;
 }
 
 export interface CliIo {

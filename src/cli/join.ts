@@ -64,6 +64,7 @@ Examples:
         }
         const role = parseChoice('--role', opts.role, ['worker', 'hybrid'] as const) ?? 'worker';
         const capacity = parseIntegerOption('--capacity', opts.capacity, 1, 1024);
+        const joinToken = opts.token ?? run.globals.token;
         const signal = run.stopSignal();
         const dataDir = run.dataDir();
         const handle = await ctx.deps.startAgent({
@@ -72,7 +73,9 @@ Examples:
           role,
           capabilities: parseCapabilities('--capabilities', opts.capabilities),
           specializations: parseCapabilities('--specialization', opts.specialization),
-          ...(opts.token !== undefined ? { token: opts.token } : {}),
+          // The root program also has a `--token` (the API token); commander hands a `--token`
+          // written after `join` to the root, so the join token is taken from either place.
+          ...(joinToken !== undefined ? { token: joinToken } : {}),
           ...(opts.caHash !== undefined ? { caHash: opts.caHash.toLowerCase() } : {}),
           ...(opts.name !== undefined ? { name: opts.name } : {}),
           ...(capacity !== undefined ? { capacity } : {}),

@@ -9,6 +9,7 @@ import { registerCancel } from './cancel.js';
 import { registerConfigSet } from './config-set.js';
 import { registerConfigShow } from './config-show.js';
 import type { CliContext } from './context.js';
+import { registerDemo } from './demo.js';
 import { registerJoin } from './join.js';
 import { registerLogbookCommands } from './logbook/index.js';
 import { registerLogs } from './logs.js';
@@ -78,6 +79,7 @@ Examples:
   const task = program.command('task').description('inspect one task');
   registerTaskShow(task, ctx);
   registerCancel(program, ctx);
+  registerDemo(program, ctx);
   registerLogs(program, ctx);
   const config = program.command('config').description('live fleet settings (applied without restarts)');
   registerConfigSet(config, ctx);

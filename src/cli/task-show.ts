@@ -21,7 +21,7 @@ export function registerTaskShow(task: Command, ctx: CliContext): void {
         const took = t.startedAt !== null && t.finishedAt !== null ? formatDuration(t.finishedAt - t.startedAt) : '-';
         const rows: [string, string][] = [
           ['id', t.id], ['state', t.state], ['command', commandLine(t.command)], ['kind', t.kind], ['project', t.project ?? '-'],
-          ['node', node ?? '-'], ['attempt', `${t.attempt} (infrastructure failures ${t.infraFailures}/${t.maxRetries}, failed runs ${t.userFailures}/${t.retryOnFailure} retried)`],
+          ['node', node ?? '-'], ['attempt', `${t.attempt} (lost-node retries used ${t.infraFailures} of ${t.maxRetries}; retries after failure used ${t.userFailures} of ${t.retryOnFailure})`],
           ['needs', t.needs.join(', ') || '-'], ['prefers', t.prefers.join(', ') || '-'], ['pinned to', t.pinnedNode ?? '-'],
           ['timeout', t.timeoutMs === null ? '-' : formatDuration(t.timeoutMs)], ['idempotency key', t.idempotencyKey ?? '-'],
           ['exit code', t.exitCode === null ? '-' : String(t.exitCode)], ['error', t.error ?? '-'],

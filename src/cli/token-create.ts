@@ -1,8 +1,7 @@
 /** `bitacora token create`: a one-time, expiring join token and the exact join command to use it. */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
-import { action, formatTime, parseChoice, parseDurationOption } from './common.js';
-import { formatDuration } from '../core/index.js';
+import { action, formatSpan, formatTime, parseChoice, parseDurationOption } from './common.js';
 import { printJson, printLine } from './output.js';
 
 interface TokenCreateOptions {
@@ -36,7 +35,7 @@ Examples:
           printJson(ctx, { token: created.token, caHash: created.caHash, join: created.join, role: created.role, expiresAt: created.expiresAt, id: created.id });
           return;
         }
-        const left = formatDuration(Math.max(0, created.expiresAt - Date.now()));
+        const left = formatSpan(created.expiresAt - Date.now());
         printLine(ctx, `join token for a ${created.role} (one-time, expires ${formatTime(created.expiresAt)}, in ${left}):`);
         printLine(ctx, `  ${created.token}`);
         printLine(ctx);

@@ -96,6 +96,9 @@ export function terminal(data: TempData, options: { tty?: boolean; env?: NodeJS.
       newWorkspaces: (root) => new DirectoryWorkspaces(root),
       startMaster: () => Promise.reject(new Error('not used by logbook tests')),
       startAgent: () => Promise.reject(new Error('not used by logbook tests')),
+      spawnSelf: () => {
+        throw new Error('not used by logbook tests');
+      },
     },
   };
   return { ctx, stdout, stderr, stdin };

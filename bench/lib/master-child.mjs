@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// Benchmark master: the real composition root (dist/bin/master.js — SQLite backbone, CA, gRPC
+// coordinator, REST API) plus a JSON-lines control channel whose operations run the
+// workloads *inside* the master process, so submissions go straight to FleetService (the
+// way an embedder or the REST handler calls it) and timestamps are taken next to the work.
+// argv[2]: JSON { dataDir, httpPort, grpcPort, durability: 'full'|'normal', settings? }
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { emit, now, serve, sleep, tick } from './proc.mjs';
+
+const options = JSON.parse(process.argv[2] ?? '{}');
+const root = new URL('../../dist/', import.meta.url);
+const { startMaster } = await import(new URL('bin/master.js', root).href);
+
+const stderr = (level) => (message) => process.stderr.write(`${level} [bench-master] ${message}\n`);
+let master;
+try {
+  master = await startMaster(
+    { dataDir: options.dataDir, http: `127.0.0.1:${options.httpPort}`, grpc: `127.0.0.1:${options.grpcPort}`, localWorker: false },
+    { settings: options.settings ?? {}, durability: options.durability ?? 'full', log: { info() {}, warn: stderr('warn'), error: stderr('error') } },
+  );
+} catch (err) {
+  emit({ event: 'failed', message: String(err?.stack ?? err) });
+  process.exit(2);
+}
+const { fleet, coordinator, backbone } = master;
+const batch = typeof backbone.batch === 'function' ? (fn) => backbone.batch(fn) : (fn) => fn();
+
+// ── completion tracking through the fleet's own event stream (published after commit) ──
+const finishWaiters = new Map();
+let run = null;
+let tracked = null;
+fleet.subscribe(backbone.events.latestSeq(), (event) => {
+  if (tracked && (tracked.subjects.has(event.subject) || event.type === 'node.status')) tracked.log.push({ t: now(), type: event.type, subject: event.subject, data: event.data });
+  if (event.type !== 'task.finished') return;
+  const waiter = finishWaiters.get(event.subject);
+  if (waiter) {
+    finishWaiters.delete(event.subject);
+    waiter(now());
+  }
+  if (run && --run.remaining === 0) run.resolve(now());
+});
+
+const NOOP = { command: ['noop'] };
+let eld = null;
+
+serve({
+  info: () => {
+    const join = fleet.joinInfo();
+    return { pid: process.pid, grpcAddress: join.grpcAddress, caCertPem: join.caCertPem, httpUrl: master.httpUrl, batch: typeof backbone.batch === 'function' };
+  },
+
+  /** `n` one-time worker join tokens, written in one transaction. */
+  tokens: (n) => batch(() => Array.from({ length: n }, () => coordinator.createJoinToken({ role: 'worker', ttlMs: 3_600_000, createdBy: 'bench' }).token)),
+
+  /** Resolves once at least `n` nodes are ready (their hello admitted). */
+  waitReady: async (n, timeoutMs = 120_000) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const ready = coordinator.status().nodes.ready;
+      if (ready >= n) return ready;
+      if (Date.now() > until) throw new Error(`only ${ready} of ${n} nodes ready after ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  },
+
+  /**
+   * Dispatch latency: one task at a time on an idle fleet. Returns per task the submit time
+   * (t0), the time submitTask returned (durably acknowledged) and when its finish committed;
+   * the driver joins them with the worker's receipt time.
+   */
+  latency: async ({ n, gapMs = 2 }) => {
+    const samples = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = now();
+      const { task } = fleet.submitTask(NOOP);
+      const acked = now();
+      const finished = await new Promise((resolve) => finishWaiters.set(task.id, resolve));
+      samples.push({ id: task.id, t0, acked, finished });
+      await sleep(gapMs);
+    }
+    return samples;
+  },
+
+  /**
+   * Throughput: `n` no-op tasks, one-by-one (one submitTask — one durable transaction — per
+   * task, yielding to the event loop between them, as separate callers would) or in batches
+   * (submitTasks of `batchSize`). Timed from the first submission to the last finish committed.
+   */
+  throughput: async ({ n, mode, batchSize = 1000 }) => {
+    let resolveDone;
+    const done = new Promise((resolve) => (resolveDone = resolve));
+    run = { remaining: n, resolve: resolveDone };
+    const t0 = now();
+    if (mode === 'batch') {
+      for (let i = 0; i < n; i += batchSize) {
+        fleet.submitTasks(Array.from({ length: Math.min(batchSize, n - i) }, () => NOOP));
+        await tick();
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        fleet.submitTask(NOOP);
+        await tick();
+      }
+    }
+    const submitted = now();
+    const finished = await done;
+    run = null;
+    return { n, submitMs: submitted - t0, totalMs: finished - t0, stats: { ...coordinator.dispatchStats } };
+  },
+
+  eldStart: () => {
+    eld = monitorEventLoopDelay({ resolution: 1 });
+    eld.enable();
+    return true;
+  },
+  eldStop: () => {
+    if (!eld) return null;
+    eld.disable();
+    const ms = (ns) => Math.round((ns / 1e6) * 1000) / 1000;
+    const out = { p50: ms(eld.percentile(50)), p99: ms(eld.percentile(99)), max: ms(eld.max), mean: ms(eld.mean) };
+    eld = null;
+    return out;
+  },
+
+  // ── failure recovery ──
+  submit: (spec) => fleet.submitTask(spec).task,
+  getTask: (id) => fleet.getTask(id),
+  cancel: (id) => fleet.cancelTask(id, 'benchmark round over'),
+  drain: (name) => fleet.drainNode(name).status,
+  undrain: (name) => fleet.undrainNode(name).status,
+  removeNode: (name) => fleet.removeNode(name),
+  status: () => coordinator.status(),
+  /** Records (with local timestamps) the events about these subjects and every node.status. */
+  trace: (subjects) => {
+    tracked = { subjects: new Set(subjects), log: [] };
+    return true;
+  },
+  traceLog: () => {
+    const log = tracked?.log ?? [];
+    tracked = null;
+    return log;
+  },
+  waitEvent: async ({ type, subject, minAttempt = 0, timeoutMs = 30_000 }) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = tracked?.log.find((e) => e.type === type && (subject === undefined || e.subject === subject) && (e.data?.attempt ?? 0) >= minAttempt);
+      if (hit) return hit;
+      if (Date.now() > until) throw new Error(`no ${type} for ${subject} within ${timeoutMs} ms`);
+      await sleep(5);
+    }
+  },
+
+  close: async () => {
+    await master.close();
+    setTimeout(() => process.exit(0), 20);
+    return true;
+  },
+});
+
+emit({ event: 'ready', pid: process.pid });
+process.on('SIGTERM', () => void master.close().then(() => process.exit(0)));
