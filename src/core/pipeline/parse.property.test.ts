@@ -41,6 +41,9 @@ const REQUIRED = new Set(['project', 'topics', 'id', 'steps', 'run', 'prepare', 
 const isRequired = (path: (string | number)[]): boolean =>
   REQUIRED.has(String(path.at(-1))) || (path.at(-1) === 'name' && ['project', 'action'].includes(String(path.at(-2))));
 
+/** Values planted by the wrong-kind mutation. */
+const WRONG = new WeakSet<object>();
+
 type Mutation = (doc: { [key: string]: Json }, pick: number, text: string) => void;
 
 const mutations: Mutation[] = [
@@ -53,10 +56,14 @@ const mutations: Mutation[] = [
     target[`zz_${text.replace(/[^a-z]/gi, '')}`] = 1;
   },
   // A value of the wrong kind anywhere: objects where scalars or lists belong, and vice versa.
+  // A value put here by an earlier mutation is never picked again: turning `{ bad: true }` back
+  // into a number could restore a valid `parallel: 17`.
   (doc, pick) => {
-    const all = paths(doc);
+    const all = paths(doc).filter((p) => !(p.value !== null && typeof p.value === 'object' && WRONG.has(p.value)) && p.path.at(-1) !== 'bad');
     const { path, value } = all[pick % all.length]!;
-    const wrong: Json = value !== null && typeof value === 'object' && !Array.isArray(value) ? 17 : Array.isArray(value) ? 5 : { bad: true };
+    const marker = { bad: true };
+    WRONG.add(marker);
+    const wrong: Json = value !== null && typeof value === 'object' && !Array.isArray(value) ? 17 : Array.isArray(value) ? 5 : marker;
     (parentOf(doc, path) as Record<string, Json>)[path.at(-1) as string] = wrong;
   },
   // Drop a required field.
