@@ -19,6 +19,7 @@ import { registerNodeSetRole } from './node-set-role.js';
 import { registerNodeShow } from './node-show.js';
 import { registerNodes } from './nodes.js';
 import { ExitCode, reportError } from './output.js';
+import { registerResume } from './resume.js';
 import { registerRun } from './run.js';
 import { registerShutdown } from './shutdown.js';
 import { registerStatus } from './status.js';
@@ -85,6 +86,7 @@ Examples:
   registerConfigSet(config, ctx);
   registerConfigShow(config, ctx);
   registerShutdown(program, ctx);
+  registerResume(program, ctx);
 
   program.commandsGroup('Logbook:');
   registerLogbookCommands(program, ctx);

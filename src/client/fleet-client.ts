@@ -99,6 +99,10 @@ export class FleetClient {
   shutdown(tier: EmergencyTier, reason?: string): Promise<{ tier: EmergencyTier; reason: string }> {
     return this.#request('POST', '/v1/shutdown', { body: { tier, ...(reason ? { reason } : {}) }, what: 'emergency shutdown' });
   }
+  /** Lifts the dispatch freeze an emergency shutdown left behind. */
+  resumeDispatch(): Promise<FleetStatus> {
+    return this.#request('POST', '/v1/resume', { what: 'resume dispatch' });
+  }
   metrics(): Promise<string> {
     return this.#request('GET', '/metrics', { what: 'metrics', text: true });
   }

@@ -14,7 +14,12 @@ export function parseDuration(text: string): number | null {
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
-  return `${Math.floor(ms / 3_600_000)}h${Math.round((ms % 3_600_000) / 60_000)}m`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
+  // Round once, then split: rounding each part separately printed "59m60s".
+  const totalSeconds = Math.round(ms / 1000);
+  if (totalSeconds < 60) return `${totalSeconds}s`;
+  const totalMinutes = Math.floor(totalSeconds / 60);
+  if (totalMinutes < 60) return `${totalMinutes}m${totalSeconds % 60}s`;
+  const totalMinutesRounded = Math.round(ms / 60_000);
+  return `${Math.floor(totalMinutesRounded / 60)}h${totalMinutesRounded % 60}m`;
 }

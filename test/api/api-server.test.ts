@@ -3,7 +3,7 @@
  * authentication, error mapping, validation that lists every issue, size limits.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startApiServer, type ApiServer } from '../../src/api/index.js';
+import { HTTP_STATUS, startApiServer, type ApiServer } from '../../src/api/index.js';
 import { BitacoraError, ErrorCode } from '../../src/core/index.js';
 import { FakeFleet, fakeNode } from './fake-fleet.js';
 
@@ -199,6 +199,9 @@ describe('API server (REST)', () => {
     expect((await call('GET', '/v1/status')).body.acceptingWork).toBe(false);
     const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(await metrics.text()).toMatch(/bitacora_accepting_work 0/);
+    expect((await call('POST', '/v1/resume')).body.acceptingWork).toBe(true);
+    delete fleet.resumeDispatch;
+    expect((await call('POST', '/v1/resume')).status).toBe(503);
   });
 
   it('keeps a throwing token verifier from letting requests through', async () => {
@@ -210,6 +213,11 @@ describe('API server (REST)', () => {
       },
     });
     expect((await call('GET', '/v1/status')).status).toBe(401);
+  });
+
+  it('maps every code of the catalogue to a deliberate HTTP status', () => {
+    const unmapped = Object.values(ErrorCode).filter((code) => HTTP_STATUS[code] === undefined);
+    expect(unmapped, 'add these codes to HTTP_STATUS in src/api/errors.ts').toEqual([]);
   });
 
   it('closes idempotently', async () => {

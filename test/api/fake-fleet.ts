@@ -192,6 +192,10 @@ export class FakeFleet implements FleetService {
     this.emit({ type: 'fleet.shutdown', subject: null, data: { tier, reason } });
   }
 
+  resumeDispatch?: () => void = () => {
+    this.acceptingWork = true;
+  };
+
   subscribe(afterSeq: number, listener: (event: FleetEvent) => void): () => void {
     for (const e of this.events) if (e.seq > afterSeq) listener(e);
     this.eventListeners.add(listener);

@@ -1,10 +1,10 @@
 /**
  * Fleet-wide routes: health, join info (public), status, live configuration, emergency
- * shutdown, and a Prometheus text view of the status.
+ * shutdown and resuming after it, and a Prometheus text view of the status.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseOrThrow } from '../../core/index.js';
+import { BitacoraError, ErrorCode, parseOrThrow } from '../../core/index.js';
 import type { FleetService, FleetStatus } from '../../coordinator/fleet-service.js';
 import { bodyOrEmpty, SMALL_BODY_LIMIT, type RouteDeps } from './shared.js';
 
@@ -37,6 +37,12 @@ export function fleetRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
     const { tier, reason } = parseOrThrow(shutdownSchema, bodyOrEmpty(request.body), 'shutdown request');
     fleet.emergencyShutdown(tier, reason);
     return reply.code(202).send({ tier, reason });
+  });
+
+  app.post('/resume', { bodyLimit: SMALL_BODY_LIMIT }, async () => {
+    if (!fleet.resumeDispatch) throw new BitacoraError(ErrorCode.Unavailable, 'this master cannot resume dispatch after an emergency shutdown');
+    fleet.resumeDispatch();
+    return fleet.status();
   });
 }
 
