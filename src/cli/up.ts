@@ -1,4 +1,4 @@
-/** `bitacora up`: start a master (API, dashboard, gRPC agent endpoint, embedded store) and stay up. */
+/** `bitacora up`: start a master (REST + WebSocket API, gRPC agent endpoint, embedded store) and stay up. */
 import type { Command } from 'commander';
 import { parseHostPort } from '../config/index.js';
 import type { CliContext, MasterHandle } from './context.js';
@@ -49,7 +49,6 @@ function printBanner(run: Run<UpOptions>, handle: MasterHandle, dataDir: string)
   }
   const io = run.ctx;
   printLine(io, 'Bitácora master is up.');
-  printLine(io, `  dashboard    ${handle.dashboardUrl}`);
   printLine(io, `  API          ${handle.httpUrl}`);
   printLine(io, `  agents dial  ${handle.grpcAddress} (gRPC over TLS, CA ${handle.caHash})`);
   printLine(io, `  data         ${dataDir}`);
@@ -65,15 +64,15 @@ function printBanner(run: Run<UpOptions>, handle: MasterHandle, dataDir: string)
 export function registerUp(program: Command, ctx: CliContext): void {
   program
     .command('up')
-    .description('start a master: REST + WebSocket API and dashboard, gRPC endpoint for agents, embedded store')
-    .option('--http <host:port>', 'address of the API and the dashboard', DEFAULT_HTTP)
+    .description('start a master: REST + WebSocket API, gRPC endpoint for agents, embedded store')
+    .option('--http <host:port>', 'address of the REST + WebSocket API (and, later, the dashboard)', DEFAULT_HTTP)
     .option('--grpc <host:port>', 'address agents dial (gRPC over TLS)', DEFAULT_GRPC)
     .option('--local-worker', 'also run a hybrid worker here, so the master can execute work alone')
     .addHelpText(
       'after',
       `
 The first start creates the data directory (fleet CA, certificates, SQLite store) and an admin
-token; it prints the dashboard URL, the token and the exact \`bitacora join …\` command for other
+token; it prints the API URL, the admin token and the exact \`bitacora join …\` command for other
 machines. Stays in the foreground until Ctrl-C (or an emergency shutdown).
 
 Examples:

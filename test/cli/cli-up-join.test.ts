@@ -63,7 +63,7 @@ describe('bitacora up', () => {
     const res = await running;
     expect(res.code).toBe(0);
     expect(master.closes()).toBe(1);
-    expect(res.stdout).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:7700\//);
+    expect(res.stdout).toMatch(/API\s+http:\/\/127\.0\.0\.1:7700/);
     expect(res.stdout).toMatch(/admin token\s+bat_admin/);
     expect(res.stdout).toMatch(/\n  bitacora join http:\/\/127\.0\.0\.1:7700 --token bjt_x --ca-hash sha256:ca\n/);
     expect(res.stderr).toMatch(/the master stopped/);
