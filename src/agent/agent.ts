@@ -1,6 +1,8 @@
 /**
  * Agent — the worker runtime. Dials out to the master (works behind NAT), authenticates
- * (join token the first time, stored credential afterwards), heartbeats, runs what it is
+ * (first join: join token + CSR on a stream without a client certificate, which yields the
+ * node certificate; afterwards mutual TLS with that certificate, rotated before it expires
+ * over the live stream; legacy: a stored `bnc_` credential), heartbeats, runs what it is
  * assigned through the Executor, reports through the Outbox, reconnects with backoff, and
  * stops its own tasks when cut off longer than `selfFenceAfterMs`.
  *
@@ -19,7 +21,12 @@ import { resolveDialTarget } from './join-info.js';
 import { deferred } from './deferred.js';
 import { Outbox } from './outbox.js';
 import { machineResources } from './resources.js';
+import { CertificateKeeper } from './certificate-keeper.js';
+import { certificateFacts } from './node-identity.js';
 import { loadAgentState, saveAgentState, type AgentState } from './state-file.js';
+
+/** Heartbeats without an acknowledgement before a result is sent again on the live stream. */
+const RESEND_AFTER_HEARTBEATS = 3;
 
 export type AgentLifecycle = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
@@ -45,6 +52,10 @@ export interface AgentOptions {
   /** Until the first welcome says otherwise. Defaults: 1000 ms heartbeats, self-fence after 15 s. */
   initialConfig?: Partial<AgentConfig>;
   backoff?: Partial<BackoffPolicy>;
+  /** How often the node certificate's age is checked for rotation. Default 60000 ms. */
+  certificateCheckMs?: number;
+  /** Rotate once this fraction of the certificate's lifetime has passed. Default 2/3. */
+  renewAtFraction?: number;
   /** A hello must be answered within this. Default 10000 ms. */
   welcomeTimeoutMs?: number;
   /** Injected transport and HTTP (tests, fault injection). */
@@ -72,6 +83,9 @@ export class Agent {
   private readonly firstWelcome: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
   private readonly done: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
   private fatal: Error | null = null;
+  private readonly certificates: CertificateKeeper;
+  /** Just enrolled: reconnect at once with the new certificate. */
+  private enrolled = false;
 
   constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? systemClock;
@@ -87,6 +101,15 @@ export class Agent {
       capacity: options.node.capacity,
       reject: (ref, reason) => this.send({ type: 'taskRejected', taskId: ref.taskId, attempt: ref.attempt, reason }),
       onError: (message) => this.log.error(message),
+    });
+    this.certificates = new CertificateKeeper({
+      nodeName: options.node.name,
+      clock: this.clock,
+      log: this.log,
+      ...(options.certificateCheckMs !== undefined ? { checkMs: options.certificateCheckMs } : {}),
+      ...(options.renewAtFraction !== undefined ? { renewAtFraction: options.renewAtFraction } : {}),
+      current: () => this.state,
+      send: (m) => this.send(m),
     });
     this.firstWelcome = deferred();
     this.done = deferred();
@@ -122,7 +145,10 @@ export class Agent {
       return this.firstWelcome.promise;
     }
     if (this.state?.role) this.role = this.state.role;
-    if (!this.state?.credentialSecret && !this.options.token) {
+    // The certificate, not the config, says which role this node may claim.
+    const facts = this.state?.certPem ? certificateFacts(this.state.certPem) : null;
+    if (facts && facts.role !== 'master') this.role = facts.role;
+    if (!this.state?.certPem && !this.state?.credentialSecret && !this.options.token) {
       this.fail(new AgentRefusedError('BIT_ERR_UNAUTHENTICATED', `no stored credential in ${this.options.dataDir} and no --token: nothing to join with`));
       return this.firstWelcome.promise;
     }
@@ -165,15 +191,25 @@ export class Agent {
       }
       if (this.isClosed()) return;
       attempt = welcomed ? 0 : attempt + 1;
+      if (this.enrolled) {
+        this.enrolled = false;
+        continue;
+      }
       this.setState('backoff');
       await this.sleep(backoffDelay(attempt, { ...DEFAULT_BACKOFF, ...this.options.backoff }));
     }
   }
 
   /** One stream: hello → welcome → traffic until it closes. Resolves true if it got a welcome. */
-  private session(address: string, caCertPem: string, caHash: string): Promise<boolean> {
+  private async session(address: string, caCertPem: string, caHash: string): Promise<boolean> {
+    const { state } = this;
+    const mtls = state?.certPem && state.keyPem ? { clientKeyPem: state.keyPem, clientCertPem: state.certPem } : null;
+    // First join: a fresh key whose CSR travels with the token; the key itself never leaves.
+    const enrolling = mtls === null && !state?.credentialSecret;
+    const csrPem = enrolling ? await this.certificates.prepareJoin() : null;
+    if (this.isClosed()) return false;
     return new Promise<boolean>((resolve, reject) => {
-      const link = (this.options.connect ?? connectToCoordinator)({ address, caCertPem });
+      const link = (this.options.connect ?? connectToCoordinator)({ address, caCertPem, ...(mtls ?? {}) });
       this.link = link;
       let welcomed = false;
       let refusal: Error | null = null;
@@ -205,9 +241,11 @@ export class Agent {
       const hello: AgentMessage = {
         type: 'hello',
         protocolVersion: PROTOCOL_VERSION,
-        ...(this.state?.nodeId && this.state.credentialSecret
-          ? { credential: { nodeId: this.state.nodeId, secret: this.state.credentialSecret } }
-          : { joinToken: this.options.token ?? '' }),
+        ...(mtls
+          ? {}
+          : this.state?.nodeId && this.state.credentialSecret
+            ? { credential: { nodeId: this.state.nodeId, secret: this.state.credentialSecret } }
+            : { joinToken: this.options.token ?? '', ...(csrPem ? { csrPem } : {}) }),
         node: {
           name: this.options.node.name,
           role: this.role,
@@ -225,6 +263,10 @@ export class Agent {
   }
 
   private welcomed(welcome: Welcome, address: string, caCertPem: string, caHash: string): void {
+    if (welcome.certificatePem !== undefined) {
+      this.storeEnrollment(welcome, address, caCertPem, caHash);
+      return;
+    }
     const first = !this.state?.nodeId;
     this.state = {
       version: 1,
@@ -235,6 +277,8 @@ export class Agent {
       nodeId: welcome.nodeId,
       credentialSecret: welcome.credentialSecret ?? this.state?.credentialSecret ?? null,
       role: this.role,
+      keyPem: this.state?.keyPem ?? null,
+      certPem: this.state?.certPem ?? null,
     };
     saveAgentState(this.options.dataDir, this.state);
     this.config = { ...welcome.config };
@@ -245,6 +289,7 @@ export class Agent {
     this.outbox.attach((m) => this.send(m));
     this.outbox.resendAll();
     this.armHeartbeat();
+    this.certificates.arm();
     this.log.info(`${first ? 'joined' : 'reconnected to'} the fleet as ${this.options.node.name} (${welcome.nodeId})`);
     this.firstWelcome.resolve();
   }
@@ -269,9 +314,18 @@ export class Agent {
         this.log.info(`configuration updated: heartbeat ${this.config.heartbeatIntervalMs} ms, self-fence after ${this.config.selfFenceAfterMs} ms`);
         return;
       case 'setRole':
+        if (this.state?.certPem) {
+          // The role lives in the certificate: ask for one that states the new role.
+          this.log.info(`role change to ${message.role} requested: renewing the node certificate`);
+          void this.certificates.renewNow();
+          return;
+        }
         this.role = message.role;
         if (this.state) saveAgentState(this.options.dataDir, (this.state = { ...this.state, role: message.role }));
         this.log.info(`role is now ${message.role}`);
+        return;
+      case 'certificate':
+        this.storeRenewal(message.certificatePem);
         return;
       case 'emergencyShutdown':
         this.emergency(message.tier, message.reason);
@@ -288,10 +342,10 @@ export class Agent {
       this.log.warn(`master reports ${message.code}: ${message.message}`);
       return null;
     }
-    if (message.code === 'BIT_ERR_UNAUTHENTICATED' && this.state?.credentialSecret && this.options.token) {
-      // Our credential is gone (node removed) but we were given a token: join afresh.
-      this.log.warn('stored credential refused; joining again with the given token');
-      this.state = { ...this.state, nodeId: null, credentialSecret: null };
+    if (message.code === 'BIT_ERR_UNAUTHENTICATED' && (this.state?.credentialSecret || this.state?.certPem) && this.options.token) {
+      // Our identity is gone (node removed) but we were given a token: join afresh.
+      this.log.warn('stored node identity refused; joining again with the given token');
+      this.state = { ...this.state, nodeId: null, credentialSecret: null, keyPem: null, certPem: null };
       return null;
     }
     if (FATAL_CODES.has(message.code)) {
@@ -310,6 +364,7 @@ export class Agent {
 
   private disconnected(reason: string): void {
     this.outbox.detach();
+    this.certificates.reset();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
     if (this.cutOffSince === null) this.cutOffSince = this.clock.now();
@@ -322,6 +377,9 @@ export class Agent {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = setInterval(() => {
       this.send({ type: 'heartbeat', at: this.clock.now(), resources: machineResources(), running: this.executor.refs() });
+      // Results the master has not acknowledged for a few heartbeats (it could not store
+      // them) go again on the live stream instead of waiting for a reconnect.
+      this.outbox.resendStale(RESEND_AFTER_HEARTBEATS * this.config.heartbeatIntervalMs);
     }, this.config.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
   }
@@ -342,7 +400,34 @@ export class Agent {
   private stopTimers(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.fenceTimer) clearInterval(this.fenceTimer);
+    this.certificates.disarm();
     this.heartbeatTimer = this.fenceTimer = null;
+  }
+
+  // ───────────────────────── node certificate ─────────────────────────
+
+  /** First join answered: keep key + certificate (0600), then reconnect with mutual TLS. */
+  private storeEnrollment(welcome: Welcome, address: string, caCertPem: string, caHash: string): void {
+    const adopted = this.certificates.acceptJoin(welcome.nodeId, welcome.certificatePem!);
+    if (!adopted) return;
+    this.role = adopted.role;
+    this.state = {
+      version: 1, masterUrl: this.options.masterUrl, grpcAddress: address, caCertPem, caHash,
+      nodeId: welcome.nodeId, credentialSecret: null, role: adopted.role, keyPem: adopted.keyPem, certPem: adopted.certPem,
+    };
+    saveAgentState(this.options.dataDir, this.state);
+    this.enrolled = true;
+    this.log.info(`enrolled as ${welcome.nodeId} (${adopted.role}); certificate valid until ${new Date(adopted.notAfter).toISOString()}`);
+  }
+
+  /** The rotated certificate replaces the old one (used from the next connection on: TLS is already up). */
+  private storeRenewal(certPem: string): void {
+    const adopted = this.certificates.acceptRenewal(certPem);
+    if (!adopted || !this.state) return;
+    this.role = adopted.role;
+    this.state = { ...this.state, role: adopted.role, keyPem: adopted.keyPem, certPem: adopted.certPem };
+    saveAgentState(this.options.dataDir, this.state);
+    this.log.info(`node certificate rotated (${adopted.role}), valid until ${new Date(adopted.notAfter).toISOString()}`);
   }
 
   // ───────────────────────── helpers ─────────────────────────

@@ -4,7 +4,7 @@ import { BitacoraError, ErrorCode, type BitacoraErrorOptions } from '../core/ind
 /** Codes from the coordinator after which retrying cannot help: the agent stops. */
 export const FATAL_CODES: ReadonlySet<string> = new Set([
   ErrorCode.TokenInvalid, ErrorCode.TokenExpired, ErrorCode.TokenUsed, ErrorCode.TokenRevoked,
-  ErrorCode.Unauthenticated, ErrorCode.Forbidden, ErrorCode.ProtocolVersion, ErrorCode.CaMismatch,
+  ErrorCode.Unauthenticated, ErrorCode.Forbidden, ErrorCode.ProtocolVersion, ErrorCode.CaMismatch, ErrorCode.CertificateRevoked,
 ]);
 
 /** The coordinator refused this agent for good (see FATAL_CODES). */

@@ -3,3 +3,4 @@ export { Agent, type AgentLifecycle, type AgentLogger, type AgentOptions } from 
 export { AgentRefusedError, MasterUnreachableError } from './errors.js';
 export { loadAgentState, stateFilePath, type AgentState } from './state-file.js';
 export { DEFAULT_WORKSPACE } from './executor.js';
+export { enrollNode, type EnrolledNode } from './enroll.js';

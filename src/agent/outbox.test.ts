@@ -40,6 +40,25 @@ describe('Outbox', () => {
     expect(sent).toEqual([]);
   });
 
+  it('re-sends a result still unacknowledged after the given time, on the live stream, until acked', () => {
+    let now = 0;
+    const outbox = new Outbox({ now: () => now });
+    const sent = connected(outbox);
+    outbox.begin(ref, 0);
+    outbox.output(ref, 'stdout', 'x');
+    outbox.finish(ref, ok);
+    sent.length = 0;
+    now = 2000;
+    expect(outbox.resendStale(3000)).toBe(0);
+    now = 3500;
+    expect(outbox.resendStale(3000)).toBe(1);
+    expect(sent.map((m) => m.type)).toEqual(['taskOutput', 'taskFinished']);
+    expect(outbox.resendStale(3000)).toBe(0);
+    outbox.ack(ref);
+    now = 10_000;
+    expect(outbox.resendStale(3000)).toBe(0);
+  });
+
   it('drops a voided attempt unsent', () => {
     const outbox = new Outbox({ now: () => 1 });
     outbox.begin(ref, 0);

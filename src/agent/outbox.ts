@@ -20,6 +20,8 @@ interface Held {
   chunks: TaskLogChunk[];
   heldBytes: number;
   result: TaskResult | null;
+  /** When the result was last sent; drives `resendStale`. */
+  resultSentAt: number | null;
 }
 
 export type Send = (message: AgentMessage) => boolean;
@@ -48,7 +50,7 @@ export class Outbox {
   }
 
   begin(ref: TaskRef, at: number): void {
-    this.held.set(key(ref), { ref, nextSeq: 0, chunks: [], heldBytes: 0, result: null });
+    this.held.set(key(ref), { ref, nextSeq: 0, chunks: [], heldBytes: 0, result: null, resultSentAt: null });
     this.send?.({ type: 'taskStarted', taskId: ref.taskId, attempt: ref.attempt, at });
   }
 
@@ -72,7 +74,33 @@ export class Outbox {
     if (!entry) return;
     entry.result = result;
     this.flush();
-    this.send?.({ type: 'taskFinished', taskId: ref.taskId, attempt: ref.attempt, result });
+    this.sendResult(entry);
+  }
+
+  /**
+   * Re-sends results sent more than `olderThanMs` ago and still not acknowledged, with their
+   * held output. A master that could not store a result (disk full) does not ack it; without
+   * this the result would wait for the next reconnect. Duplicates are harmless: the master
+   * records a result once and acks a repeat as not accepted, which drops it here.
+   */
+  resendStale(olderThanMs: number): number {
+    if (!this.send) return 0;
+    const before = this.options.now() - olderThanMs;
+    let resent = 0;
+    for (const entry of this.held.values()) {
+      if (entry.result === null || entry.resultSentAt === null || entry.resultSentAt > before) continue;
+      for (const chunk of entry.chunks) this.enqueue(chunk);
+      this.flush();
+      this.sendResult(entry);
+      resent++;
+    }
+    return resent;
+  }
+
+  private sendResult(entry: Held): void {
+    if (!this.send || entry.result === null) return;
+    entry.resultSentAt = this.options.now();
+    this.send({ type: 'taskFinished', taskId: entry.ref.taskId, attempt: entry.ref.attempt, result: entry.result });
   }
 
   ack(ref: TaskRef): void {
@@ -109,7 +137,7 @@ export class Outbox {
       for (const chunk of entry.chunks) this.enqueue(chunk);
       if (entry.result !== null) {
         this.flush();
-        this.send({ type: 'taskFinished', taskId: entry.ref.taskId, attempt: entry.ref.attempt, result: entry.result });
+        this.sendResult(entry);
       }
     }
     this.flush();

@@ -1,6 +1,6 @@
 /**
- * The agent's persistent identity, `<dataDir>/agent.json` (mode 0600): node id and credential
- * from the first welcome, the pinned fleet CA, the master's URL and gRPC address — so a
+ * The agent's persistent identity, `<dataDir>/agent.json` (mode 0600): node id, its private
+ * key and node certificate (or a legacy credential), the pinned fleet CA, the master's URL and gRPC address — so a
  * restart rejoins without a new token and refuses a master with a different CA.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -19,8 +19,11 @@ const agentStateSchema = z.object({
   nodeId: z.string().nullable(),
   credentialSecret: z.string().nullable(),
   role: z.enum(['worker', 'hybrid']).nullable(),
+  /** The node's private key (PKCS#8 PEM) and its certificate from the fleet CA; absent before the first join. */
+  keyPem: z.string().min(1).nullable().default(null),
+  certPem: z.string().min(1).nullable().default(null),
 });
-export type AgentState = z.infer<typeof agentStateSchema>;
+export type AgentState = z.output<typeof agentStateSchema>;
 
 export function stateFilePath(dataDir: string): string {
   return join(dataDir, AGENT_STATE_FILE);

@@ -1,4 +1,5 @@
 /** Public surface of the API edge: start the server; error mapping for other HTTP edges. */
 export { startApiServer, buildApiApp, API_PREFIXES, type ApiServer, type ApiServerOptions } from './server.js';
+export type { LogbookStore } from './routes/logbook-shared.js';
 export { HTTP_STATUS, httpStatusOf, errorBody, type ErrorBody } from './errors.js';
 export { prometheusText } from './routes/fleet.js';

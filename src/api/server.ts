@@ -10,9 +10,16 @@ import type { FleetService } from '../coordinator/fleet-service.js';
 import { authHook, redactUrl } from './auth.js';
 import { handleError, sendError } from './errors.js';
 import { fleetRoutes, rootRoutes } from './routes/fleet.js';
+import { logbookApprovalRoutes } from './routes/logbook-approvals.js';
+import { logbookEntryRoutes } from './routes/logbook-entries.js';
+import { logbookProjectRoutes } from './routes/logbook-projects.js';
+import { logbookSessionRoutes } from './routes/logbook-sessions.js';
+import type { LogbookStore } from './routes/logbook-shared.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { auditRoutes } from './routes/audit.js';
+import { nodeRevokeRoutes } from './routes/node-revoke.js';
 import { eventsRoute } from './ws/events.js';
 
 export interface ApiServerOptions {
@@ -28,6 +35,8 @@ export interface ApiServerOptions {
   latestEventSeq?: () => number;
   /** Extra routes on the same server (e.g. the dashboard's static files), registered last. */
   extend?: (app: FastifyInstance) => void | Promise<void>;
+  /** The logbook repositories (sessions, projects, topics, approvals, actions, sparks); their routes are served only when given. */
+  logbook?: LogbookStore;
 }
 
 export interface ApiServer {
@@ -83,7 +92,16 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
         nodeRoutes(api, deps);
         taskRoutes(api, deps);
         tokenRoutes(api, deps);
+        nodeRevokeRoutes(api, deps);
+        auditRoutes(api, deps);
         eventsRoute(api, deps);
+        if (options.logbook) {
+          const logbookDeps = { logbook: options.logbook };
+          logbookSessionRoutes(api, logbookDeps);
+          logbookProjectRoutes(api, logbookDeps);
+          logbookEntryRoutes(api, logbookDeps);
+          logbookApprovalRoutes(api, logbookDeps);
+        }
       },
       { prefix },
     );

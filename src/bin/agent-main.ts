@@ -15,7 +15,14 @@ export interface LocalAgent extends AgentHandle {
   agent: Agent;
 }
 
-export async function startAgent(options: AgentStartOptions, extras: Partial<Pick<AgentOptions, 'backoff' | 'initialConfig'>> = {}): Promise<LocalAgent> {
+/**
+ * `extras` are for tests and embedders: reconnect backoff, the config before the first
+ * welcome, and `connect` — the transport (fault-injection tests dial through a proxy).
+ */
+export async function startAgent(
+  options: AgentStartOptions,
+  extras: Partial<Pick<AgentOptions, 'backoff' | 'initialConfig' | 'connect'>> = {},
+): Promise<LocalAgent> {
   const config = compileAgentConfig(
     {
       masterUrl: options.masterUrl,

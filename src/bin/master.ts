@@ -68,7 +68,9 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       scheduler: new PlacementScheduler(),
       secrets: { generateSecret: generateSecret as (p: string) => string, hashSecret, secretsEqual },
       settings,
-      rpc: { host: grpc.host, port: grpc.port, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem } },
+      // Mutual TLS: agents present node certificates from the fleet CA (a certless stream may only join).
+      rpc: { host: grpc.host, port: grpc.port, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } },
+      nodeCa: { ca: { certPem: tls.caCertPem, keyPem: tls.caKeyPem }, validityDays: config.security.nodeCertValidityDays },
       identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
       batch: (fn) => backbone.batch(fn),
       log,
@@ -84,6 +86,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       port: http.port,
       verifyToken: (bearer) => secretsEqual(hashSecret(bearer), admin.hash),
       latestEventSeq: () => backbone.events.latestSeq(),
+      logbook: backbone,
     });
     cleanups.push(() => api.close());
     coordinator.setHttpUrl(api.url);

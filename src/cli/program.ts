@@ -22,6 +22,8 @@ import { ExitCode, reportError } from './output.js';
 import { registerResume } from './resume.js';
 import { registerRun } from './run.js';
 import { registerShutdown } from './shutdown.js';
+import { registerAudit } from './audit.js';
+import { registerNodeRevoke } from './node-revoke.js';
 import { registerStatus } from './status.js';
 import { registerTaskShow } from './task-show.js';
 import { registerTasks } from './tasks.js';
@@ -72,6 +74,7 @@ Examples:
   registerNodeShow(node, ctx);
   registerNodeDrain(node, ctx);
   registerNodeRemove(node, ctx);
+  registerNodeRevoke(node, ctx);
   registerNodeSetRole(node, ctx);
   const token = program.command('token').description('join tokens for new machines');
   registerTokenCreate(token, ctx);
@@ -86,6 +89,7 @@ Examples:
   registerConfigSet(config, ctx);
   registerConfigShow(config, ctx);
   registerShutdown(program, ctx);
+  registerAudit(program, ctx);
   registerResume(program, ctx);
 
   program.commandsGroup('Logbook:');

@@ -8,6 +8,8 @@ import { errorFromResponse, unreachable } from './errors.js';
 import {
   followTaskLogs, openStream, watchEvents, type FollowOptions, type StreamConnection, type StreamQuery, type WatchOptions,
 } from './live.js';
+import { LogbookClient } from './logbook.js';
+import { SecurityClient } from './security.js';
 import type {
   AgentConfig, CreatedJoinToken, EmergencyTier, FleetStatus, JoinInfo, ServerFrame, SubmitOutcome, TaskListQuery, TokenRequest,
 } from './types.js';
@@ -40,6 +42,10 @@ export class FleetClient {
   readonly #fetch: typeof fetch;
   readonly #webSocket: WebSocketFactory;
   readonly #timeoutMs: number;
+  /** Sessions, projects, topics, actions, sparks and approvals (the logbook routes). */
+  readonly logbook: LogbookClient;
+  /** Node revocation and the audit trail. */
+  readonly security: SecurityClient;
 
   constructor(options: FleetClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
@@ -47,6 +53,8 @@ export class FleetClient {
     this.#fetch = options.fetch ?? ((...args) => fetch(...args));
     this.#webSocket = options.webSocket ?? nodeWebSocket;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.logbook = new LogbookClient((method, path, request) => this.#request(method, path, request));
+    this.security = new SecurityClient((method, path, request) => this.#request(method, path, request));
   }
 
   async #request<T>(method: string, path: string, options: RequestOptions): Promise<T> {

@@ -1,5 +1,9 @@
 /** Public surface of the API client (CLI and dashboard). */
 export { FleetClient, type FleetClientOptions } from './fleet-client.js';
+export {
+  LogbookClient, type ActionListQuery, type ApprovalDecision, type ApprovalListQuery, type LogActionInput, type ProjectPatch,
+  type SessionListQuery, type SessionView, type SparkListQuery, type StartSessionInput, type TopicListQuery,
+} from './logbook.js';
 export { errorFromResponse, unreachable } from './errors.js';
 export type { FollowOptions, StreamConnection, StreamQuery, WatchOptions } from './live.js';
 export { browserWebSocket, nodeWebSocket, type WebSocketFactory, type WebSocketLike } from './websocket.js';

@@ -22,10 +22,15 @@ export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 /** One agent stream as the coordinator tracks it. */
 export interface AgentSession {
   readonly connection: AgentConnection;
-  /** awaiting-hello → active → closed; a refused hello goes straight to closed. */
-  state: 'awaiting-hello' | 'active' | 'closed';
+  /**
+   * awaiting-hello → active → closed; a refused hello goes straight to closed. A first join on
+   * a stream without a client certificate: awaiting-hello → enrolling → closed (never active).
+   */
+  state: 'awaiting-hello' | 'enrolling' | 'active' | 'closed';
   /** Set once the hello is accepted. */
   nodeId: string | null;
+  /** Mutual TLS: the role and serial of the verified certificate the stream was admitted with. */
+  certificate?: { role: import('../core/index.js').NodeRole; serial: string; notAfter: number };
   /** Refused frames so far (bounded by maxViolationsPerConnection). */
   violations: number;
   /** `taskId#attempt` already recorded as fenced on this stream, so a chatty agent is recorded once. */

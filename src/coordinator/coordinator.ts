@@ -27,6 +27,10 @@ import { Membership, type SecretPort } from './membership.js';
 import { DEFAULT_SETTINGS, resolveSettings, type CoordinatorSettings, type ResolvedSettings } from './options.js';
 import { EstimateBook, ResultHandler } from './results.js';
 import { Roster } from './roster.js';
+import { AuditWriter, type StoredAuditEntry } from './audit-writer.js';
+import { NodeCertificates, type NodeCertOptions } from './node-certs.js';
+import { SecurityOps } from './security-ops.js';
+import { DEFAULT_ACL_POLICY, type AclPolicy, type AuditVerification } from '../security/index.js';
 import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fleet-service.js';
 
 export type CoordinatorState = 'created' | 'starting' | 'running' | 'stopping' | 'closed';
@@ -44,6 +48,13 @@ export interface CoordinatorOptions {
   rpc?: { host: string; port: number; tls: RpcServerTls; keepalive?: KeepaliveOptions };
   /** What joining agents are told. `grpcAddress` defaults to the bound RPC address. */
   identity: { caCertPem: string; caHash: string; httpUrl: string; grpcAddress?: string };
+  /**
+   * Node certificates (mutual TLS): the fleet CA that signs them and their lifetime. Set it
+   * together with `rpc.tls.clientCaPem`. Omitted: legacy `bnc_` credentials (tests only).
+   */
+  nodeCa?: NodeCertOptions;
+  /** The ACL policy (security/acl). Default: DEFAULT_ACL_POLICY. */
+  aclPolicy?: AclPolicy;
   /** Runs a function as one store transaction, if the backbone can (fewer fsyncs). Default: direct call. */
   batch?: <T>(fn: () => T) => T;
   log?: Logger;
@@ -68,6 +79,8 @@ export class Coordinator implements FleetService {
   private readonly results: ResultHandler;
   private readonly commands: Commands;
   private readonly estimates: EstimateBook;
+  private readonly certs: NodeCertificates | null;
+  private readonly security: SecurityOps;
   private rpc: RpcServer | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
@@ -105,11 +118,17 @@ export class Coordinator implements FleetService {
         startupGraceMs: settings.startupGraceMs,
       }),
       onDown: (nodeId, reason) => markNodeDown(ctx, nodeId, reason),
+      onError: (nodeId, err) => ctx.log.warn(`cannot mark node ${nodeId} down yet (retrying): ${err instanceof Error ? err.message : String(err)}`),
     });
     this.dispatcher = dispatchRef.dispatcher = new Dispatcher(ctx, { scheduler: options.scheduler, estimates: this.estimates });
     this.results = new ResultHandler(ctx, this.estimates, (session, error) => this.hub.refuse(session, error, false));
+    this.certs = options.nodeCa ? new NodeCertificates(options.backbone.kv, options.nodeCa) : null;
+    const audit = new AuditWriter(options.backbone.events, () => ctx.clock.now());
+    this.security = new SecurityOps(ctx, audit, this.certs);
     this.hub.wire({
-      membership: new Membership(ctx, options.secrets),
+      audit,
+      policy: () => options.aclPolicy ?? DEFAULT_ACL_POLICY,
+      membership: new Membership(ctx, options.secrets, this.certs),
       monitor: this.monitor,
       results: this.results,
       accepting: () => this.lifecycle === 'running',
@@ -146,6 +165,7 @@ export class Coordinator implements FleetService {
     const { backbone } = this.options;
     try {
       ctx.roster.load();
+      this.certs?.load();
       ctx.active.clear();
       for (const task of backbone.tasks.list({ states: [...ACTIVE_TASK_STATES] })) ctx.active.add(task, estimateKeyOf(task));
       this.estimates.load();
@@ -233,19 +253,39 @@ export class Coordinator implements FleetService {
   }
 
   drainNode(idOrName: string): FleetNode {
-    return this.commands.drain(this.getNode(idOrName));
+    const node = this.getNode(idOrName);
+    return this.security.privileged('node.drain', node.id, () => this.commands.drain(node));
   }
 
   undrainNode(idOrName: string): FleetNode {
-    return this.commands.undrain(this.getNode(idOrName));
+    const node = this.getNode(idOrName);
+    return this.security.privileged('node.undrain', node.id, () => this.commands.undrain(node));
   }
 
   removeNode(idOrName: string): void {
-    this.commands.remove(this.getNode(idOrName));
+    const node = this.getNode(idOrName);
+    this.security.privileged('node.remove', node.id, () => this.commands.remove(node));
   }
 
   setNodeRole(idOrName: string, role: Exclude<NodeRole, 'master'>): FleetNode {
-    return this.commands.setRole(this.getNode(idOrName), parseOrThrow(z.enum(['worker', 'hybrid']), role, 'role'));
+    const node = this.getNode(idOrName);
+    const valid = parseOrThrow(z.enum(['worker', 'hybrid']), role, 'role');
+    return this.security.privileged('node.set-role', node.id, () => this.commands.setRole(node, valid), { details: { role: valid } });
+  }
+
+  /** Closes the node's live stream at once, refuses its certificates from now on, requeues its tasks. */
+  revokeNode(idOrName: string, reason?: string): FleetNode {
+    return this.security.revoke(this.getNode(idOrName), reason);
+  }
+
+  /** The audit trail, oldest first (each entry with its event-log seq). */
+  auditLog(options?: { afterIndex?: number; limit?: number }): StoredAuditEntry[] {
+    return this.security.auditLog(options);
+  }
+
+  /** Re-checks the whole hash chain; names the first edited, deleted or reordered entry. */
+  verifyAudit(): AuditVerification {
+    return this.security.verifyAudit();
   }
 
   submitTask(spec: NewTaskSpec): { task: Task; created: boolean } {
@@ -272,7 +312,7 @@ export class Coordinator implements FleetService {
   }
 
   cancelTask(id: string, reason = 'cancelled by user'): Task {
-    return this.commands.cancelTask(id, reason);
+    return this.security.privileged('task.cancel', id, () => this.commands.cancelTask(id, reason));
   }
 
   taskLogs(id: string, options?: { attempt?: number; afterSeq?: number }): TaskLogChunk[] {
@@ -282,6 +322,10 @@ export class Coordinator implements FleetService {
 
   createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): CreatedJoinToken {
     const valid = parseOrThrow(tokenOptionsSchema, options, 'join token options');
+    return this.security.privileged('token.create', null, () => this.issueJoinToken(valid), { actor: `user:${valid.createdBy}`, details: { role: valid.role } });
+  }
+
+  private issueJoinToken(valid: z.infer<typeof tokenOptionsSchema>): CreatedJoinToken {
     const now = this.ctx.clock.now();
     const token = this.options.secrets.generateSecret('bjt_');
     const record = this.options.backbone.joinTokens.create({
@@ -305,16 +349,17 @@ export class Coordinator implements FleetService {
   }
 
   updateConfiguration(patch: Partial<AgentConfig>): AgentConfig {
-    return this.commands.updateConfiguration(patch);
+    return this.security.privileged('config.update', null, () => this.commands.updateConfiguration(patch), { details: { patch } });
   }
 
   emergencyShutdown(tier: EmergencyTier, reason: string): void {
-    this.commands.emergencyShutdown(parseOrThrow(z.enum(['stop-dispatch', 'cancel-all', 'shutdown-nodes']), tier, 'emergency tier'), reason);
+    const valid = parseOrThrow(z.enum(['stop-dispatch', 'cancel-all', 'shutdown-nodes']), tier, 'emergency tier');
+    this.security.privileged('fleet.emergency-shutdown', null, () => this.commands.emergencyShutdown(valid, reason), { details: { tier: valid, reason } });
   }
 
   /** Lifts a 'stop-dispatch' (or any tier's freeze): assignments resume. */
   resumeDispatch(): void {
-    this.commands.resumeDispatch();
+    this.security.privileged('fleet.resume-dispatch', null, () => this.commands.resumeDispatch());
   }
 
   subscribe(afterSeq: number, listener: (event: FleetEvent) => void): () => void {

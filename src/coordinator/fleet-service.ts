@@ -6,6 +6,8 @@
 import type { FleetEvent, FleetNode, NewTaskSpec, NodeRole, Task, TaskLogChunk } from '../core/index.js';
 import type { TaskCounts, TaskFilter } from '../store/backbone.js';
 import type { AgentConfig, EmergencyTier } from '../rpc/messages.js';
+import type { AuditVerification } from '../security/index.js';
+import type { StoredAuditEntry } from './audit-writer.js';
 
 export interface JoinInfo {
   /** PEM of the fleet CA; the joining agent checks its sha256 against the pinned hash. */
@@ -47,6 +49,16 @@ export interface FleetService {
   removeNode(idOrName: string): void;
   /** worker ↔ hybrid without restart. */
   setNodeRole(idOrName: string, role: Exclude<NodeRole, 'master'>): FleetNode;
+  /**
+   * Revokes a node: its live stream is closed at once, its certificates are refused from then
+   * on (persisted), its tasks are reassigned. Optional so older implementations and fakes
+   * still satisfy the interface. AuditUnavailable when the audit trail cannot be written.
+   */
+  revokeNode?(idOrName: string, reason?: string): FleetNode;
+  /** The hash-chained audit trail, oldest first. */
+  auditLog?(options?: { afterIndex?: number; limit?: number }): StoredAuditEntry[];
+  /** Verifies the audit chain; names the first broken entry. */
+  verifyAudit?(): AuditVerification;
 
   /** Persisted before it returns. `pinnedNode` may be a name; it is resolved to an id. */
   submitTask(spec: NewTaskSpec): { task: Task; created: boolean };

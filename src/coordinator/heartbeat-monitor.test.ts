@@ -68,3 +68,30 @@ describe('HeartbeatMonitor', () => {
     expect(down).toEqual([]);
   });
 });
+
+describe('HeartbeatMonitor when declaring a node down fails', () => {
+  it('keeps the node overdue and declares it down on a later check once the store recovers', () => {
+    let now = 0;
+    let storeUp = false;
+    const declared: string[] = [];
+    const errors: string[] = [];
+    const monitor = new HeartbeatMonitor({
+      clock: { now: () => now },
+      policy: () => ({ heartbeatIntervalMs: 100, missedHeartbeats: 3, reconnectGraceMs: 50, startupGraceMs: 500 }),
+      onDown: (nodeId) => {
+        if (!storeUp) throw new Error('SQLITE_FULL');
+        declared.push(nodeId);
+      },
+      onError: (nodeId) => errors.push(nodeId),
+    });
+    monitor.beat('n1');
+    now = 1000;
+    expect(monitor.check()).toEqual([]);
+    expect(errors).toEqual(['n1']);
+    expect(monitor.isTracked('n1')).toBe(true);
+    storeUp = true;
+    expect(monitor.check().map((d) => d.nodeId)).toEqual(['n1']);
+    expect(declared).toEqual(['n1']);
+    expect(monitor.isTracked('n1')).toBe(false);
+  });
+});

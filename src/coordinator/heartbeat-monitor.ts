@@ -48,6 +48,8 @@ export interface HeartbeatMonitorOptions {
   policy: () => LivenessPolicy;
   /** Called once per overdue node; the node is forgotten until it is tracked again. */
   onDown(nodeId: string, reason: string): void;
+  /** Told when `onDown` failed (it is retried on the next check). Default: ignored. */
+  onError?(nodeId: string, err: unknown): void;
   /** Check period. Default: a quarter of the heartbeat interval, between 50 and 500 ms. */
   tickMs?: number;
 }
@@ -81,12 +83,24 @@ export class HeartbeatMonitor {
     return this.deadlines.has(nodeId);
   }
 
-  /** Runs one check now; returns the nodes declared down. */
+  /**
+   * Runs one check now; returns the nodes declared down. A node whose `onDown` throws (the
+   * store cannot write: disk full, read-only) keeps an overdue deadline and is retried on the
+   * next check — it must still be declared down once the store recovers, and a throw from a
+   * timer would end the master.
+   */
   check(): Array<{ nodeId: string; reason: string }> {
-    const down = overdue(this.deadlines, this.options.clock.now());
-    for (const { nodeId, reason } of down) {
-      this.deadlines.delete(nodeId);
-      this.options.onDown(nodeId, reason);
+    const down: Array<{ nodeId: string; reason: string }> = [];
+    for (const entry of overdue(this.deadlines, this.options.clock.now())) {
+      const deadline = this.deadlines.get(entry.nodeId);
+      this.deadlines.delete(entry.nodeId);
+      try {
+        this.options.onDown(entry.nodeId, entry.reason);
+        down.push(entry);
+      } catch (err) {
+        if (deadline && !this.deadlines.has(entry.nodeId)) this.deadlines.set(entry.nodeId, deadline);
+        this.options.onError?.(entry.nodeId, err);
+      }
     }
     return down;
   }

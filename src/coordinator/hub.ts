@@ -4,15 +4,27 @@
  * keeps one live stream per node, and turns bad input into an `error` frame plus a
  * 'protocol.violation' event — closing only the offending stream, never the coordinator.
  */
-import { ErrorCode, isBitacoraError, toBitacoraError, type BitacoraError } from '../core/index.js';
+import { BitacoraError, ErrorCode, isBitacoraError, toBitacoraError } from '../core/index.js';
+import { authorize, type AclPolicy, type Operation } from '../security/index.js';
 import type { FrameError } from '../rpc/errors.js';
 import type { AgentMessage, CoordinatorMessage } from '../rpc/messages.js';
 import type { AgentConnection } from '../rpc/server/index.js';
+import type { AuditWriter } from './audit-writer.js';
 import type { AgentSession, CoordinatorContext } from './context.js';
 import { ProtocolViolationError } from './errors.js';
 import type { HeartbeatMonitor } from './heartbeat-monitor.js';
-import type { Membership } from './membership.js';
+import type { Admission, Membership } from './membership.js';
 import type { ResultHandler } from './results.js';
+
+/** Each agent message as the ACL operation it performs on its sender's own node. */
+const NODE_OPERATIONS: Record<Exclude<AgentMessage['type'], 'hello'>, Operation> = {
+  heartbeat: 'ReportStatus',
+  taskStarted: 'ReportResult',
+  taskOutput: 'ReportResult',
+  taskFinished: 'ReportResult',
+  taskRejected: 'ReportResult',
+  renewCertificate: 'RenewCertificate',
+};
 
 /** Heartbeats are written to the store at most this often per node; liveness itself is in memory. */
 const HEARTBEAT_PERSIST_MS = 1000;
@@ -21,6 +33,9 @@ export interface HubDeps {
   membership: Membership;
   monitor: HeartbeatMonitor;
   results: ResultHandler;
+  audit: AuditWriter;
+  /** The ACL policy in force (read per message, so a live change applies at once). */
+  policy(): AclPolicy;
   /** May the hub admit agents now? (false while stopping) */
   accepting(): boolean;
 }
@@ -107,6 +122,11 @@ export class Hub {
   private route(session: AgentSession, message: AgentMessage): void {
     const deps = this.deps!;
     if (session.state === 'closed') return;
+    if (session.state === 'enrolling') {
+      // A stream without a client certificate carries the join hello and nothing else.
+      this.deny(session, 'node.join', null, new ProtocolViolationError(`${message.type} on a join stream: a stream without a node certificate may only carry the join hello`));
+      return;
+    }
     if (session.state === 'awaiting-hello') {
       if (message.type !== 'hello') {
         this.refuse(session, new ProtocolViolationError(`${message.type} before hello: the first message must be hello`), true);
@@ -116,6 +136,7 @@ export class Hub {
       return;
     }
     const nodeId = session.nodeId!;
+    if (message.type !== 'hello' && !this.allowed(session, nodeId, NODE_OPERATIONS[message.type])) return;
     switch (message.type) {
       case 'hello':
         this.refuse(session, new ProtocolViolationError('hello sent twice on one stream'), true);
@@ -145,6 +166,9 @@ export class Hub {
         deps.monitor.beat(nodeId);
         deps.results.rejected(session, nodeId, message.taskId, message.attempt, message.reason);
         return;
+      case 'renewCertificate':
+        void this.renew(session, nodeId, message.csrPem);
+        return;
     }
   }
 
@@ -155,11 +179,18 @@ export class Hub {
       session.connection.close('coordinator not accepting');
       return;
     }
-    let admission;
+    const { membership } = deps;
+    const { connection } = session;
+    if (membership.certs && connection.peer === null) {
+      this.enroll(session, hello);
+      return;
+    }
+    let admission: Admission;
     try {
-      admission = deps.membership.admit(hello, session.connection.remoteAddress);
+      admission = membership.certs ? membership.rejoinWithCertificate(hello, connection.remoteAddress, connection.peer) : membership.admit(hello, connection.remoteAddress);
     } catch (err) {
       const error = toBitacoraError(err);
+      this.audit(session, 'node.connect', hello.credential?.nodeId ?? null, 'denied', error);
       const isTokenRefusal = error.code.startsWith('BIT_ERR_TOKEN_');
       if (!isTokenRefusal && !isBitacoraError(err)) this.ctx.log.error(`hello failed: ${error.message}`, { err });
       if (isTokenRefusal) {
@@ -172,7 +203,14 @@ export class Hub {
       session.state = 'closed';
       return;
     }
+    this.activate(session, hello, admission);
+  }
+
+  /** The admitted stream becomes the node's one live stream. */
+  private activate(session: AgentSession, hello: Extract<AgentMessage, { type: 'hello' }>, admission: Admission): void {
+    const deps = this.deps!;
     const nodeId = admission.node.id;
+    if (admission.identity) session.certificate = { role: admission.identity.role, serial: admission.identity.serial, notAfter: admission.identity.notAfter };
     this.pending.delete(session);
     const previous = this.ctx.sessions.get(nodeId);
     if (previous && previous !== session) {
@@ -193,6 +231,91 @@ export class Hub {
     deps.monitor.beat(nodeId);
     this.ctx.roster.heartbeat(nodeId, { at: this.ctx.clock.now(), resources: hello.node.resources, runningTasks: hello.running.length }, false);
     this.ctx.scheduleDispatch();
+  }
+
+  /**
+   * First join on a stream without a client certificate: token + CSR → certificate, then the
+   * stream ends and the agent reconnects with mutual TLS. Audited either way; if the audit
+   * entry cannot be written the join is undone and refused (fail-closed).
+   */
+  private enroll(session: AgentSession, hello: Extract<AgentMessage, { type: 'hello' }>): void {
+    const { connection } = session;
+    session.state = 'enrolling';
+    this.deps!.membership.enroll(hello, connection.remoteAddress).then(
+      (admission) => {
+        const node = admission.node;
+        try {
+          this.deps!.audit.record({
+            actor: `node:${node.id}`, action: 'node.join', target: node.id, outcome: 'succeeded',
+            details: { name: node.name, role: node.role, address: connection.remoteAddress },
+          });
+        } catch (err) {
+          this.ctx.roster.setStatus(node.id, 'left', 'join not audited', this.ctx.clock.now());
+          this.reply(session, { type: 'error', code: toBitacoraError(err).code, message: (err as Error).message, fatal: true });
+          connection.close('join refused: audit unavailable');
+          session.state = 'closed';
+          return;
+        }
+        this.reply(session, admission.welcome);
+        session.state = 'closed';
+        connection.close('enrolled: reconnect with the node certificate');
+      },
+      (err: unknown) => {
+        const error = toBitacoraError(err);
+        if (!isBitacoraError(err)) this.ctx.log.error(`join failed: ${error.message}`, { err });
+        this.deny(session, 'node.join', null, error);
+      },
+    );
+  }
+
+  /** Certificate rotation on a live mutual-TLS stream. Failures are answered, not fatal: the old certificate is still valid. */
+  private async renew(session: AgentSession, nodeId: string, csrPem: string): Promise<void> {
+    const { membership, audit } = this.deps!;
+    if (!membership.certs) {
+      this.refuse(session, new ProtocolViolationError('this coordinator does not issue node certificates'), false);
+      return;
+    }
+    try {
+      const issued = await membership.renew(nodeId, csrPem);
+      audit.record({ actor: `node:${nodeId}`, action: 'node.certificate.renew', target: nodeId, outcome: 'succeeded', details: { serial: issued.serial, notAfter: issued.notAfter } });
+      if (session.state === 'active') session.certificate = { ...(session.certificate ?? { role: this.ctx.roster.get(nodeId)?.role ?? 'worker' }), serial: issued.serial, notAfter: issued.notAfter };
+      this.reply(session, { type: 'certificate', certificatePem: issued.certPem, notAfter: issued.notAfter });
+    } catch (err) {
+      const error = toBitacoraError(err);
+      this.audit(session, 'node.certificate.renew', nodeId, 'denied', error);
+      this.reply(session, { type: 'error', code: error.code, message: `certificate not renewed: ${error.message}`, fatal: false });
+    }
+  }
+
+  /**
+   * The ACL at the gRPC entry: what a node sends is an operation it performs on a target (for
+   * now always itself). A denial is answered, audited and counted as a violation.
+   */
+  private allowed(session: AgentSession, nodeId: string, operation: Operation): boolean {
+    const role = session.certificate?.role ?? this.ctx.roster.get(nodeId)?.role ?? 'worker';
+    const decision = authorize(operation, { kind: 'node', nodeId, role }, { kind: 'node', nodeId }, this.deps!.policy());
+    if (decision.allowed) return true;
+    const error = new BitacoraError(ErrorCode.Forbidden, decision.reason, { details: { operation } });
+    this.audit(session, operation, nodeId, 'denied', error);
+    this.refuse(session, error, false);
+    return false;
+  }
+
+  /** Refuses and closes a stream for an authentication or authorization reason, audited. */
+  private deny(session: AgentSession, action: string, target: string | null, error: BitacoraError): void {
+    this.audit(session, action, target, 'denied', error);
+    this.refuse(session, error, true);
+    session.state = 'closed';
+  }
+
+  /** Best effort: a denial goes ahead even when its audit entry cannot be written (the refusal is the safe side). */
+  private audit(session: AgentSession, action: string, target: string | null, outcome: 'denied' | 'failed', error: BitacoraError): void {
+    const { connection } = session;
+    const actor = session.nodeId ? `node:${session.nodeId}` : connection.peer ? `peer:${connection.peer.serialNumber}` : `anonymous@${connection.remoteAddress}`;
+    this.deps!.audit.tryRecord(
+      { actor, action, target, outcome, reason: error.message.slice(0, 500), details: { code: error.code, address: connection.remoteAddress, ...(error.details ?? {}) } },
+      (m) => this.ctx.log.error(m),
+    );
   }
 
   private invalidFrame(session: AgentSession, error: FrameError): void {

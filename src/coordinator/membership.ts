@@ -1,14 +1,20 @@
 /**
- * Membership: admits an agent's hello. First join: a one-time join token is consumed, the
- * node registered and given a long-lived credential (only its hash is stored). Rejoin: the
- * credential is checked. Either way the protocol version must match, the node goes ready
- * (or stays draining), SyncState reconciles its tasks, and its stream becomes the node's one
- * live stream — a newer stream replaces an older one.
+ * Membership: admits an agent's hello. With node certificates (`certs`, production): a first
+ * join arrives on a stream without a client certificate carrying a join token and a CSR — the
+ * token is consumed, the node registered and its certificate issued, and that stream ends; a
+ * rejoin is a mutual-TLS stream whose verified certificate names the node and its role (the
+ * hello may not claim another). Without `certs` (legacy, tests): a `bnc_` credential is given
+ * at join and checked at rejoin. Either way the protocol version must match, the node goes
+ * ready (or stays draining), SyncState reconciles its tasks, and its stream becomes the node's
+ * one live stream — a newer stream replaces an older one.
  */
 import { BitacoraError, ConflictError, ErrorCode, isBitacoraError, type FleetNode } from '../core/index.js';
 import { PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage } from '../rpc/messages.js';
 import type { CoordinatorContext } from './context.js';
+import { checkCsr } from '../security/index.js';
+import type { PeerCertificate } from '../rpc/server/index.js';
 import { UnauthenticatedError } from './errors.js';
+import type { NodeCertificates, PeerIdentity } from './node-certs.js';
 import { applySync } from './sync.js';
 
 export type Hello = Extract<AgentMessage, { type: 'hello' }>;
@@ -27,12 +33,76 @@ export interface Admission {
   welcome: Extract<CoordinatorMessage, { type: 'welcome' }>;
   /** true on first join. */
   joined: boolean;
+  /** First join with certificates: the welcome carries the certificate and the stream must end. */
+  enrollOnly?: boolean;
+  /** The verified certificate's identity (mutual-TLS rejoin). */
+  identity?: PeerIdentity;
+}
+
+export class ForbiddenRoleError extends BitacoraError {
+  override name = 'ForbiddenRoleError';
+  constructor(message: string, details: Record<string, unknown>) {
+    super(ErrorCode.Forbidden, message, { details });
+  }
 }
 
 const TOKEN_ERRORS: readonly string[] = [ErrorCode.TokenInvalid, ErrorCode.TokenExpired, ErrorCode.TokenUsed, ErrorCode.TokenRevoked];
 
 export class Membership {
-  constructor(private readonly ctx: CoordinatorContext, private readonly secrets: SecretPort) {}
+  constructor(
+    private readonly ctx: CoordinatorContext,
+    private readonly secrets: SecretPort,
+    /** Node certificates: when set, identities come from mutual TLS only. */
+    readonly certs: NodeCertificates | null = null,
+  ) {}
+
+  /**
+   * First join with certificates: checks the CSR (so a bad one does not burn the token), then
+   * consumes the token, registers the node as 'joining' and issues its certificate. The node
+   * becomes ready when it reconnects with that certificate.
+   */
+  async enroll(hello: Hello, address: string): Promise<Admission> {
+    this.checkVersion(hello);
+    if (!hello.joinToken || !hello.csrPem) {
+      throw new UnauthenticatedError('this stream has no valid node certificate: it may only carry a join hello with a join token and a certificate request');
+    }
+    await checkCsr(hello.csrPem);
+    const { node, role } = this.consumeAndRegister(hello, hello.joinToken, address, null);
+    let issued;
+    try {
+      issued = await this.certs!.issue(hello.csrPem, { nodeId: node.id, role }, this.ctx.clock.now());
+    } catch (err) {
+      this.ctx.roster.setStatus(node.id, 'left', 'certificate could not be issued', this.ctx.clock.now());
+      throw err;
+    }
+    this.ctx.log.info(`node ${node.name} enrolled as ${role}; certificate ${issued.serial} until ${new Date(issued.notAfter).toISOString()}`, { nodeId: node.id, address });
+    return { node, joined: true, enrollOnly: true, welcome: { ...this.welcome(node.id, hello.running), certificatePem: issued.certPem } };
+  }
+
+  /** Rejoin on a mutual-TLS stream: identity and role from the verified certificate, never from the hello. */
+  rejoinWithCertificate(hello: Hello, address: string, peer: PeerCertificate | null): Admission {
+    this.checkVersion(hello);
+    const identity = this.certs!.identify(peer);
+    if (hello.node.role !== identity.role) {
+      throw new ForbiddenRoleError(`the certificate of node ${identity.nodeId} says role '${identity.role}'; the hello claims '${hello.node.role}'`, {
+        nodeId: identity.nodeId,
+        certificateRole: identity.role,
+        claimedRole: hello.node.role,
+      });
+    }
+    const node = this.ctx.roster.get(identity.nodeId);
+    if (!node || node.status === 'left') {
+      throw new UnauthenticatedError(`node ${identity.nodeId} is no longer a member: join again with a new token`, { details: { nodeId: identity.nodeId } });
+    }
+    return { ...this.readmit(identity.nodeId, hello, address), identity };
+  }
+
+  /** A fresh certificate for a connected node (rotation, role change): role from the roster, which the admin controls. */
+  async renew(nodeId: string, csrPem: string): Promise<{ certPem: string; serial: string; notAfter: number }> {
+    const node = this.ctx.roster.get(nodeId);
+    if (!node || node.status === 'left') throw new UnauthenticatedError(`node ${nodeId} is no longer a member`);
+    return this.certs!.issue(csrPem, { nodeId, role: node.role }, this.ctx.clock.now());
+  }
 
   /**
    * Admits or refuses `hello` from `address`. Throws BitacoraError (ProtocolVersion,
@@ -40,6 +110,13 @@ export class Membership {
    * are recorded as 'token.refused' here.
    */
   admit(hello: Hello, address: string): Admission {
+    this.checkVersion(hello);
+    if (hello.credential) return this.rejoin(hello, address);
+    if (hello.joinToken) return this.join(hello, hello.joinToken, address);
+    throw new UnauthenticatedError('hello carries neither a join token nor a node credential');
+  }
+
+  private checkVersion(hello: Hello): void {
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
       throw new BitacoraError(
         ErrorCode.ProtocolVersion,
@@ -47,18 +124,27 @@ export class Membership {
         { details: { agent: hello.protocolVersion, coordinator: PROTOCOL_VERSION } },
       );
     }
-    if (hello.credential) return this.rejoin(hello, address);
-    if (hello.joinToken) return this.join(hello, hello.joinToken, address);
-    throw new UnauthenticatedError('hello carries neither a join token nor a node credential');
   }
 
   private join(hello: Hello, token: string, address: string): Admission {
+    const secret = this.secrets.generateSecret('bnc_');
+    const { node, role } = this.consumeAndRegister(hello, token, address, this.secrets.hashSecret(secret));
+    const ready = this.ctx.roster.setStatus(node.id, 'ready', 'joined', this.ctx.clock.now());
+    this.ctx.log.info(`node ${ready.name} joined as ${role}`, { nodeId: ready.id, address });
+    // A fresh node holds nothing of ours: whatever it reports is void.
+    return { node: ready, joined: true, welcome: this.welcome(ready.id, hello.running, secret) };
+  }
+
+  /** Name check, token consumption, registration (status 'joining'). Token refusals are recorded as 'token.refused'. */
+  private consumeAndRegister(hello: Hello, token: string, address: string, credentialHash: string | null): { node: FleetNode; role: 'worker' | 'hybrid' } {
     const { ctx } = this;
     const now = ctx.clock.now();
     const name = hello.node.name;
     // Check the name before consuming the token, so a clash does not burn it.
     const existing = ctx.roster.find(name);
-    if (existing && existing.status !== 'left' && (existing.status !== 'down' || ctx.sessions.has(existing.id))) {
+    // 'joining' = enrolled but never connected with its certificate (e.g. crashed in between).
+    const replaceable = existing && (existing.status === 'down' || existing.status === 'joining') && !ctx.sessions.has(existing.id);
+    if (existing && existing.status !== 'left' && !replaceable) {
       throw new ConflictError(`a node named '${name}' is already a member (${existing.id}, ${existing.status}); pick another --name or remove it first`, {
         retryable: false,
         details: { name, nodeId: existing.id },
@@ -77,10 +163,9 @@ export class Membership {
     }
     // A node that lost its data directory and joins again under its old name: the old
     // record (down, its tasks already requeued) leaves.
-    if (existing && existing.status === 'down') ctx.roster.setStatus(existing.id, 'left', `replaced by a new join under the same name`, now);
-    const secret = this.secrets.generateSecret('bnc_');
+    if (existing && replaceable) ctx.roster.setStatus(existing.id, 'left', `replaced by a new join under the same name`, now);
     const info = hello.node;
-    let node = ctx.roster.register(
+    const node = ctx.roster.register(
       {
         name,
         role,
@@ -89,25 +174,29 @@ export class Membership {
         capacity: info.capacity,
         resources: info.resources,
         agentVersion: info.agentVersion,
-        credentialHash: this.secrets.hashSecret(secret),
+        // Certificate-identified nodes have no shared secret: an unusable placeholder hash.
+        credentialHash: credentialHash ?? `cert:${this.secrets.hashSecret(this.secrets.generateSecret('bnc_'))}`,
         address,
       },
       now,
     );
-    node = ctx.roster.setStatus(node.id, 'ready', 'joined', now);
-    ctx.log.info(`node ${name} joined as ${role}`, { nodeId: node.id, address });
-    // A fresh node holds nothing of ours: whatever it reports is void.
-    return { node, joined: true, welcome: this.welcome(node.id, hello.running, secret) };
+    return { node, role };
   }
 
   private rejoin(hello: Hello, address: string): Admission {
     const { ctx } = this;
-    const now = ctx.clock.now();
     const { nodeId, secret } = hello.credential!;
     const stored = ctx.roster.get(nodeId) ? ctx.roster.credentialHash(nodeId) : null;
     if (stored === null || !this.secrets.secretsEqual(this.secrets.hashSecret(secret), stored)) {
       throw new UnauthenticatedError(`unknown node or wrong credential for ${nodeId}: join again with a new token`, { details: { nodeId } });
     }
+    return this.readmit(nodeId, hello, address);
+  }
+
+  /** The common part of every rejoin: info, status, SyncState. */
+  private readmit(nodeId: string, hello: Hello, address: string): Admission {
+    const { ctx } = this;
+    const now = ctx.clock.now();
     const info = hello.node;
     let node = ctx.roster.updateInfo(
       nodeId,

@@ -36,6 +36,8 @@ export const ErrorCode = {
   CaMismatch: 'BIT_ERR_CA_MISMATCH',
   /** A certificate, key or certificate request is malformed, unsupported, not issued by the fleet CA, or its files are inconsistent. */
   CertificateInvalid: 'BIT_ERR_CERTIFICATE_INVALID',
+  /** A node certificate (or the node it names) was revoked: refused from then on. Terminal. */
+  CertificateRevoked: 'BIT_ERR_CERTIFICATE_REVOKED',
   /** No ready node satisfies a task's hard constraints (capabilities, pin). */
   NoCapableNode: 'BIT_ERR_NO_CAPABLE_NODE',
   ApprovalRejected: 'BIT_ERR_APPROVAL_REJECTED',

@@ -48,6 +48,7 @@ export function agentToWire(msg: AgentMessage): AgentFrame {
           protocolVersion: msg.protocolVersion,
           joinToken: msg.joinToken ?? '',
           credential: msg.credential ?? null,
+          csrPem: msg.csrPem ?? '',
           node: { ...msg.node, role: ROLE_TO_WIRE[msg.node.role] },
           running: msg.running,
         },
@@ -70,6 +71,8 @@ export function agentToWire(msg: AgentMessage): AgentFrame {
     }
     case 'taskRejected':
       return { taskRejected: { taskId: msg.taskId, attempt: msg.attempt, reason: msg.reason } };
+    case 'renewCertificate':
+      return { renewCertificate: { csrPem: msg.csrPem } };
   }
 }
 
@@ -83,6 +86,7 @@ function agentCandidate(frame: AgentFrame__Output): unknown {
         protocolVersion: h.protocolVersion,
         ...(h.joinToken ? { joinToken: h.joinToken } : {}),
         ...(h.credential ? { credential: { nodeId: h.credential.nodeId, secret: h.credential.secret } } : {}),
+        ...(h.csrPem ? { csrPem: h.csrPem } : {}),
         node: h.node
           ? {
               name: h.node.name,
@@ -127,6 +131,8 @@ function agentCandidate(frame: AgentFrame__Output): unknown {
       const r = frame.taskRejected!;
       return { type: 'taskRejected', taskId: r.taskId, attempt: r.attempt, reason: r.reason };
     }
+    case 'renewCertificate':
+      return { type: 'renewCertificate', csrPem: frame.renewCertificate!.csrPem };
     default:
       throw new FrameError(ErrorCode.ProtocolViolation, 'agent frame carries no known message (empty frame or newer protocol)');
   }
@@ -142,6 +148,7 @@ export function coordinatorToWire(msg: CoordinatorMessage): CoordinatorFrame {
           protocolVersion: msg.protocolVersion,
           nodeId: msg.nodeId,
           credentialSecret: msg.credentialSecret ?? '',
+          certificatePem: msg.certificatePem ?? '',
           config: msg.config,
           voidTasks: msg.voidTasks,
         },
@@ -174,6 +181,8 @@ export function coordinatorToWire(msg: CoordinatorMessage): CoordinatorFrame {
       return { emergencyShutdown: { tier: TIER_TO_WIRE[msg.tier], reason: msg.reason } };
     case 'error':
       return { error: { code: msg.code, message: msg.message, fatal: msg.fatal } };
+    case 'certificate':
+      return { certificate: { certificatePem: msg.certificatePem, notAfter: msg.notAfter } };
   }
 }
 
@@ -186,6 +195,7 @@ function coordinatorCandidate(frame: CoordinatorFrame__Output): unknown {
         protocolVersion: w.protocolVersion,
         nodeId: w.nodeId,
         ...(w.credentialSecret ? { credentialSecret: w.credentialSecret } : {}),
+        ...(w.certificatePem ? { certificatePem: w.certificatePem } : {}),
         config: w.config
           ? { heartbeatIntervalMs: w.config.heartbeatIntervalMs, selfFenceAfterMs: w.config.selfFenceAfterMs }
           : undefined,
@@ -233,6 +243,10 @@ function coordinatorCandidate(frame: CoordinatorFrame__Output): unknown {
     case 'error': {
       const e = frame.error!;
       return { type: 'error', code: e.code, message: e.message, fatal: e.fatal };
+    }
+    case 'certificate': {
+      const c = frame.certificate!;
+      return { type: 'certificate', certificatePem: c.certificatePem, notAfter: c.notAfter };
     }
     default:
       throw new FrameError(ErrorCode.ProtocolViolation, 'coordinator frame carries no known message (empty frame or newer protocol)');

@@ -3,9 +3,11 @@
  * these to and from the protobuf wire types of `proto/fleet.proto`; nothing outside `rpc/`
  * sees wire types. Bump PROTOCOL_VERSION (here and in the proto header) on any breaking change.
  *
- * Flow: agent dials out, sends `hello` first (join token on first join, node credential
- * afterwards, plus the tasks it still runs = SyncState); the coordinator answers `welcome`
- * (node id, credential on first join, configuration, void tasks) or `error` and closes.
+ * Flow: first join — the agent dials without a client certificate and sends `hello` with the
+ * join token and a CSR; the coordinator answers `welcome` with the node certificate and ends
+ * that stream. Every later stream is mutual TLS: `hello` (identity from the certificate, plus
+ * the tasks it still runs = SyncState) → `welcome` (node id, configuration, void tasks) or
+ * `error` and close.
  * Then heartbeats and task traffic flow both ways on the one stream until it closes.
  */
 import type { NodeResources, NodeRole, TaskKind, TaskLogChunk, TaskResult } from '../core/index.js';
@@ -38,6 +40,11 @@ export type AgentMessage =
       joinToken?: string;
       /** Rejoin: the credential received in the first welcome. */
       credential?: { nodeId: string; secret: string };
+      /**
+       * First join: PKCS#10 request for the node certificate (the key stays on the node).
+       * A stream without a valid client certificate may carry only this join hello.
+       */
+      csrPem?: string;
       node: AgentNodeInfo;
       /** Tasks the agent still runs or holds unsent results for (SyncState). */
       running: TaskRef[];
@@ -47,7 +54,9 @@ export type AgentMessage =
   | { type: 'taskOutput'; chunks: TaskLogChunk[] }
   | { type: 'taskFinished'; taskId: string; attempt: number; result: TaskResult }
   /** The agent will not run an assigned task (capacity, capability, draining). */
-  | { type: 'taskRejected'; taskId: string; attempt: number; reason: string };
+  | { type: 'taskRejected'; taskId: string; attempt: number; reason: string }
+  /** Certificate rotation over the live stream: a CSR for a fresh key pair. */
+  | { type: 'renewCertificate'; csrPem: string };
 
 export interface AgentConfig {
   /** Default 1000 ms. */
@@ -75,6 +84,8 @@ export type CoordinatorMessage =
       nodeId: string;
       /** Only on first join: the node's long-lived credential secret, to be stored by the agent. */
       credentialSecret?: string;
+      /** Only on first join: the node certificate; the coordinator then ends the join stream. */
+      certificatePem?: string;
       config: AgentConfig;
       /** Tasks the agent reported that are no longer its to run: kill them, drop their results. */
       voidTasks: TaskRef[];
@@ -87,4 +98,6 @@ export type CoordinatorMessage =
   | { type: 'updateConfiguration'; config: Partial<AgentConfig> }
   | { type: 'setRole'; role: Exclude<NodeRole, 'master'> }
   | { type: 'emergencyShutdown'; tier: EmergencyTier; reason: string }
-  | { type: 'error'; code: string; message: string; fatal: boolean };
+  | { type: 'error'; code: string; message: string; fatal: boolean }
+  /** A fresh node certificate (answer to renewCertificate). `notAfter` in ms since the epoch. */
+  | { type: 'certificate'; certificatePem: string; notAfter: number };

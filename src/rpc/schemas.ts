@@ -44,12 +44,16 @@ const logChunkSchema = z.object({
   at: finite,
 });
 
+/** A PEM block (CSR or certificate): bounded, so a join cannot carry a megabyte of "certificate". */
+const pem = z.string().min(1).max(16 * 1024).regex(/^-----BEGIN [A-Z ]+-----/, 'must be a PEM block');
+
 export const agentMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('hello'),
     protocolVersion: z.number().int().min(0),
     joinToken: z.string().min(1).max(512).optional(),
     credential: z.object({ nodeId: id, secret: z.string().min(1).max(512) }).optional(),
+    csrPem: pem.optional(),
     node: nodeInfoSchema,
     running: refs,
   }),
@@ -66,6 +70,7 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
     result: taskResultSchema.extend({ error: shortText(4096).nullable() }),
   }),
   z.object({ type: z.literal('taskRejected'), taskId: id, attempt, reason: shortText(1000) }),
+  z.object({ type: z.literal('renewCertificate'), csrPem: pem }),
 ]);
 
 const agentConfigPatchSchema = z.object({
@@ -79,6 +84,7 @@ export const coordinatorMessageSchema = z.discriminatedUnion('type', [
     protocolVersion: z.number().int().min(0),
     nodeId: id,
     credentialSecret: z.string().min(1).max(512).optional(),
+    certificatePem: pem.optional(),
     config: z.object({
       heartbeatIntervalMs: z.number().int().min(10).max(3_600_000),
       selfFenceAfterMs: z.number().int().min(10).max(86_400_000),
@@ -108,4 +114,5 @@ export const coordinatorMessageSchema = z.discriminatedUnion('type', [
     reason: shortText(1000),
   }),
   z.object({ type: z.literal('error'), code: shortText(64), message: shortText(4096), fatal: z.boolean() }),
+  z.object({ type: z.literal('certificate'), certificatePem: pem, notAfter: finite }),
 ]);

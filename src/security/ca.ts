@@ -10,7 +10,7 @@ import * as x509 from '@peculiar/x509';
 import { ValidationError, type NodeRole, type ValidationIssue } from '../core/index.js';
 import { CertificateError } from './errors.js';
 import { nodeIdentityUri, type NodeIdentity } from './identity.js';
-import { crypto, generateKeyPair, keyPairFromPem, SIGNING_ALGORITHM, type CryptoKeyPair } from './keys.js';
+import { crypto, generateKeyPair, keyPairFromPem, SIGNING_ALGORITHM, type CryptoKey, type CryptoKeyPair } from './keys.js';
 
 /** The CA's certificate and private key, both PEM. The key belongs in a 0600 file and nowhere else. */
 export interface FleetCa {
@@ -129,15 +129,7 @@ export async function issueNodeCertificate(
   const identity: NodeIdentity = { nodeId: options.nodeId, role: options.role };
   const uri = nodeIdentityUri(identity);
   const { notBefore, notAfter } = validity(options.validityDays ?? DEFAULT_NODE_VALIDITY_DAYS, options.now);
-  const csr = parseCsr(csrPem);
-  if (!(await csr.verify(crypto).catch(() => false))) throw new CertificateError('the certificate request is not signed by its own key');
-  const publicKey = await csr.publicKey.export(crypto).catch((err: unknown) => {
-    throw new CertificateError('the certificate request carries an unsupported key', { cause: err });
-  });
-  const algorithm = publicKey.algorithm as { name: string; namedCurve?: string };
-  if (algorithm.name !== 'ECDSA' || algorithm.namedCurve !== 'P-256') {
-    throw new CertificateError(`node keys must be ECDSA P-256, got ${algorithm.name} ${algorithm.namedCurve ?? ''}`.trim());
-  }
+  const { csr, publicKey } = await checkedCsr(csrPem);
   const signer = await loadCa(ca);
   const serialNumber = randomSerial();
   const usages = options.role === 'worker' ? [x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth];
@@ -163,6 +155,27 @@ export async function issueNodeCertificate(
     crypto,
   );
   return { certPem: cert.toString('pem'), serialNumber, notBefore, notAfter, identity };
+}
+
+/**
+ * Checks a node's CSR without signing anything: well-formed, self-signed by its key, ECDSA
+ * P-256. The master calls it before consuming a join token, so a bad CSR does not burn it.
+ */
+export async function checkCsr(csrPem: string): Promise<void> {
+  await checkedCsr(csrPem);
+}
+
+async function checkedCsr(csrPem: string): Promise<{ csr: x509.Pkcs10CertificateRequest; publicKey: CryptoKey }> {
+  const csr = parseCsr(csrPem);
+  if (!(await csr.verify(crypto).catch(() => false))) throw new CertificateError('the certificate request is not signed by its own key');
+  const publicKey = await csr.publicKey.export(crypto).catch((err: unknown) => {
+    throw new CertificateError('the certificate request carries an unsupported key', { cause: err });
+  });
+  const algorithm = publicKey.algorithm as { name: string; namedCurve?: string };
+  if (algorithm.name !== 'ECDSA' || algorithm.namedCurve !== 'P-256') {
+    throw new CertificateError(`node keys must be ECDSA P-256, got ${algorithm.name} ${algorithm.namedCurve ?? ''}`.trim());
+  }
+  return { csr, publicKey };
 }
 
 /** Whether `certPem` was signed by `caCertPem` and is valid at `now` (signature, issuer name, dates). */

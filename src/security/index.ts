@@ -6,3 +6,5 @@ export * from './tokens.js';
 export * from './ca.js';
 export * from './ca-files.js';
 export { generateKeyPair, keyPairFromPem, type CryptoKeyPair, type KeyPairWithPem } from './keys.js';
+export * from './audit.js';
+export * from './acl.js';

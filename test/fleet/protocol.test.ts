@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetEvent, Task } from '../../src/core/index.js';
+import { enrollNode } from '../../src/agent/index.js';
 import { connectToCoordinator, type CoordinatorLink } from '../../src/rpc/client/index.js';
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage } from '../../src/rpc/messages.js';
 import { AgentProcess, Cleanup, freePort, MasterProcess, waitFor } from '../helpers/processes.js';
@@ -21,9 +22,13 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup.run());
 
-/** A raw stream to the master, collecting what it answers until it closes. */
-function rawStream(): { link: CoordinatorLink; received: CoordinatorMessage[]; closed: Promise<string> } {
-  const link = connectToCoordinator({ address: master.info.grpcAddress, caCertPem });
+/** A raw stream to the master (mutual TLS when `identity` is given), collecting what it answers until it closes. */
+function rawStream(identity?: { keyPem: string; certPem: string }): { link: CoordinatorLink; received: CoordinatorMessage[]; closed: Promise<string> } {
+  const link = connectToCoordinator({
+    address: master.info.grpcAddress,
+    caCertPem,
+    ...(identity ? { clientKeyPem: identity.keyPem, clientCertPem: identity.certPem } : {}),
+  });
   const received: CoordinatorMessage[] = [];
   const closed = new Promise<string>((resolve) => link.start({ onMessage: (m) => received.push(m), onInvalid: () => {}, onClose: resolve }));
   return { link, received, closed };
@@ -78,9 +83,11 @@ describe('bad input on the agent stream', () => {
 
   it('after hello, answers results for unknown tasks and bad frames without closing, until too many', async () => {
     const { token } = await master.createToken();
-    const s = rawStream();
+    // First join on a certless stream yields a certificate; the traffic then flows over mutual TLS.
+    const identity = await enrollNode({ address: master.info.grpcAddress, caCertPem, token, node: { ...node, name: 'raw-joined' } });
+    const s = rawStream(identity);
     const send = (m: AgentMessage) => s.link.send(m);
-    send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, joinToken: token, node: { ...node, name: 'raw-joined' }, running: [] });
+    send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, node: { ...node, name: 'raw-joined' }, running: [] });
     await waitFor('welcome', () => s.received.some((m) => m.type === 'welcome'));
     send({ type: 'taskFinished', taskId: 'tsk_does_not_exist', attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } });
     await waitFor('ack refusing the unknown task', () => s.received.find((m) => m.type === 'resultAck'));

@@ -11,7 +11,7 @@ import { Agent, type AgentOptions } from '../../src/agent/index.js';
 import { ProcessRunner } from '../../src/agent/runner/process-runner.js';
 import { DirectoryWorkspaces } from '../../src/agent/runner/workspaces.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
-import { Coordinator, type CoordinatorSettings } from '../../src/coordinator/index.js';
+import { Coordinator, type CoordinatorOptions, type CoordinatorSettings } from '../../src/coordinator/index.js';
 import { PlacementScheduler } from '../../src/scheduler/index.js';
 import { ensureFleetCa, generateSecret, hashSecret, secretsEqual } from '../../src/security/index.js';
 import { openSqliteBackbone, type SqliteBackbone } from '../../src/store/sqlite/index.js';
@@ -30,7 +30,8 @@ export interface InProcessFleet {
 
 const quiet = { info() {}, warn() {}, error() {} };
 
-export async function startInProcessFleet(settings: Partial<CoordinatorSettings> = {}): Promise<InProcessFleet> {
+/** `extras.aclPolicy`: the coordinator's ACL policy (default DEFAULT_ACL_POLICY). */
+export async function startInProcessFleet(settings: Partial<CoordinatorSettings> = {}, extras: Pick<CoordinatorOptions, 'aclPolicy'> = {}): Promise<InProcessFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'bitacora-fleet-'));
   const backbone = openSqliteBackbone({ file: join(dir, 'master', 'fleet.db'), durability: 'normal' });
   const tls = await ensureFleetCa(join(dir, 'master'), { hosts: ['127.0.0.1'] });
@@ -39,7 +40,9 @@ export async function startInProcessFleet(settings: Partial<CoordinatorSettings>
     scheduler: new PlacementScheduler(),
     secrets: { generateSecret: generateSecret as (p: string) => string, hashSecret, secretsEqual },
     settings: { heartbeatIntervalMs: 200, missedHeartbeats: 3, reconnectGraceMs: 500, selfFenceAfterMs: 3000, ...settings },
-    rpc: { host: '127.0.0.1', port: 0, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem } },
+    rpc: { host: '127.0.0.1', port: 0, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } },
+    nodeCa: { ca: { certPem: tls.caCertPem, keyPem: tls.caKeyPem } },
+    ...extras,
     identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
     log: process.env['BITACORA_TEST_LOG'] ? { info: console.error, warn: console.error, error: console.error } : quiet,
   });

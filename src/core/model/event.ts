@@ -16,6 +16,8 @@ export const EVENT_TYPES = [
   'token.created', 'token.consumed', 'token.refused', 'token.revoked',
   'config.updated', 'fleet.shutdown',
   'protocol.violation',
+  // Hash-chained audit trail (src/security/audit.ts): who did what to which target, and the outcome.
+  'audit',
   'kv.updated',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -5,6 +5,7 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { AgentConfig as _bitacora_fleet_v1_AgentConfig, AgentConfig__Output as _bitacora_fleet_v1_AgentConfig__Output } from './bitacora/fleet/v1/AgentConfig.js';
 import type { AgentFrame as _bitacora_fleet_v1_AgentFrame, AgentFrame__Output as _bitacora_fleet_v1_AgentFrame__Output } from './bitacora/fleet/v1/AgentFrame.js';
 import type { CancelTask as _bitacora_fleet_v1_CancelTask, CancelTask__Output as _bitacora_fleet_v1_CancelTask__Output } from './bitacora/fleet/v1/CancelTask.js';
+import type { Certificate as _bitacora_fleet_v1_Certificate, Certificate__Output as _bitacora_fleet_v1_Certificate__Output } from './bitacora/fleet/v1/Certificate.js';
 import type { CoordinatorFrame as _bitacora_fleet_v1_CoordinatorFrame, CoordinatorFrame__Output as _bitacora_fleet_v1_CoordinatorFrame__Output } from './bitacora/fleet/v1/CoordinatorFrame.js';
 import type { Credential as _bitacora_fleet_v1_Credential, Credential__Output as _bitacora_fleet_v1_Credential__Output } from './bitacora/fleet/v1/Credential.js';
 import type { EmergencyShutdown as _bitacora_fleet_v1_EmergencyShutdown, EmergencyShutdown__Output as _bitacora_fleet_v1_EmergencyShutdown__Output } from './bitacora/fleet/v1/EmergencyShutdown.js';
@@ -15,6 +16,7 @@ import type { Heartbeat as _bitacora_fleet_v1_Heartbeat, Heartbeat__Output as _b
 import type { Hello as _bitacora_fleet_v1_Hello, Hello__Output as _bitacora_fleet_v1_Hello__Output } from './bitacora/fleet/v1/Hello.js';
 import type { LogChunk as _bitacora_fleet_v1_LogChunk, LogChunk__Output as _bitacora_fleet_v1_LogChunk__Output } from './bitacora/fleet/v1/LogChunk.js';
 import type { NodeInfo as _bitacora_fleet_v1_NodeInfo, NodeInfo__Output as _bitacora_fleet_v1_NodeInfo__Output } from './bitacora/fleet/v1/NodeInfo.js';
+import type { RenewCertificate as _bitacora_fleet_v1_RenewCertificate, RenewCertificate__Output as _bitacora_fleet_v1_RenewCertificate__Output } from './bitacora/fleet/v1/RenewCertificate.js';
 import type { Resources as _bitacora_fleet_v1_Resources, Resources__Output as _bitacora_fleet_v1_Resources__Output } from './bitacora/fleet/v1/Resources.js';
 import type { ResultAck as _bitacora_fleet_v1_ResultAck, ResultAck__Output as _bitacora_fleet_v1_ResultAck__Output } from './bitacora/fleet/v1/ResultAck.js';
 import type { SetRole as _bitacora_fleet_v1_SetRole, SetRole__Output as _bitacora_fleet_v1_SetRole__Output } from './bitacora/fleet/v1/SetRole.js';
@@ -39,6 +41,7 @@ export interface ProtoGrpcType {
         AgentConfig: MessageTypeDefinition<_bitacora_fleet_v1_AgentConfig, _bitacora_fleet_v1_AgentConfig__Output>
         AgentFrame: MessageTypeDefinition<_bitacora_fleet_v1_AgentFrame, _bitacora_fleet_v1_AgentFrame__Output>
         CancelTask: MessageTypeDefinition<_bitacora_fleet_v1_CancelTask, _bitacora_fleet_v1_CancelTask__Output>
+        Certificate: MessageTypeDefinition<_bitacora_fleet_v1_Certificate, _bitacora_fleet_v1_Certificate__Output>
         CoordinatorFrame: MessageTypeDefinition<_bitacora_fleet_v1_CoordinatorFrame, _bitacora_fleet_v1_CoordinatorFrame__Output>
         Credential: MessageTypeDefinition<_bitacora_fleet_v1_Credential, _bitacora_fleet_v1_Credential__Output>
         EmergencyShutdown: MessageTypeDefinition<_bitacora_fleet_v1_EmergencyShutdown, _bitacora_fleet_v1_EmergencyShutdown__Output>
@@ -52,6 +55,7 @@ export interface ProtoGrpcType {
         LogStream: EnumTypeDefinition
         NodeInfo: MessageTypeDefinition<_bitacora_fleet_v1_NodeInfo, _bitacora_fleet_v1_NodeInfo__Output>
         NodeRole: EnumTypeDefinition
+        RenewCertificate: MessageTypeDefinition<_bitacora_fleet_v1_RenewCertificate, _bitacora_fleet_v1_RenewCertificate__Output>
         Resources: MessageTypeDefinition<_bitacora_fleet_v1_Resources, _bitacora_fleet_v1_Resources__Output>
         ResultAck: MessageTypeDefinition<_bitacora_fleet_v1_ResultAck, _bitacora_fleet_v1_ResultAck__Output>
         SetRole: MessageTypeDefinition<_bitacora_fleet_v1_SetRole, _bitacora_fleet_v1_SetRole__Output>

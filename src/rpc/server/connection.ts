@@ -20,9 +20,21 @@ export interface AgentConnectionHandlers {
   onClose(reason: string): void;
 }
 
+/** The client certificate of a stream, present only when the fleet CA verified it during the handshake. */
+export interface PeerCertificate {
+  /** As Node prints it: `URI:bitacora://node/<id>?role=worker`. */
+  subjectAltName: string;
+  /** Hex, lower case, without separators. */
+  serialNumber: string;
+  /** ms since the epoch. */
+  notAfter: number;
+}
+
 export interface AgentConnection {
   /** Process-unique id, for logs and for telling a replaced stream from its successor. */
   readonly id: number;
+  /** The verified client certificate, or null (none presented, or not signed by the fleet CA). */
+  readonly peer: PeerCertificate | null;
   /** e.g. `ipv4:127.0.0.1:53122`. */
   readonly remoteAddress: string;
   readonly isClosed: boolean;
@@ -39,11 +51,13 @@ let nextId = 1;
 export class GrpcAgentConnection implements AgentConnection {
   readonly id = nextId++;
   readonly remoteAddress: string;
+  readonly peer: PeerCertificate | null;
   private closedReason: string | null = null;
   private handlers: AgentConnectionHandlers | null = null;
 
   constructor(private readonly call: ServerDuplexStream<Buffer, Buffer>) {
     this.remoteAddress = safePeer(call);
+    this.peer = verifiedPeer(call);
   }
 
   get isClosed(): boolean {
@@ -111,5 +125,20 @@ function safePeer(call: ServerDuplexStream<Buffer, Buffer>): string {
     return call.getPeer();
   } catch {
     return 'unknown';
+  }
+}
+
+/** grpc-js reports a peer certificate only when the TLS socket is `authorized` (chain verified against the CA). */
+function verifiedPeer(call: ServerDuplexStream<Buffer, Buffer>): PeerCertificate | null {
+  try {
+    const cert = call.getAuthContext().sslPeerCertificate;
+    if (!cert || typeof cert.serialNumber !== 'string') return null;
+    return {
+      subjectAltName: cert.subjectaltname ?? '',
+      serialNumber: cert.serialNumber.replace(/:/g, '').toLowerCase(),
+      notAfter: Date.parse(cert.valid_to),
+    };
+  } catch {
+    return null;
   }
 }

@@ -2,19 +2,22 @@
  * The coordinator's gRPC endpoint: TLS always, one bidi stream per agent, each handed to
  * `onConnection` as an AgentConnection. Knows nothing of membership or tasks.
  */
-import { Server, ServerCredentials, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { experimental, Server, ServerCredentials, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { LinkError } from '../errors.js';
 import { channelOptions, formatAddress, RAW_CONNECT, type KeepaliveOptions } from '../transport.js';
 import { GrpcAgentConnection, type AgentConnection } from './connection.js';
 
-export type { AgentConnection, AgentConnectionHandlers } from './connection.js';
+export type { AgentConnection, AgentConnectionHandlers, PeerCertificate } from './connection.js';
 
 export interface RpcServerTls {
   certPem: string;
   keyPem: string;
   /**
-   * mTLS (next issue): when set, clients must present a certificate signed by this CA.
-   * Default: no client certificate required.
+   * Mutual TLS: when set, the server asks every client for a certificate and verifies it
+   * against this CA. A verified certificate is exposed as `connection.peer`; a stream without
+   * one (no certificate, or one the CA did not sign) still opens, with `peer === null`, so
+   * that a first join can reach the coordinator — which lets such a stream carry only the
+   * join hello. Default: no client certificate asked for (every `peer` is null).
    */
   clientCaPem?: string;
 }
@@ -56,11 +59,11 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   };
   server.addService({ Connect: RAW_CONNECT }, implementation);
   const { tls } = options;
-  const credentials = ServerCredentials.createSsl(
-    tls.clientCaPem ? Buffer.from(tls.clientCaPem) : null,
-    [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }],
-    Boolean(tls.clientCaPem),
-  );
+  const credentials = tls.clientCaPem
+    ? // createSsl(…, true) would refuse certless handshakes outright (no first join possible);
+      // the provider form requests and verifies client certificates without requiring one.
+      experimental.createCertificateProviderServerCredentials(staticProvider(tls.clientCaPem, tls), staticProvider(tls.clientCaPem, tls), false)
+    : ServerCredentials.createSsl(null, [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }], false);
   const bindAddress = formatAddress(options.host, options.port);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(bindAddress, credentials, (err, bound) => {
@@ -90,3 +93,18 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   };
 }
 
+
+/**
+ * Fixed CA and identity for grpc-js's certificate-provider credentials. Listeners are called
+ * on the next tick: grpc-js registers its own watcher only after adding ours, so a synchronous
+ * call would be lost and the server would drop every connection as "credentials not loaded".
+ */
+function staticProvider(caPem: string, identity: { certPem: string; keyPem: string }): experimental.CertificateProvider {
+  return {
+    addCaCertificateListener: (listener) => queueMicrotask(() => listener({ caCertificate: Buffer.from(caPem) })),
+    removeCaCertificateListener: () => {},
+    addIdentityCertificateListener: (listener) =>
+      queueMicrotask(() => listener({ certificate: Buffer.from(identity.certPem), privateKey: Buffer.from(identity.keyPem) })),
+    removeIdentityCertificateListener: () => {},
+  };
+}

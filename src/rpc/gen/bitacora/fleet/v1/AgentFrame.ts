@@ -7,6 +7,7 @@ import type { TaskStarted as _bitacora_fleet_v1_TaskStarted, TaskStarted__Output
 import type { TaskOutput as _bitacora_fleet_v1_TaskOutput, TaskOutput__Output as _bitacora_fleet_v1_TaskOutput__Output } from '../../../bitacora/fleet/v1/TaskOutput.js';
 import type { TaskFinished as _bitacora_fleet_v1_TaskFinished, TaskFinished__Output as _bitacora_fleet_v1_TaskFinished__Output } from '../../../bitacora/fleet/v1/TaskFinished.js';
 import type { TaskRejected as _bitacora_fleet_v1_TaskRejected, TaskRejected__Output as _bitacora_fleet_v1_TaskRejected__Output } from '../../../bitacora/fleet/v1/TaskRejected.js';
+import type { RenewCertificate as _bitacora_fleet_v1_RenewCertificate, RenewCertificate__Output as _bitacora_fleet_v1_RenewCertificate__Output } from '../../../bitacora/fleet/v1/RenewCertificate.js';
 
 export interface AgentFrame {
   'hello'?: (_bitacora_fleet_v1_Hello | null);
@@ -15,7 +16,8 @@ export interface AgentFrame {
   'taskOutput'?: (_bitacora_fleet_v1_TaskOutput | null);
   'taskFinished'?: (_bitacora_fleet_v1_TaskFinished | null);
   'taskRejected'?: (_bitacora_fleet_v1_TaskRejected | null);
-  'msg'?: "hello"|"heartbeat"|"taskStarted"|"taskOutput"|"taskFinished"|"taskRejected";
+  'renewCertificate'?: (_bitacora_fleet_v1_RenewCertificate | null);
+  'msg'?: "hello"|"heartbeat"|"taskStarted"|"taskOutput"|"taskFinished"|"taskRejected"|"renewCertificate";
 }
 
 export interface AgentFrame__Output {
@@ -25,5 +27,6 @@ export interface AgentFrame__Output {
   'taskOutput'?: (_bitacora_fleet_v1_TaskOutput__Output | null);
   'taskFinished'?: (_bitacora_fleet_v1_TaskFinished__Output | null);
   'taskRejected'?: (_bitacora_fleet_v1_TaskRejected__Output | null);
-  'msg'?: "hello"|"heartbeat"|"taskStarted"|"taskOutput"|"taskFinished"|"taskRejected";
+  'renewCertificate'?: (_bitacora_fleet_v1_RenewCertificate__Output | null);
+  'msg'?: "hello"|"heartbeat"|"taskStarted"|"taskOutput"|"taskFinished"|"taskRejected"|"renewCertificate";
 }

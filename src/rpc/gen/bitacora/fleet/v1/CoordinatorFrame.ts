@@ -10,6 +10,7 @@ import type { UpdateConfiguration as _bitacora_fleet_v1_UpdateConfiguration, Upd
 import type { SetRole as _bitacora_fleet_v1_SetRole, SetRole__Output as _bitacora_fleet_v1_SetRole__Output } from '../../../bitacora/fleet/v1/SetRole.js';
 import type { EmergencyShutdown as _bitacora_fleet_v1_EmergencyShutdown, EmergencyShutdown__Output as _bitacora_fleet_v1_EmergencyShutdown__Output } from '../../../bitacora/fleet/v1/EmergencyShutdown.js';
 import type { Error as _bitacora_fleet_v1_Error, Error__Output as _bitacora_fleet_v1_Error__Output } from '../../../bitacora/fleet/v1/Error.js';
+import type { Certificate as _bitacora_fleet_v1_Certificate, Certificate__Output as _bitacora_fleet_v1_Certificate__Output } from '../../../bitacora/fleet/v1/Certificate.js';
 
 export interface CoordinatorFrame {
   'welcome'?: (_bitacora_fleet_v1_Welcome | null);
@@ -21,7 +22,8 @@ export interface CoordinatorFrame {
   'setRole'?: (_bitacora_fleet_v1_SetRole | null);
   'emergencyShutdown'?: (_bitacora_fleet_v1_EmergencyShutdown | null);
   'error'?: (_bitacora_fleet_v1_Error | null);
-  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error";
+  'certificate'?: (_bitacora_fleet_v1_Certificate | null);
+  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate";
 }
 
 export interface CoordinatorFrame__Output {
@@ -34,5 +36,6 @@ export interface CoordinatorFrame__Output {
   'setRole'?: (_bitacora_fleet_v1_SetRole__Output | null);
   'emergencyShutdown'?: (_bitacora_fleet_v1_EmergencyShutdown__Output | null);
   'error'?: (_bitacora_fleet_v1_Error__Output | null);
-  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error";
+  'certificate'?: (_bitacora_fleet_v1_Certificate__Output | null);
+  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate";
 }

@@ -11,6 +11,7 @@ export interface Hello {
   'credential'?: (_bitacora_fleet_v1_Credential | null);
   'node'?: (_bitacora_fleet_v1_NodeInfo | null);
   'running'?: (_bitacora_fleet_v1_TaskRef)[];
+  'csrPem'?: (string);
 }
 
 export interface Hello__Output {
@@ -19,4 +20,5 @@ export interface Hello__Output {
   'credential': (_bitacora_fleet_v1_Credential__Output | null);
   'node': (_bitacora_fleet_v1_NodeInfo__Output | null);
   'running': (_bitacora_fleet_v1_TaskRef__Output)[];
+  'csrPem': (string);
 }

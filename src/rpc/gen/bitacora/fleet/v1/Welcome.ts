@@ -10,6 +10,7 @@ export interface Welcome {
   'credentialSecret'?: (string);
   'config'?: (_bitacora_fleet_v1_AgentConfig | null);
   'voidTasks'?: (_bitacora_fleet_v1_TaskRef)[];
+  'certificatePem'?: (string);
 }
 
 export interface Welcome__Output {
@@ -18,4 +19,5 @@ export interface Welcome__Output {
   'credentialSecret': (string);
   'config': (_bitacora_fleet_v1_AgentConfig__Output | null);
   'voidTasks': (_bitacora_fleet_v1_TaskRef__Output)[];
+  'certificatePem': (string);
 }

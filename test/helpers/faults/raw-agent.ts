@@ -1,0 +1,116 @@
+/**
+ * A hand-driven agent for protocol-level fault injection: it speaks the real protocol over
+ * the real TLS stream (rpc/client `connectToCoordinator`), but the test decides what it
+ * sends and when — duplicated frames (byte-identical, via `sendRaw`), reordered reports,
+ * results of superseded attempts, stale claims after a reconnect. A TCP proxy cannot do
+ * this: it cannot see inside TLS.
+ */
+import { enrollNode } from '../../../src/agent/index.js';
+import type { ExecuteTaskCommand } from '../../../src/rpc/messages.js';
+import { connectToCoordinator, type CoordinatorLink } from '../../../src/rpc/client/index.js';
+import { encodeAgentMessage } from '../../../src/rpc/codec.js';
+import { PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage, type TaskRef } from '../../../src/rpc/messages.js';
+import type { MasterProcess } from '../processes.js';
+import { waitFor } from '../processes.js';
+
+export interface RawIdentity {
+  keyPem: string;
+  certPem: string;
+}
+
+type Welcome = Extract<CoordinatorMessage, { type: 'welcome' }>;
+type ResultAck = Extract<CoordinatorMessage, { type: 'resultAck' }>;
+
+export class RawAgent {
+  readonly received: CoordinatorMessage[] = [];
+  closedReason: string | null = null;
+  private constructor(
+    private readonly link: CoordinatorLink,
+    readonly name: string,
+    /** Key and node certificate: what a restarted agent reconnects with. */
+    readonly identity: RawIdentity,
+  ) {}
+
+  /**
+   * Joins with a fresh token (enrolment: a certless stream trading the token and a CSR for a
+   * node certificate), or reuses `identity` (a restarted agent), then opens the mutual-TLS
+   * stream and says hello reporting `running` as SyncState.
+   */
+  static async connect(
+    master: MasterProcess,
+    options: { name: string; capacity?: number; identity?: RawIdentity; running?: TaskRef[] },
+  ): Promise<RawAgent> {
+    const info = (await (await fetch(`${master.info.httpUrl}/v1/join-info`)).json()) as { caCertPem: string };
+    const node = {
+      name: options.name, role: 'worker' as const, capabilities: [], specializations: [], capacity: options.capacity ?? 4,
+      resources: { cpus: 1, memoryBytes: 1 << 30, load: 0 }, agentVersion: 'raw-test',
+    };
+    const identity = options.identity ?? (await enrollNode({
+      address: master.info.grpcAddress, caCertPem: info.caCertPem, token: (await master.createToken('worker')).token, node,
+    }));
+    const link = connectToCoordinator({ address: master.info.grpcAddress, caCertPem: info.caCertPem, clientKeyPem: identity.keyPem, clientCertPem: identity.certPem });
+    const agent = new RawAgent(link, options.name, identity);
+    link.start({
+      onMessage: (m) => agent.received.push(m),
+      onInvalid: () => {},
+      onClose: (reason) => (agent.closedReason = reason),
+    });
+    agent.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, node, running: options.running ?? [] });
+    const answer = await agent.until('welcome', (m) => m.type === 'welcome' || (m.type === 'error' && m.fatal));
+    if (answer.type === 'error') {
+      link.close();
+      throw new Error(`raw agent ${options.name} refused: ${answer.code}: ${answer.message}`);
+    }
+    return agent;
+  }
+
+  get welcome(): Welcome {
+    return this.received.find((m): m is Welcome => m.type === 'welcome')!;
+  }
+
+  get nodeId(): string {
+    return this.welcome.nodeId;
+  }
+
+  send(message: AgentMessage): void {
+    if (!this.link.send(message)) throw new Error(`raw agent ${this.name}: stream closed (${this.closedReason})`);
+  }
+
+  /** The exact bytes of `message`, `times` times: a duplicated delivery. */
+  sendDuplicated(message: AgentMessage, times: number): void {
+    const bytes = encodeAgentMessage(message);
+    for (let i = 0; i < times; i++) this.link.sendRaw(bytes);
+  }
+
+  finished(ref: TaskRef, exitCode = 0): AgentMessage {
+    return { type: 'taskFinished', taskId: ref.taskId, attempt: ref.attempt, result: { exitCode, error: null, durationMs: 3 } };
+  }
+
+  started(ref: TaskRef): AgentMessage {
+    return { type: 'taskStarted', taskId: ref.taskId, attempt: ref.attempt, at: Date.now() };
+  }
+
+  async until<T extends CoordinatorMessage>(what: string, match: (m: CoordinatorMessage) => boolean, timeoutMs = 20_000): Promise<T> {
+    return (await waitFor(`${this.name}: ${what}`, () => this.received.find(match), timeoutMs, 20)) as T;
+  }
+
+  async execute(taskId: string, attempt: number): Promise<ExecuteTaskCommand> {
+    const m = await this.until<Extract<CoordinatorMessage, { type: 'executeTask' }>>(
+      `executeTask ${taskId}#${attempt}`, (x) => x.type === 'executeTask' && x.task.taskId === taskId && x.task.attempt === attempt, 30_000,
+    );
+    return m.task;
+  }
+
+  acks(ref: TaskRef): ResultAck[] {
+    return this.received.filter((m): m is ResultAck => m.type === 'resultAck' && m.taskId === ref.taskId && m.attempt === ref.attempt);
+  }
+
+  voided(ref: TaskRef): boolean {
+    const inWelcome = this.received.some((m) => m.type === 'welcome' && m.voidTasks.some((v) => v.taskId === ref.taskId && v.attempt === ref.attempt));
+    return inWelcome || this.received.some((m) => m.type === 'voidTasks' && m.tasks.some((v) => v.taskId === ref.taskId && v.attempt === ref.attempt));
+  }
+
+  close(): void {
+    this.link.close('raw agent closing');
+  }
+}
