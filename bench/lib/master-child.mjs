@@ -5,10 +5,12 @@
 // way an embedder or the REST handler calls it) and timestamps are taken next to the work.
 // argv[2]: JSON { dataDir, httpPort, grpcPort, durability: 'full'|'normal', settings? }
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { commitCount } from './count-commits.mjs';
 import { emit, now, serve, sleep, tick } from './proc.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const root = new URL('../../dist/', import.meta.url);
+
 const { startMaster } = await import(new URL('bin/master.js', root).href);
 
 const stderr = (level) => (message) => process.stderr.write(`${level} [bench-master] ${message}\n`);
@@ -37,10 +39,19 @@ fleet.subscribe(backbone.events.latestSeq(), (event) => {
     finishWaiters.delete(event.subject);
     waiter(now());
   }
-  if (run && --run.remaining === 0) run.resolve(now());
+  if (run) {
+    run.finished++;
+    if (run.finished >= run.target) run.resolve(now());
+    if (run.wake) {
+      const wake = run.wake;
+      run.wake = null;
+      wake();
+    }
+  }
 });
 
 const NOOP = { command: ['noop'] };
+let lastLatencyCommits = null;
 let eld = null;
 
 serve({
@@ -70,6 +81,7 @@ serve({
    */
   latency: async ({ n, gapMs = 2 }) => {
     const samples = [];
+    const commits0 = commitCount();
     for (let i = 0; i < n; i++) {
       const t0 = now();
       const { task } = fleet.submitTask(NOOP);
@@ -78,35 +90,47 @@ serve({
       samples.push({ id: task.id, t0, acked, finished });
       await sleep(gapMs);
     }
+    lastLatencyCommits = (commitCount() - commits0) / n;
     return samples;
   },
 
   /**
-   * Throughput: `n` no-op tasks, one-by-one (one submitTask — one durable transaction — per
-   * task, yielding to the event loop between them, as separate callers would) or in batches
-   * (submitTasks of `batchSize`). Timed from the first submission to the last finish committed.
+   * Throughput, time-boxed: for `durationMs`, no-op tasks are submitted one-by-one (one
+   * submitTask — one durable transaction — per task, yielding to the event loop between
+   * them, as separate callers would) or in batches (submitTasks of `batchSize`, keeping at
+   * most `maxOutstanding` unfinished). Then every submitted task is awaited. Timed from the
+   * first submission to the last finish committed.
    */
-  throughput: async ({ n, mode, batchSize = 1000 }) => {
+  throughput: async ({ mode, durationMs, batchSize = 200, maxOutstanding = 400 }) => {
     let resolveDone;
     const done = new Promise((resolve) => (resolveDone = resolve));
-    run = { remaining: n, resolve: resolveDone };
+    run = { finished: 0, target: Infinity, resolve: resolveDone, wake: null };
     const t0 = now();
-    if (mode === 'batch') {
-      for (let i = 0; i < n; i += batchSize) {
-        fleet.submitTasks(Array.from({ length: Math.min(batchSize, n - i) }, () => NOOP));
-        await tick();
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
+    const commits0 = commitCount();
+    let submitted = 0;
+    while (now() - t0 < durationMs) {
+      if (mode === 'batch') {
+        if (submitted - run.finished + batchSize > maxOutstanding) {
+          await new Promise((resolve) => (run.wake = resolve));
+          continue;
+        }
+        fleet.submitTasks(Array.from({ length: batchSize }, () => NOOP));
+        submitted += batchSize;
+      } else {
         fleet.submitTask(NOOP);
-        await tick();
+        submitted++;
       }
+      await tick();
     }
-    const submitted = now();
-    const finished = await done;
+    const submittedAt = now();
+    run.target = submitted;
+    const finished = run.finished >= submitted ? now() : await done;
     run = null;
-    return { n, submitMs: submitted - t0, totalMs: finished - t0, stats: { ...coordinator.dispatchStats } };
+    return { n: submitted, submitMs: submittedAt - t0, totalMs: finished - t0, commits: commitCount() - commits0 };
   },
+
+  /** Store commits so far, and per task in the last latency run. */
+  commits: () => ({ commits: commitCount(), perTaskInLastLatencyRun: lastLatencyCommits }),
 
   eldStart: () => {
     eld = monitorEventLoopDelay({ resolution: 1 });
