@@ -3,9 +3,10 @@
  * what `bitacora join` (and the master's local worker) call. It resolves once the agent has
  * joined and rejects when the master refuses it for good (bad token, CA mismatch).
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Agent, type AgentOptions } from '../agent/index.js';
-import { ProcessRunner } from '../agent/runner/process-runner.js';
+import { createHash } from 'node:crypto';
+import { OWNER_MARKER_VAR, ProcessRunner, reapLeftovers } from '../agent/runner/process-runner.js';
 import { DirectoryWorkspaces } from '../agent/runner/workspaces.js';
 import type { AgentHandle, AgentStartOptions } from '../cli/context.js';
 import { compileAgentConfig, processContext } from '../config/index.js';
@@ -37,6 +38,13 @@ export async function startAgent(
     },
     processContext(),
   );
+  // Every task of this agent carries a marker of its data directory. Tasks run in their own
+  // process groups, so a SIGKILLed agent leaves them running; before this incarnation starts
+  // anything, whatever still carries the marker is a leftover of the previous one.
+  const ownerMarker = { name: OWNER_MARKER_VAR, value: createHash('sha256').update(resolve(config.dataDir)).digest('hex').slice(0, 16) };
+  const log = stderrLogger(`agent ${config.name}`);
+  const reaped = await reapLeftovers(ownerMarker);
+  if (reaped > 0) log.warn(`killed ${reaped} process(es) left running by a previous run of this agent`);
   const agent = new Agent({
     masterUrl: config.master.url,
     dataDir: config.dataDir,
@@ -49,10 +57,10 @@ export async function startAgent(
       specializations: [...config.specializations],
       capacity: config.capacity,
     },
-    runner: new ProcessRunner({ outputLimitBytes: config.tasks.outputLimitBytes, killGraceMs: config.tasks.killGraceMs }),
+    runner: new ProcessRunner({ outputLimitBytes: config.tasks.outputLimitBytes, killGraceMs: config.tasks.killGraceMs, ownerMarker }),
     workspaces: new DirectoryWorkspaces(join(config.dataDir, 'workspaces')),
     agentVersion: packageVersion(),
-    log: stderrLogger(`agent ${config.name}`),
+    log,
     initialConfig: { heartbeatIntervalMs: config.heartbeatIntervalMs, selfFenceAfterMs: config.selfFenceAfterMs },
     backoff: { initialMs: config.reconnect.initialDelayMs, maxMs: config.reconnect.maxDelayMs },
     ...extras,

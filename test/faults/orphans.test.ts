@@ -79,13 +79,9 @@ describe('fault 7b: the agent of such a task is SIGKILLed', () => {
     observed = { tree: tree.all, leftovers };
   });
 
-  // KNOWN BUG (see RELIABILITY.md, "processes of a dead incarnation"): the task's processes
-  // live in their own process group so that a cancel can kill the whole tree; when the agent
-  // dies nothing kills that group, and a restarted agent does not look for what its previous
-  // incarnation started. The whole first attempt (sh, sleep, and the setsid'd grandchild)
-  // keeps running next to the re-run. Remove `.fails` once the agent sweeps the leftovers of
-  // its previous incarnation on start.
-  it.fails('leaves no process of the first attempt after the agent restarted', () => {
+  // Was a known bug (RELIABILITY.md, B1): the restarted agent now kills every process that
+  // carries its data directory's owner marker before it starts anything.
+  it('leaves no process of the first attempt after the agent restarted', () => {
     if (observed === null) return; // the scenario did not run: make this test fail loudly
     expect(observed.leftovers.map((p) => `${p.pid} ${p.cmdline}`)).toEqual([]);
   });

@@ -36,6 +36,22 @@ export const DEFAULT_ENV_ALLOWLIST: readonly string[] = [
 
 const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** Name of the owner marker the agent gives its tasks (value: a hash of its data directory). */
+export const OWNER_MARKER_VAR = 'BITACORA_AGENT_ID';
+
+/**
+ * Kills every process on the machine carrying `marker`: the leftovers of a previous
+ * incarnation of the same owner. Call before the owner starts any task. Returns how many
+ * processes were found; stuck ones (in uninterruptible sleep) are not waited for long.
+ */
+export async function reapLeftovers(marker: { name: string; value: string }, procRoot = '/proc'): Promise<number> {
+  if (!ProcSweeper.supported(procRoot)) return 0;
+  const sweeper = new ProcSweeper(marker, procRoot);
+  const found = sweeper.find({ fromPid: 1, full: true }).length;
+  if (found > 0) await sweeper.killUntilGone({ fromPid: 1, full: true }, 5000);
+  return found;
+}
+
 export interface ProcessRunnerOptions {
   /** Parent variables passed through. Default DEFAULT_ENV_ALLOWLIST. */
   envAllowlist?: readonly string[];
@@ -51,6 +67,12 @@ export interface ProcessRunnerOptions {
   sweepBudgetMs?: number;
   /** Default '/proc'. */
   procRoot?: string;
+  /**
+   * A marker every task of this runner's owner carries (e.g. one per agent data directory),
+   * so that a restarted agent can find and kill what its previous incarnation left running
+   * (`reapLeftovers`): tasks run in their own process groups and outlive a SIGKILLed agent.
+   */
+  ownerMarker?: { name: string; value: string };
 }
 
 interface Exit {
@@ -66,6 +88,7 @@ export class ProcessRunner implements CommandRunner {
   private readonly fullSweepAfterMs: number;
   private readonly sweepBudgetMs: number;
   private readonly procRoot: string;
+  private readonly ownerMarker: { name: string; value: string } | null;
 
   constructor(options: ProcessRunnerOptions = {}) {
     this.allowlist = options.envAllowlist ?? DEFAULT_ENV_ALLOWLIST;
@@ -75,6 +98,7 @@ export class ProcessRunner implements CommandRunner {
     this.fullSweepAfterMs = options.fullSweepAfterMs ?? 1000;
     this.sweepBudgetMs = options.sweepBudgetMs ?? 5000;
     this.procRoot = options.procRoot ?? '/proc';
+    this.ownerMarker = options.ownerMarker ?? null;
   }
 
   /** The environment a command receives: allowlisted parent variables, the task's, the marker. */
@@ -86,7 +110,9 @@ export class ProcessRunner implements CommandRunner {
     }
     env.PATH ??= FALLBACK_PATH;
     Object.assign(env, taskEnv);
-    env[RUN_MARKER_VAR] = marker; // last: a task cannot switch off the sweep by overriding it
+    // Last: a task cannot switch off the sweeps by overriding the markers.
+    if (this.ownerMarker) env[this.ownerMarker.name] = this.ownerMarker.value;
+    env[RUN_MARKER_VAR] = marker;
     return env;
   }
 
