@@ -35,8 +35,6 @@ export interface AgentSession {
   violations: number;
   /** `taskId#attempt` already recorded as fenced on this stream, so a chatty agent is recorded once. */
   readonly fencedSeen: Set<string>;
-  /** When the last heartbeat was written to the store (writes are throttled). */
-  lastBeatPersistedAt: number;
 }
 
 export interface CoordinatorContext {

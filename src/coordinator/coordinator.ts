@@ -33,6 +33,9 @@ import { SecurityOps } from './security-ops.js';
 import { DEFAULT_ACL_POLICY, type AclPolicy, type AuditVerification } from '../security/index.js';
 import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fleet-service.js';
 
+
+/** How often heartbeats reach the store; liveness itself is judged in memory. */
+const HEARTBEAT_FLUSH_MS = 1000;
 export type CoordinatorState = 'created' | 'starting' | 'running' | 'stopping' | 'closed';
 
 export interface CoordinatorOptions {
@@ -83,6 +86,7 @@ export class Coordinator implements FleetService {
   private readonly security: SecurityOps;
   private rpc: RpcServer | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  private heartbeatFlushTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
   private grpcAddress: string;
   private httpUrl: string;
@@ -189,6 +193,8 @@ export class Coordinator implements FleetService {
     this.dispatcher.start();
     this.flushTimer = setInterval(() => this.flushEstimates(), ctx.settings.estimatesFlushMs);
     this.flushTimer.unref();
+    this.heartbeatFlushTimer = setInterval(() => this.flushHeartbeats(), HEARTBEAT_FLUSH_MS);
+    this.heartbeatFlushTimer.unref();
     this.lifecycle = 'running';
     ctx.log.info(`coordinator running; agents dial ${this.grpcAddress || '(no listener)'}`);
   }
@@ -210,6 +216,7 @@ export class Coordinator implements FleetService {
       this.dispatcher.stop();
       this.monitor.stop();
       if (this.flushTimer) clearInterval(this.flushTimer);
+      if (this.heartbeatFlushTimer) clearInterval(this.heartbeatFlushTimer);
       this.hub.closeAll('coordinator stopping');
       await this.rpc?.close();
       this.flushEstimates();
@@ -377,6 +384,15 @@ export class Coordinator implements FleetService {
     const node = this.ctx.roster.find(spec.pinnedNode);
     if (!node) throw new NotFoundError('node', spec.pinnedNode, { details: { field: 'pinnedNode' } });
     return node.id === spec.pinnedNode ? spec : { ...spec, pinnedNode: node.id };
+  }
+
+  /** Every node's latest heartbeat in one store write (see Roster.heartbeat). */
+  private flushHeartbeats(): void {
+    try {
+      this.ctx.batch(() => this.ctx.roster.flushHeartbeats());
+    } catch (err) {
+      this.ctx.log.warn(`cannot persist heartbeats (retrying): ${(err as Error).message}`);
+    }
   }
 
   private flushEstimates(): void {

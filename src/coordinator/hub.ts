@@ -26,9 +26,6 @@ const NODE_OPERATIONS: Record<Exclude<AgentMessage['type'], 'hello'>, Operation>
   renewCertificate: 'RenewCertificate',
 };
 
-/** Heartbeats are written to the store at most this often per node; liveness itself is in memory. */
-const HEARTBEAT_PERSIST_MS = 1000;
-
 export interface HubDeps {
   membership: Membership;
   monitor: HeartbeatMonitor;
@@ -54,7 +51,7 @@ export class Hub {
   /** A new stream from the RPC server. */
   accept(connection: AgentConnection): void {
     const session: AgentSession = {
-      connection, state: 'awaiting-hello', nodeId: null, violations: 0, fencedSeen: new Set(), lastBeatPersistedAt: 0,
+      connection, state: 'awaiting-hello', nodeId: null, violations: 0, fencedSeen: new Set(),
     };
     this.pending.add(session);
     const helloTimer = setTimeout(() => {
@@ -143,10 +140,7 @@ export class Hub {
         return;
       case 'heartbeat': {
         deps.monitor.beat(nodeId);
-        const now = this.ctx.clock.now();
-        const persist = now - session.lastBeatPersistedAt >= HEARTBEAT_PERSIST_MS;
-        if (persist) session.lastBeatPersistedAt = now;
-        this.ctx.roster.heartbeat(nodeId, { at: now, resources: message.resources, runningTasks: message.running.length }, persist);
+        this.ctx.roster.heartbeat(nodeId, { at: this.ctx.clock.now(), resources: message.resources, runningTasks: message.running.length });
         if (message.running.length > 0) deps.results.claims(session, nodeId, message.running);
         return;
       }
@@ -229,7 +223,7 @@ export class Hub {
       session.connection.send({ type: 'setRole', role: admission.node.role });
     }
     deps.monitor.beat(nodeId);
-    this.ctx.roster.heartbeat(nodeId, { at: this.ctx.clock.now(), resources: hello.node.resources, runningTasks: hello.running.length }, false);
+    this.ctx.roster.heartbeat(nodeId, { at: this.ctx.clock.now(), resources: hello.node.resources, runningTasks: hello.running.length });
     this.ctx.scheduleDispatch();
   }
 

@@ -8,6 +8,8 @@ import type { NodeRepository, RegisterNodeInput } from '../store/backbone.js';
 
 export class Roster {
   private readonly byId = new Map<string, FleetNode>();
+  /** Nodes whose latest heartbeat is only in memory; written together by `flushHeartbeats`. */
+  private readonly unsavedBeats = new Set<string>();
 
   constructor(private readonly repo: NodeRepository) {}
 
@@ -61,21 +63,41 @@ export class Roster {
   }
 
   /**
-   * Liveness and load. Always updates the cache; writes the store only when `persist` is
-   * true (the hub throttles it), because this runs for every heartbeat of every node.
+   * Liveness and load, for every heartbeat of every node: updates the cache only. The store
+   * gets them from `flushHeartbeats`, all nodes in one write, so a large fleet costs one
+   * commit per flush instead of one per node.
    */
-  heartbeat(id: string, beat: { at: number; resources: NodeResources; runningTasks: number }, persist: boolean): boolean {
+  heartbeat(id: string, beat: { at: number; resources: NodeResources; runningTasks: number }): boolean {
     const node = this.byId.get(id);
     if (!node) return false;
     node.lastHeartbeatAt = beat.at;
     node.resources = beat.resources;
     node.runningTasks = beat.runningTasks;
-    return persist ? this.repo.recordHeartbeat(id, beat) : true;
+    this.unsavedBeats.add(id);
+    return true;
+  }
+
+  /**
+   * Writes the heartbeats received since the last flush. Call inside one store batch. On a
+   * store error the unwritten ones stay pending for the next flush.
+   */
+  flushHeartbeats(): number {
+    for (const id of this.unsavedBeats) {
+      const node = this.byId.get(id);
+      if (node?.lastHeartbeatAt != null) {
+        this.repo.recordHeartbeat(id, { at: node.lastHeartbeatAt, resources: node.resources, runningTasks: node.runningTasks });
+      }
+    }
+    // Cleared only once every write went through: a throw leaves them all for the next flush.
+    const written = this.unsavedBeats.size;
+    this.unsavedBeats.clear();
+    return written;
   }
 
   remove(id: string, now: number): void {
     this.repo.remove(id, now);
     this.byId.delete(id);
+    this.unsavedBeats.delete(id);
   }
 
   credentialHash(id: string): string | null {
