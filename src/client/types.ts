@@ -1,42 +1,13 @@
 /**
- * Wire shapes of the REST/WebSocket API as the client sees them. The client may import only
- * core, so the few shapes that the coordinator defines (status, join info, created token) are
- * restated here; test/api checks they stay assignable from the server's types.
+ * Wire shapes of the REST/WebSocket API as the client sees them. The fleet-level shapes
+ * (status, join info, created token, agent configuration) come from core, shared with the server.
  */
-import type { FleetEvent, FleetNode, NewTaskSpec, Task, TaskLogChunk, TaskState } from '../core/index.js';
+import type { FleetEvent, Task, TaskLogChunk, TaskState } from '../core/index.js';
 
-export type { FleetEvent, FleetNode, NewTaskSpec, Task, TaskLogChunk, TaskState };
-
-export interface AgentConfig {
-  heartbeatIntervalMs: number;
-  selfFenceAfterMs: number;
-}
-
-export type EmergencyTier = 'stop-dispatch' | 'cancel-all' | 'shutdown-nodes';
-export const EMERGENCY_TIERS: readonly EmergencyTier[] = ['stop-dispatch', 'cancel-all', 'shutdown-nodes'];
-
-export interface FleetStatus {
-  nodes: { total: number; ready: number; down: number; draining: number };
-  tasks: Record<TaskState, number>;
-  acceptingWork: boolean;
-  config: AgentConfig;
-}
-
-export interface JoinInfo {
-  caCertPem: string;
-  caHash: string;
-  grpcAddress: string;
-  protocolVersion: number;
-}
-
-export interface CreatedJoinToken {
-  id: string;
-  token: string;
-  role: 'worker' | 'hybrid';
-  expiresAt: number;
-  caHash: string;
-  join: string;
-}
+export type {
+  AgentConfig, CreatedJoinToken, EmergencyTier, FleetEvent, FleetNode, FleetStatus, JoinInfo, NewTaskSpec, Task, TaskLogChunk, TaskState,
+} from '../core/index.js';
+export { EMERGENCY_TIERS } from '../core/index.js';
 
 export interface SubmitOutcome {
   task: Task;

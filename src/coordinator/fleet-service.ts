@@ -3,38 +3,14 @@
  * Implemented by the Coordinator; the api/ layer maps its typed errors to HTTP statuses.
  * All methods validate their input and throw BitacoraError subclasses with stable codes.
  */
-import type { FleetEvent, FleetNode, NewTaskSpec, NodeRole, Task, TaskLogChunk } from '../core/index.js';
+import type {
+  AgentConfig, CreatedJoinToken, EmergencyTier, FleetEvent, FleetNode, FleetStatus, JoinInfo, NewTaskSpec, NodeRole, Task, TaskLogChunk,
+} from '../core/index.js';
+
+export type { CreatedJoinToken, FleetStatus, JoinInfo } from '../core/index.js';
 import type { TaskCounts, TaskFilter } from '../store/backbone.js';
-import type { AgentConfig, EmergencyTier } from '../rpc/messages.js';
 import type { AuditVerification } from '../security/index.js';
 import type { StoredAuditEntry } from './audit-writer.js';
-
-export interface JoinInfo {
-  /** PEM of the fleet CA; the joining agent checks its sha256 against the pinned hash. */
-  caCertPem: string;
-  /** `sha256:<hex of the DER certificate>`. */
-  caHash: string;
-  /** host:port of the gRPC agent endpoint. */
-  grpcAddress: string;
-  protocolVersion: number;
-}
-
-export interface CreatedJoinToken {
-  id: string;
-  token: string;
-  role: 'worker' | 'hybrid';
-  expiresAt: number;
-  caHash: string;
-  /** The full `bitacora join …` command for another machine. */
-  join: string;
-}
-
-export interface FleetStatus {
-  nodes: { total: number; ready: number; down: number; draining: number };
-  tasks: TaskCounts;
-  acceptingWork: boolean;
-  config: AgentConfig;
-}
 
 export interface FleetService {
   joinInfo(): JoinInfo;

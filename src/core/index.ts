@@ -13,4 +13,5 @@ export * from './model/spark.js';
 export * from './model/node.js';
 export * from './model/task.js';
 export * from './model/event.js';
+export * from './model/fleet.js';
 export * from './pipeline/index.js';

@@ -10,7 +10,10 @@
  * `error` and close.
  * Then heartbeats and task traffic flow both ways on the one stream until it closes.
  */
-import type { NodeResources, NodeRole, TaskKind, TaskLogChunk, TaskResult } from '../core/index.js';
+import type { AgentConfig, EmergencyTier, NodeResources, NodeRole, TaskKind, TaskLogChunk, TaskResult } from '../core/index.js';
+
+/** Defined in core (shared with the API client); re-exported as part of the protocol. */
+export type { AgentConfig, EmergencyTier } from '../core/index.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -58,13 +61,6 @@ export type AgentMessage =
   /** Certificate rotation over the live stream: a CSR for a fresh key pair. */
   | { type: 'renewCertificate'; csrPem: string };
 
-export interface AgentConfig {
-  /** Default 1000 ms. */
-  heartbeatIntervalMs: number;
-  /** An agent cut off longer than this stops its own tasks. Default 15000 ms. */
-  selfFenceAfterMs: number;
-}
-
 export interface ExecuteTaskCommand {
   taskId: string;
   attempt: number;
@@ -74,8 +70,6 @@ export interface ExecuteTaskCommand {
   env: Record<string, string>;
   timeoutMs: number | null;
 }
-
-export type EmergencyTier = 'stop-dispatch' | 'cancel-all' | 'shutdown-nodes';
 
 export type CoordinatorMessage =
   | {
