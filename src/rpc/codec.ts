@@ -298,3 +298,25 @@ export function encodeCoordinatorMessage(msg: CoordinatorMessage): Buffer {
   checkSize(bytes, `outgoing ${msg.type} frame`);
   return bytes;
 }
+
+/** Where a decoded frame goes: both ends of the stream have these two callbacks. */
+export interface FrameSink<M> {
+  onMessage(message: M): void;
+  onInvalid(error: FrameError): void;
+}
+
+/**
+ * Decodes one received frame and hands it to `sink`: the message, or the FrameError saying
+ * why it was refused (anything unexpected from the decoder becomes a protocol violation).
+ * Never throws, so a bad frame cannot tear down the stream's event handler.
+ */
+export function deliverFrame<M>(bytes: Buffer, decode: (bytes: Buffer) => M, sink: FrameSink<M>): void {
+  let message: M;
+  try {
+    message = decode(bytes);
+  } catch (err) {
+    sink.onInvalid(err instanceof FrameError ? err : new FrameError(ErrorCode.ProtocolViolation, String(err)));
+    return;
+  }
+  sink.onMessage(message);
+}

@@ -3,7 +3,7 @@
  * exposes one CoordinatorLink per connection attempt. Reconnecting is the agent's job.
  */
 import { Client, credentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
-import { decodeCoordinatorMessage, encodeAgentMessage } from '../codec.js';
+import { decodeCoordinatorMessage, deliverFrame, encodeAgentMessage } from '../codec.js';
 import { FrameError } from '../errors.js';
 import type { AgentMessage, CoordinatorMessage } from '../messages.js';
 import { channelOptions, RAW_CONNECT, type KeepaliveOptions } from '../transport.js';
@@ -104,14 +104,7 @@ class GrpcCoordinatorLink implements CoordinatorLink {
 
   private receive(bytes: Buffer): void {
     if (this.closedReason !== null || !this.handlers) return;
-    let message: CoordinatorMessage;
-    try {
-      message = decodeCoordinatorMessage(bytes);
-    } catch (err) {
-      this.handlers.onInvalid(err instanceof FrameError ? err : new FrameError('BIT_ERR_PROTOCOL_VIOLATION', String(err)));
-      return;
-    }
-    this.handlers.onMessage(message);
+    deliverFrame(bytes, decodeCoordinatorMessage, this.handlers);
   }
 
   private finish(reason: string): void {

@@ -4,7 +4,7 @@
  * messages, bounds the outgoing buffer so a stalled agent cannot exhaust the master's memory.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { decodeAgentMessage, encodeCoordinatorMessage } from '../codec.js';
+import { decodeAgentMessage, deliverFrame, encodeCoordinatorMessage } from '../codec.js';
 import { FrameError } from '../errors.js';
 import type { AgentMessage, CoordinatorMessage } from '../messages.js';
 
@@ -103,14 +103,7 @@ export class GrpcAgentConnection implements AgentConnection {
 
   private receive(bytes: Buffer): void {
     if (this.closedReason !== null || !this.handlers) return;
-    let message: AgentMessage;
-    try {
-      message = decodeAgentMessage(bytes);
-    } catch (err) {
-      this.handlers.onInvalid(err instanceof FrameError ? err : new FrameError('BIT_ERR_PROTOCOL_VIOLATION', String(err)));
-      return;
-    }
-    this.handlers.onMessage(message);
+    deliverFrame(bytes, decodeAgentMessage, this.handlers);
   }
 
   private finish(reason: string): void {
