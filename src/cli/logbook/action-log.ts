@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { ACTION_TYPES, formatDuration, newActionSchema, parseOrThrow, type Action } from '../../core/index.js';
 import type { CliContext } from '../context.js';
 import { printJson, printLine, printTable } from '../output.js';
-import { cell, formatTime, action, joinWords, notFound, parseChoice, parseIntegerOption, parseList, withBackbone } from './shared.js';
+import { cell, entryContext, formatTime, action, joinWords, parseChoice, parseIntegerOption, parseList, withBackbone } from './shared.js';
 
 function outcomeText(action: Action): string {
   if (action.phase === 'logged') return 'logged';
@@ -35,16 +35,10 @@ Examples:
       const tags = parseList(run.opts.tags);
       const description = joinWords(run.args[0]);
       return withBackbone(run, (backbone) => {
-        const session = backbone.sessions.current();
-        let project = session?.project ?? null;
-        if (run.opts.topic !== undefined) {
-          const topic = backbone.topics.get(run.opts.topic);
-          if (!topic) throw notFound('topic', run.opts.topic, 'list topics with `bitacora topic list`');
-          project = topic.project;
-        }
+        const { session, sessionId, topicId, project } = entryContext(backbone, run.opts.topic);
         const input = parseOrThrow(newActionSchema, {
-          sessionId: session?.id ?? null,
-          topicId: run.opts.topic ?? null,
+          sessionId,
+          topicId,
           project,
           ...(type ? { type } : {}),
           description,

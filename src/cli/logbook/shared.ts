@@ -4,7 +4,7 @@
  * message naming the fix.
  */
 import { mkdirSync } from 'node:fs';
-import { BitacoraError, ErrorCode, parseDuration } from '../../core/index.js';
+import { BitacoraError, ErrorCode, parseDuration, type Session } from '../../core/index.js';
 import type { Backbone } from '../../store/backbone.js';
 import { invalid, type Run } from '../common.js';
 import type { CliContext } from '../context.js';
@@ -47,4 +47,24 @@ export function joinWords(value: unknown): string {
 /** NotFound (exit 2) whose message names the fix, e.g. the command that lists or creates it. */
 export function notFound(entity: string, id: string, fix: string): BitacoraError {
   return new BitacoraError(ErrorCode.NotFound, `${entity} '${id}' not found; ${fix}`, { details: { entity, id } });
+}
+
+/** Where a new logbook entry belongs: the current session, and the project of its topic (or the session's). */
+export interface EntryContext {
+  session: Session | null;
+  sessionId: string | null;
+  topicId: string | null;
+  project: string | null;
+}
+
+/** Resolves an entry's session and project; an unknown `topicId` is a NotFound naming the fix. */
+export function entryContext(backbone: Backbone, topicId: string | undefined): EntryContext {
+  const session = backbone.sessions.current();
+  let project = session?.project ?? null;
+  if (topicId !== undefined) {
+    const topic = backbone.topics.get(topicId);
+    if (!topic) throw notFound('topic', topicId, 'list topics with `bitacora topic list`');
+    project = topic.project;
+  }
+  return { session, sessionId: session?.id ?? null, topicId: topicId ?? null, project };
 }
