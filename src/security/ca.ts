@@ -14,8 +14,8 @@ import { crypto, generateKeyPair, keyPairFromPem, SIGNING_ALGORITHM, type Crypto
 
 /** The CA's certificate and private key, both PEM. The key belongs in a 0600 file and nowhere else. */
 export interface FleetCa {
-  certPem: string;
-  keyPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
 }
 
 export interface CertificateAndKey {
@@ -208,7 +208,26 @@ export function subjectAltNames(hosts: readonly string[]): Array<{ type: 'ip' | 
 /** Labels of letters, digits and inner hyphens; a leading `*.` wildcard is allowed. */
 const DNS_NAME = /^(\*\.)?(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/;
 
-async function loadCa(ca: FleetCa): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
+type LoadedCa = { cert: x509.X509Certificate; keys: CryptoKeyPair };
+
+/**
+ * Parsed and checked CAs, per CA object: the coordinator signs every joining node's
+ * certificate with the same CA, and parsing plus the key check cost ~13 ms a time.
+ */
+const loadedCas = new WeakMap<FleetCa, Promise<LoadedCa>>();
+
+function loadCa(ca: FleetCa): Promise<LoadedCa> {
+  let loaded = loadedCas.get(ca);
+  if (!loaded) {
+    loaded = parseCa(ca);
+    loadedCas.set(ca, loaded);
+    // A refused CA is not remembered: the caller may fix the object's files and retry.
+    loaded.catch(() => loadedCas.delete(ca));
+  }
+  return loaded;
+}
+
+async function parseCa(ca: FleetCa): Promise<LoadedCa> {
   let cert: x509.X509Certificate;
   try {
     cert = new x509.X509Certificate(ca.certPem);
