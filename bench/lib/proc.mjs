@@ -3,7 +3,6 @@
 // /proc sampling of CPU time and resident memory.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,17 +16,8 @@ export const now = () => performance.timeOrigin + performance.now();
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-/** A loopback port that was free a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** Shared with the demo and tests (built): never hands out the same port twice in one process. */
+export { freePort } from '../../dist/cli/free-port.js';
 
 const tempDirs = [];
 export function tempDir(prefix = 'bitacora-bench-') {

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,18 +17,8 @@ export function requireBuild(): void {
   if (!existsSync(DIST_MASTER)) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
 }
 
-/** A port that was free a moment ago (listen on 0, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** Shared with the demo and benchmarks: never hands out the same port twice in one process. */
+export { freePort } from '../../src/cli/free-port.js';
 
 export function tempDir(prefix = 'bitacora-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -3,11 +3,11 @@
  * its own data directory on loopback — exactly what a user would start by hand.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { FleetClient } from '../../client/index.js';
 import type { FleetNode } from '../../core/index.js';
 import type { CliDeps, SpawnedProcess } from '../context.js';
+import { freePort } from '../free-port.js';
 
 export interface DemoWorkerSpec {
   name: string;
@@ -18,19 +18,6 @@ export interface RunningWorker {
   spec: DemoWorkerSpec;
   dataDir: string;
   process: SpawnedProcess;
-}
-
-/** A free TCP port on 127.0.0.1 (bound and released; the master binds it right after). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined> | T | null | undefined, timeoutMs: number, signal?: AbortSignal): Promise<T> {
