@@ -8,8 +8,9 @@ import type {
 } from '../core/index.js';
 
 export type { CreatedJoinToken, FleetStatus, JoinInfo } from '../core/index.js';
+import type { CreatedApiToken, NewApiToken, NewUser, TokenView, UserView } from '../core/index.js';
 import type { TaskCounts, TaskFilter } from '../store/backbone.js';
-import type { AuditVerification } from '../security/index.js';
+import type { AclPolicy, AuditVerification, Operation, Requester, Target } from '../security/index.js';
 import type { StoredAuditEntry } from './audit-writer.js';
 
 export interface FleetService {
@@ -59,4 +60,48 @@ export interface FleetService {
   subscribe(afterSeq: number, listener: (event: FleetEvent) => void): () => void;
   /** Live output chunks of tasks (already fenced and stored). Returns unsubscribe. */
   subscribeLogs(listener: (chunk: TaskLogChunk) => void): () => void;
+
+  /**
+   * A view of this service whose privileged operations are recorded in the audit trail as
+   * done by `requester` (`user:<name>`). Without it, the API's actor is recorded as the admin.
+   */
+  actingFor?(requester: Requester): FleetService;
+}
+
+/**
+ * AccessService — who may use the API and dashboard, and what they may do: users, their API
+ * tokens and one-time login tokens, the ACL policy, and `authorize`, the one check every
+ * entry point (REST, WebSocket, gRPC) runs before acting. Implemented by the coordinator's
+ * AccessControl; every change and every denial lands in the audit trail (fail-closed).
+ */
+export interface AccessService {
+  /** The user an API token acts for; null when unknown, expired, revoked or its user was removed. Never throws. */
+  authenticate(bearer: string): Requester | null;
+  /**
+   * Exchanges a token for the user it names, to open a dashboard session: a one-time login
+   * token is consumed, an API token is accepted as is. TokenInvalid / TokenExpired / TokenUsed /
+   * TokenRevoked otherwise. Audited either way.
+   */
+  login(token: string): Requester;
+  /** Returns when `requester` may do `operation` on every target; otherwise appends a 'denied' audit entry and throws ForbiddenError (BIT_ERR_FORBIDDEN). */
+  authorize(operation: Operation, requester: Requester, targets: readonly Target[]): void;
+
+  listUsers(): UserView[];
+  /** Conflict when the name is taken; ValidationError for a bad name, role or project. */
+  addUser(user: NewUser, by: Requester): UserView;
+  /** Also revokes the user's tokens. NotFound when unknown; Conflict when it is the last admin. */
+  removeUser(name: string, by: Requester): void;
+
+  /** NotFound when the user is unknown; Forbidden when `role` is above the user's own. */
+  createApiToken(options: NewApiToken, by: Requester): CreatedApiToken;
+  /** A one-time login token for the dashboard (`bitacora up` prints one for the admin on first start). */
+  createLoginToken(user: string, by: Requester, ttlMs?: number): CreatedApiToken;
+  /** Join, API and login tokens, newest first; never their secrets. */
+  listTokens(): TokenView[];
+  /** Revokes a join, API or login token by id; NotFound when unknown. Revoking twice returns it unchanged. */
+  revokeToken(id: string, by: Requester): TokenView;
+
+  aclPolicy(): AclPolicy;
+  /** Validates (ValidationError naming every issue), persists to the policy file, applies at once, audits. */
+  setAclPolicy(policy: unknown, by: Requester): AclPolicy;
 }

@@ -14,4 +14,5 @@ export * from './model/node.js';
 export * from './model/task.js';
 export * from './model/event.js';
 export * from './model/fleet.js';
+export * from './model/access.js';
 export * from './pipeline/index.js';

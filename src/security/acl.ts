@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseOrThrow, ValidationError } from '../core/index.js';
+import { parseOrThrow, USER_ROLE_NAMES, ValidationError } from '../core/index.js';
 
 export const OPERATIONS = [
   // Coordinator → node commands (DESIGN.md): only the master (or a hybrid for its own group) issues them.
@@ -15,12 +15,12 @@ export const OPERATIONS = [
   // What a node does about itself on its stream.
   'ReportStatus', 'ReportResult', 'RenewCertificate',
   // What users do through the API.
-  'SubmitTask', 'CancelTask', 'Approve', 'Reject', 'ManageNodes', 'RevokeNode', 'ManageTokens', 'ManageUsers', 'ManagePolicy',
+  'SubmitTask', 'CancelTask', 'Approve', 'Reject', 'WriteLogbook', 'ManageNodes', 'RevokeNode', 'ManageTokens', 'ManageUsers', 'ManagePolicy',
   'ReadState', 'ReadLogs', 'ReadAudit',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
-export const USER_ROLES = ['admin', 'operator', 'viewer'] as const;
+export const USER_ROLES = USER_ROLE_NAMES;
 export const NODE_ROLES_ACL = ['master', 'hybrid', 'worker'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 export type NodeAclRole = (typeof NODE_ROLES_ACL)[number];
@@ -76,7 +76,12 @@ export const DEFAULT_ACL_POLICY: AclPolicy = {
   version: 1,
   roles: {
     admin: all(OPERATIONS),
-    operator: [...all(['SubmitTask', 'CancelTask', 'MigrateProject', 'Approve', 'Reject'], { targets: ['project'] }), ...all(READS)],
+    operator: [
+      ...all(['SubmitTask', 'CancelTask', 'MigrateProject', 'Approve', 'Reject'], { targets: ['project'] }),
+      // Sessions and sparks belong to no project (fleet target); projects, topics and actions do.
+      ...all(['WriteLogbook']),
+      ...all(READS),
+    ],
     viewer: all(READS),
     master: all(['ExecuteTask', 'MigrateProject', 'SyncState', 'UpdateConfiguration', 'EmergencyShutdown']),
     hybrid: [...all(['ReportStatus', 'ReportResult', 'RenewCertificate', 'SyncState'], { targets: ['node'], selfOnly: true }), ...all(['ExecuteTask'], { targets: ['node'], selfOnly: true })],
