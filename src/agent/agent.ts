@@ -10,7 +10,7 @@
  * welcome and rejects when the master refuses the agent for good (wrong token, CA mismatch,
  * removed node); `closed` settles when the agent stops (rejects with that refusal).
  */
-import { isBitacoraError, type NodeRole } from '../core/index.js';
+import { isBitacoraError, type BitacoraError, type NodeRole } from '../core/index.js';
 import { systemClock, type Clock, type CommandRunner, type WorkspaceProvider } from '../engine/ports.js';
 import { connectToCoordinator, type ConnectOptions, type CoordinatorLink } from '../rpc/client/index.js';
 import { PROTOCOL_VERSION, type AgentConfig, type AgentMessage, type CoordinatorMessage, type TaskRef } from '../rpc/messages.js';
@@ -20,6 +20,7 @@ import { Executor } from './executor.js';
 import { resolveDialTarget } from './join-info.js';
 import { deferred } from './deferred.js';
 import { Outbox } from './outbox.js';
+import { advertisedCapabilities, SERVE_EVERYTHING, type ServePolicy } from './serve-policy.js';
 import { machineResources } from './resources.js';
 import { CertificateKeeper } from './certificate-keeper.js';
 import { certificateFacts } from './node-identity.js';
@@ -44,6 +45,11 @@ export interface AgentOptions {
   /** `sha256:…` of the fleet CA; without it (and without a stored CA) trust on first use. */
   caHash?: string;
   node: { name: string; role: Exclude<NodeRole, 'master'>; capabilities: string[]; specializations: string[]; capacity: number };
+  /**
+   * What this node agrees to run (capability and project allow-lists), enforced here whatever
+   * the master sends; only the served capabilities are advertised. Default: everything.
+   */
+  serve?: ServePolicy;
   runner: CommandRunner;
   workspaces: WorkspaceProvider;
   agentVersion?: string;
@@ -99,7 +105,11 @@ export class Agent {
       outbox: this.outbox,
       clock: this.clock,
       capacity: options.node.capacity,
-      reject: (ref, reason) => this.send({ type: 'taskRejected', taskId: ref.taskId, attempt: ref.attempt, reason }),
+      serve: options.serve ?? SERVE_EVERYTHING,
+      reject: (ref, reason) => {
+        if (reason.startsWith('BIT_ERR_FORBIDDEN')) this.log.warn(`refused task ${ref.taskId} (attempt ${ref.attempt}): ${reason}`);
+        this.send({ type: 'taskRejected', taskId: ref.taskId, attempt: ref.attempt, reason });
+      },
       onError: (message) => this.log.error(message),
     });
     this.certificates = new CertificateKeeper({
@@ -186,7 +196,11 @@ export class Agent {
         if (this.isClosed()) return;
         welcomed = await this.session(target.address, target.caCertPem, target.caHash);
       } catch (err) {
-        if (this.isFatal(err)) return this.fail(err as Error);
+        if (this.isFatal(err)) {
+          // A master refusal is logged where it arrives (handleError); a local one (CA mismatch) here.
+          if (!(err instanceof AgentRefusedError)) this.log.error(`refusing the master: ${(err as BitacoraError).code}: ${(err as Error).message}`);
+          return this.fail(err as Error);
+        }
         this.log.warn(`cannot reach the master: ${(err as Error).message}`);
       }
       if (this.isClosed()) return;
@@ -249,7 +263,7 @@ export class Agent {
         node: {
           name: this.options.node.name,
           role: this.role,
-          capabilities: this.options.node.capabilities,
+          capabilities: advertisedCapabilities(this.options.node.capabilities, this.options.serve ?? SERVE_EVERYTHING),
           specializations: this.options.node.specializations,
           capacity: this.options.node.capacity,
           resources: machineResources(),

@@ -3,11 +3,19 @@
  * project's workspace, at most `capacity` at a time (surplus → taskRejected), and reports
  * through the Outbox. Cancel, void and self-fence abort the run (the runner kills the whole
  * process tree); a voided attempt's output and result are dropped, never reported.
+ *
+ * Confinement: what the node does not serve (ServePolicy) is rejected before anything exists;
+ * a task starts only in its project's workspace — a name the provider accepts (no path, no
+ * '..') resolving to a real directory, not a symlink a task could have planted there — with
+ * the runner's allowlisted environment. The command itself then runs as the agent's user:
+ * this is a working-directory and environment boundary, not a sandbox.
  */
-import type { TaskResult } from '../core/index.js';
+import { lstat } from 'node:fs/promises';
+import { BitacoraError, ErrorCode, type TaskResult } from '../core/index.js';
 import type { Clock, CommandRunner, WorkspaceProvider } from '../engine/ports.js';
 import type { ExecuteTaskCommand, TaskRef } from '../rpc/messages.js';
 import type { Outbox } from './outbox.js';
+import { decideServe, refusalReason, SERVE_EVERYTHING, type ServePolicy } from './serve-policy.js';
 
 /** Workspace of tasks without a project. */
 export const DEFAULT_WORKSPACE = 'default';
@@ -26,6 +34,8 @@ export interface ExecutorOptions {
   outbox: Outbox;
   clock: Clock;
   capacity: number;
+  /** What this node serves; anything else is rejected with a BIT_ERR_FORBIDDEN reason. Default: everything. */
+  serve?: ServePolicy;
   /** Sends a rejection (not buffered: an unreported task is requeued by SyncState anyway). */
   reject(ref: TaskRef, reason: string): void;
   onError(message: string): void;
@@ -58,6 +68,9 @@ export class Executor {
     if (existing && existing.ref.attempt === task.attempt) return; // duplicate delivery
     if (existing) this.drop([existing.ref]); // an older attempt is void by definition
     if (!this.accepting) return this.options.reject(ref, 'agent is shutting down');
+    // Decided here, on the node: the master's word is not enough (a buggy or compromised master).
+    const decision = decideServe(this.options.serve ?? SERVE_EVERYTHING, { project: task.project, needs: declaredNeeds(task) });
+    if (!decision.serve) return this.options.reject(ref, refusalReason(decision));
     if (this.runs.size >= this.options.capacity) return this.options.reject(ref, `at capacity (${this.options.capacity} running)`);
     const run: Run = { ref, abort: new AbortController(), dropped: false, done: Promise.resolve() };
     this.runs.set(task.taskId, run);
@@ -100,6 +113,7 @@ export class Executor {
     let result: TaskResult;
     try {
       const cwd = await this.options.workspaces.ensure(task.project ?? DEFAULT_WORKSPACE);
+      await requireRealDirectory(cwd);
       const res = await this.options.runner.run({
         command: task.command,
         cwd,
@@ -122,5 +136,28 @@ export class Executor {
       if (this.runs.get(run.ref.taskId) === run) this.runs.delete(run.ref.taskId);
     }
     if (!run.dropped) outbox.finish(run.ref, result);
+  }
+}
+
+/**
+ * The task's required capabilities when the assignment carries them. ExecuteTask does not carry
+ * `needs` yet (protocol follow-up); until it does, this is undefined and the capability check
+ * rests on what the node advertises.
+ */
+function declaredNeeds(task: ExecuteTaskCommand): readonly string[] | undefined {
+  const needs = (task as ExecuteTaskCommand & { needs?: unknown }).needs;
+  return Array.isArray(needs) && needs.every((n) => typeof n === 'string') ? (needs as string[]) : undefined;
+}
+
+/**
+ * The workspace must be a directory of its own, not a symlink: tasks of one project can write
+ * next to their workspace (`ln -s / ../other`), and a planted link would start the other
+ * project's tasks anywhere. (A link swapped in between this check and the spawn is not caught;
+ * Node cannot spawn into an already opened directory.)
+ */
+async function requireRealDirectory(dir: string): Promise<void> {
+  const stat = await lstat(dir);
+  if (stat.isSymbolicLink() || !stat.isDirectory()) {
+    throw new BitacoraError(ErrorCode.UnsafeName, `workspace ${dir} is ${stat.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}: refusing to run there`, { details: { dir } });
   }
 }

@@ -3,10 +3,11 @@
  * key and node certificate (or a legacy credential), the pinned fleet CA, the master's URL and gRPC address — so a
  * restart rejoins without a new token and refuses a master with a different CA.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseOrThrow } from '../core/index.js';
+import { writeFileDurably } from '../security/durable-file.js';
 
 export const AGENT_STATE_FILE = 'agent.json';
 
@@ -42,12 +43,11 @@ export function loadAgentState(dataDir: string): AgentState | null {
   return parseOrThrow(agentStateSchema, json, `agent state ${file}`);
 }
 
-/** Atomic replace (write + rename), owner-only permissions: it holds a secret. */
+/**
+ * Atomic and durable replace (temporary file, fsync, rename, fsync of the directory), owner-only
+ * permissions: it holds a secret, and an agent.json lost in a crash means a new join token.
+ */
 export function saveAgentState(dataDir: string, state: AgentState): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = stateFilePath(dataDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  writeFileDurably(stateFilePath(dataDir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }

@@ -1,20 +1,26 @@
 /**
- * The master's HTTP edge: REST + WebSocket over a FleetService, on fastify. A thin layer —
- * it authenticates, validates, calls the service and maps its errors (errors.ts); all fleet
- * logic lives behind FleetService. Routes live under `/v1` (and the alias `/api/v1`).
+ * The master's HTTP edge: REST + WebSocket over a FleetService and an AccessService, on
+ * fastify. A thin layer — it authenticates (bearer token or dashboard cookie), authorizes every
+ * route against the ACL (auth.ts), validates, calls the service and maps its errors (errors.ts);
+ * all fleet logic lives behind FleetService. Routes live under `/v1` (and the alias `/api/v1`).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
 import fastifyWebsocket from '@fastify/websocket';
 import { BitacoraError, ErrorCode } from '../core/index.js';
-import type { FleetService } from '../coordinator/fleet-service.js';
-import { authHook, redactUrl } from './auth.js';
+import type { AccessService, FleetService } from '../coordinator/fleet-service.js';
+import { authHook, authorizeHook, redactUrl, routeAccessGuard, type RouteAccess } from './auth.js';
+import { SessionStore, type SessionStoreOptions } from './sessions.js';
+import { accessRoutes } from './routes/access.js';
+import { loginRoutes } from './routes/login.js';
 import { handleError, sendError } from './errors.js';
 import { fleetRoutes, rootRoutes } from './routes/fleet.js';
 import { logbookApprovalRoutes } from './routes/logbook-approvals.js';
 import { logbookEntryRoutes } from './routes/logbook-entries.js';
 import { logbookProjectRoutes } from './routes/logbook-projects.js';
 import { logbookSessionRoutes } from './routes/logbook-sessions.js';
-import type { LogbookStore } from './routes/logbook-shared.js';
+import type { AuditSink, LogbookStore } from './routes/logbook-shared.js';
+import type { AuditRecord } from '../security/index.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -27,8 +33,8 @@ export interface ApiServerOptions {
   host: string;
   /** 0 picks a free port (tests); the returned `url` names the real one. */
   port: number;
-  /** True when `bearer` is a valid admin token. Must be constant-time (security/tokens `secretsEqual`). */
-  verifyToken: (bearer: string) => boolean;
+  /** Users, tokens and the ACL: who each request is (bearer token or dashboard login) and what it may do. */
+  access: AccessService;
   /** Request logging to stdout (pino). Default false. Tokens in URLs are redacted. */
   logger?: boolean;
   /** Highest event seq, so a WebSocket without `after` gets only new events. Default: replay from 0. */
@@ -37,6 +43,13 @@ export interface ApiServerOptions {
   extend?: (app: FastifyInstance) => void | Promise<void>;
   /** The logbook repositories (sessions, projects, topics, approvals, actions, sparks); their routes are served only when given. */
   logbook?: LogbookStore;
+  /**
+   * Where logbook writes (which go to the repositories directly, not through FleetService) are
+   * recorded before they happen; it throws to refuse them (fail-closed). Default: `access.record`.
+   */
+  audit?: AuditSink;
+  /** Dashboard sessions: idle (default 12 h) and absolute (default 7 d) expiry. */
+  sessions?: Pick<SessionStoreOptions, 'idleMs' | 'absoluteMs' | 'maxSessions'>;
 }
 
 export interface ApiServer {
@@ -53,6 +66,13 @@ const WS_MAX_PAYLOAD = 64 * 1024;
 
 export const API_PREFIXES = ['/v1', '/api/v1'] as const;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every registered route with the access it declares (public, self, or its ACL operation). */
+    routeAccess: readonly RouteAccess[];
+  }
+}
+
 export async function buildApiApp(options: ApiServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: DEFAULT_BODY_LIMIT,
@@ -61,7 +81,17 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
       ? { serializers: { req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }) } }
       : false,
   });
-  const deps = { fleet: options.fleet, ...(options.latestEventSeq ? { latestEventSeq: options.latestEventSeq } : {}) };
+  const { access } = options;
+  const sessions = new SessionStore(options.sessions);
+  const deps = { fleet: options.fleet, access, sessions, ...(options.latestEventSeq ? { latestEventSeq: options.latestEventSeq } : {}) };
+  const routeAccess: RouteAccess[] = [];
+  app.decorate('routeAccess', routeAccess);
+  // Default deny at registration: a route that declares no access cannot be added.
+  app.addHook('onRoute', routeAccessGuard(routeAccess));
+  app.addHook('onClose', async () => sessions.clear());
+  app.decorateRequest('principal', null);
+  app.decorateRequest('authVia', null);
+  app.decorateRequest('dashboardSession', null);
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
@@ -82,7 +112,11 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
       this.websocketServer.close(() => done());
     },
   });
-  app.addHook('onRequest', authHook(options.verifyToken));
+  // Parses cookies in its own onRequest hook, which must run before authentication.
+  await app.register(fastifyCookie, { hook: 'onRequest' });
+  app.addHook('onRequest', authHook(access, sessions));
+  // After body parsing and route validation, so targets can be computed from the body.
+  app.addHook('preHandler', authorizeHook(access));
 
   await app.register(async (root) => rootRoutes(root, deps));
   for (const prefix of API_PREFIXES) {
@@ -94,9 +128,11 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
         tokenRoutes(api, deps);
         nodeRevokeRoutes(api, deps);
         auditRoutes(api, deps);
+        accessRoutes(api, deps);
+        loginRoutes(api, deps);
         eventsRoute(api, deps);
         if (options.logbook) {
-          const logbookDeps = { logbook: options.logbook };
+          const logbookDeps = { logbook: options.logbook, audit: options.audit ?? ((record: AuditRecord) => options.access.record(record)) };
           logbookSessionRoutes(api, logbookDeps);
           logbookProjectRoutes(api, logbookDeps);
           logbookEntryRoutes(api, logbookDeps);

@@ -17,11 +17,20 @@ export interface LocalAgent extends AgentHandle {
 }
 
 /**
+ * What `bitacora join` passes beyond AgentStartOptions: the node's allow-lists (`--serve-only`,
+ * `--serve-projects`). Kept here until AgentStartOptions (cli/context.ts) carries them.
+ */
+export interface AgentServeOptions {
+  serveOnly?: string[];
+  serveProjects?: string[];
+}
+
+/**
  * `extras` are for tests and embedders: reconnect backoff, the config before the first
  * welcome, and `connect` — the transport (fault-injection tests dial through a proxy).
  */
 export async function startAgent(
-  options: AgentStartOptions,
+  options: AgentStartOptions & AgentServeOptions,
   extras: Partial<Pick<AgentOptions, 'backoff' | 'initialConfig' | 'connect'>> = {},
 ): Promise<LocalAgent> {
   const config = compileAgentConfig(
@@ -34,6 +43,8 @@ export async function startAgent(
       capabilities: options.capabilities,
       specializations: options.specializations,
       ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
+      ...(options.serveOnly !== undefined ? { serveOnly: options.serveOnly } : {}),
+      ...(options.serveProjects !== undefined ? { serveProjects: options.serveProjects } : {}),
       dataDir: options.dataDir,
     },
     processContext(),
@@ -57,6 +68,7 @@ export async function startAgent(
       specializations: [...config.specializations],
       capacity: config.capacity,
     },
+    serve: { capabilities: config.serve.capabilities ? [...config.serve.capabilities] : null, projects: config.serve.projects ? [...config.serve.projects] : null },
     runner: new ProcessRunner({ outputLimitBytes: config.tasks.outputLimitBytes, killGraceMs: config.tasks.killGraceMs, ownerMarker }),
     workspaces: new DirectoryWorkspaces(join(config.dataDir, 'workspaces')),
     agentVersion: packageVersion(),
@@ -65,6 +77,9 @@ export async function startAgent(
     backoff: { initialMs: config.reconnect.initialDelayMs, maxMs: config.reconnect.maxDelayMs },
     ...extras,
   });
+  if (config.serve.capabilities || config.serve.projects) {
+    log.info(`serving only capabilities: ${config.serve.capabilities?.join(', ') ?? 'all'}; projects: ${config.serve.projects?.join(', ') ?? 'all'}`);
+  }
   await agent.start();
   return { nodeId: () => agent.nodeId(), closed: agent.closed, close: () => agent.close(), agent };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startApiServer } from '../api/server.js';
 import type { MasterHandle, MasterStartOptions } from '../cli/context.js';
 import { compileMasterConfig, nodeNameFromHostname, processContext } from '../config/index.js';
-import { Coordinator, type CoordinatorSettings, type FleetService, type Logger } from '../coordinator/index.js';
+import { Coordinator, type AccessControl, type CoordinatorSettings, type FleetService, type Logger, type SystemActor } from '../coordinator/index.js';
 import { loadAgentState } from '../agent/index.js';
 import { PlacementScheduler } from '../scheduler/index.js';
 import { ensureFleetCa, generateSecret, hashSecret, reachableHostsFor, secretsEqual } from '../security/index.js';
@@ -40,7 +40,10 @@ export interface MasterExtras {
 export async function startMaster(options: MasterStartOptions, extras: MasterExtras = {}): Promise<LocalMaster> {
   const log = extras.log ?? stderrLogger('master');
   const config = compileMasterConfig(
-    { dataDir: options.dataDir, http: options.http, grpc: options.grpc, localWorker: options.localWorker },
+    {
+      dataDir: options.dataDir, http: options.http, grpc: options.grpc, localWorker: options.localWorker,
+      ...(options.aclPolicyFile !== undefined ? { aclPolicyFile: options.aclPolicyFile } : {}),
+    },
     processContext(),
   );
   const { http, grpc, dataDir } = config;
@@ -72,6 +75,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       rpc: { host: grpc.host, port: grpc.port, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } },
       nodeCa: { ca: { certPem: tls.caCertPem, keyPem: tls.caKeyPem }, validityDays: config.security.nodeCertValidityDays },
       identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
+      aclPolicyFile: config.security.aclPolicyFile,
       batch: (fn) => backbone.batch(fn),
       log,
       onShutdownRequested: (reason) => stopRequested?.(reason),
@@ -79,19 +83,23 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
     await coordinator.start();
     cleanups.push(() => coordinator.close());
 
-    const admin = adminTokenFor(backbone, dataDir);
+    const access = coordinator.access;
+    const firstStart = ensureAdminUser(access);
+    const admin = adminTokenFor(access, backbone, dataDir);
+    // On first start the admin gets a one-time dashboard login token (`bitacora up` prints it).
+    const loginToken = firstStart ? access.createLoginToken(ADMIN_USER, BOOTSTRAP).token : undefined;
     const api = await startApiServer({
       fleet: coordinator,
       host: http.host,
       port: http.port,
-      verifyToken: (bearer) => secretsEqual(hashSecret(bearer), admin.hash),
+      access: coordinator.access,
       latestEventSeq: () => backbone.events.latestSeq(),
       logbook: backbone,
     });
     cleanups.push(() => api.close());
     coordinator.setHttpUrl(api.url);
     writeClientFile(dataDir, { url: loopbackUrl(api.url), token: admin.token });
-    if (admin.rotated) log.warn(`admin token rotated (the previous one was not in ${CLIENT_FILE}); the new one is in ${join(dataDir, CLIENT_FILE)}`);
+    if (admin.rotated) log.warn(`the CLI token in ${CLIENT_FILE} was missing or no longer valid: a new admin API token is in ${join(dataDir, CLIENT_FILE)}`);
 
     if (config.localWorker) {
       const agentDir = join(dataDir, LOCAL_AGENT_DIR);
@@ -128,6 +136,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       dashboardUrl: `${api.url}/`,
       grpcAddress: coordinator.agentAddress,
       adminToken: admin.token,
+      ...(loginToken ? { loginToken } : {}),
       caHash: tls.caHash,
       joinCommand: joinToken.join,
       closed,
@@ -142,21 +151,39 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
   }
 }
 
+/** The user created on first start; the CLI's token in client.json acts for it. */
+export const ADMIN_USER = 'admin';
+const BOOTSTRAP: SystemActor = { kind: 'system', name: 'bootstrap' };
+const CLI_TOKEN_LABEL = `local CLI (${CLIENT_FILE})`;
+
+/** First start (no user at all, also a data directory from before users existed): creates user `admin`. True when it did. */
+function ensureAdminUser(access: AccessControl): boolean {
+  if (access.listUsers().length > 0) return false;
+  access.addUser({ name: ADMIN_USER, role: 'admin' }, BOOTSTRAP);
+  return true;
+}
+
 /**
- * The admin bearer token: stored hashed in KV `auth/admin`, in plaintext only in
- * `<dataDir>/client.json` (0600) for the local CLI. Reused while client.json still matches;
- * otherwise (first start, file lost) a new one is generated and the old one stops working.
+ * The local CLI's bearer: an API token of an admin user, stored hashed like every API token, in
+ * plaintext only in `<dataDir>/client.json` (0600). Reused while client.json's token still
+ * authenticates as an admin; an old data directory's `auth/admin` hash is migrated into an API
+ * token (the token in client.json keeps working); otherwise (first start, file lost, token
+ * revoked) a new one is issued and `rotated` says an old one was replaced.
  */
-function adminTokenFor(backbone: Backbone, dataDir: string): { token: string; hash: string; rotated: boolean } {
-  const stored = backbone.kv.get<{ hash: string }>(ADMIN_KEY);
+function adminTokenFor(access: AccessControl, backbone: Backbone, dataDir: string): { token: string; rotated: boolean } {
   const fromFile = readClientFile(dataDir)?.token;
-  if (stored && fromFile && secretsEqual(hashSecret(fromFile), stored.value.hash)) {
-    return { token: fromFile, hash: stored.value.hash, rotated: false };
+  if (fromFile && access.authenticate(fromFile)?.role === 'admin') return { token: fromFile, rotated: false };
+  const owner = access.listUsers().find((u) => u.name === ADMIN_USER && u.role === 'admin') ?? access.listUsers().find((u) => u.role === 'admin');
+  if (!owner) throw new Error(`no admin user left to own the CLI token in ${CLIENT_FILE}`);
+  const legacy = backbone.kv.get<{ hash: string }>(ADMIN_KEY);
+  if (legacy && fromFile && secretsEqual(hashSecret(fromFile), legacy.value.hash)) {
+    access.importApiToken(legacy.value.hash, owner.name, CLI_TOKEN_LABEL, BOOTSTRAP);
+    backbone.kv.delete(ADMIN_KEY);
+    return { token: fromFile, rotated: false };
   }
-  const token = generateSecret('bat_');
-  const hash = hashSecret(token);
-  backbone.kv.put(ADMIN_KEY, { hash, createdAt: Date.now() });
-  return { token, hash, rotated: stored !== null };
+  const created = access.createApiToken({ user: owner.name, label: CLI_TOKEN_LABEL }, BOOTSTRAP);
+  if (legacy) backbone.kv.delete(ADMIN_KEY);
+  return { token: created.token, rotated: fromFile !== undefined || legacy !== null };
 }
 
 function readClientFile(dataDir: string): { url?: string; token?: string } | null {

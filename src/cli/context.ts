@@ -13,6 +13,8 @@ export interface MasterStartOptions {
   /** host:port of the gRPC agent endpoint. */
   grpc: string;
   localWorker: boolean;
+  /** The ACL policy file. Default `<dataDir>/acl.yaml`. */
+  aclPolicyFile?: string;
 }
 
 export interface MasterHandle {
@@ -21,6 +23,8 @@ export interface MasterHandle {
   grpcAddress: string;
   /** Admin bearer token (also saved in `<dataDir>/client.json` for the local CLI). */
   adminToken: string;
+  /** First start only: a one-time dashboard login token for user admin (valid 15 min). */
+  loginToken?: string;
   caHash: string;
   /** `bitacora join <url> --token <fresh token> --ca-hash <hash>` for another machine. */
   joinCommand: string;

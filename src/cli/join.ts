@@ -1,7 +1,7 @@
 /** `bitacora join URL`: start an agent that dials the master, registers and executes work; stays up. */
 import type { Command } from 'commander';
 import { slugSchema } from '../core/index.js';
-import type { AgentHandle, CliContext } from './context.js';
+import type { AgentHandle, AgentStartOptions, CliContext } from './context.js';
 import { action, invalid, parseCapabilities, parseChoice, parseIntegerOption } from './common.js';
 import { printJson, printLine } from './output.js';
 import { untilStopped } from './up.js';
@@ -14,6 +14,22 @@ interface JoinOptions {
   capabilities?: string;
   specialization?: string;
   capacity?: string;
+  serveOnly?: string;
+  serveProjects?: string;
+}
+
+/** The node's allow-lists; startAgent (bin/agent-main.ts) reads them beyond AgentStartOptions. */
+type JoinStart = AgentStartOptions & { serveOnly?: string[]; serveProjects?: string[] };
+
+/** `a,b` → project names (workspace slugs), each checked. */
+function parseProjects(option: string, value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = [...new Set(value.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  if (items.length === 0) throw invalid(option, 'name at least one project, comma-separated');
+  for (const item of items) {
+    if (!slugSchema.safeParse(item).success) throw invalid(option, `'${item}' is not a project name: lowercase letters, digits, ".", "_" or "-"`);
+  }
+  return items;
 }
 
 const CA_HASH = /^sha256:[0-9a-f]{64}$/i;
@@ -41,6 +57,8 @@ export function registerJoin(program: Command, ctx: CliContext): void {
     .option('--capabilities <list>', 'what this node can run, comma-separated (hard constraints), e.g. linux,docker')
     .option('--specialization <list>', 'what this node is best at, comma-separated (affinity), e.g. build,test')
     .option('--capacity <n>', 'tasks run at the same time (default: the number of CPUs)')
+    .option('--serve-only <list>', 'serve only these of --capabilities (comma-separated); the node refuses any task needing others')
+    .option('--serve-projects <list>', "run only these projects' tasks (comma-separated; 'default' = tasks without a project); the node refuses the rest")
     .addHelpText(
       'after',
       `
@@ -51,7 +69,11 @@ directory, so restarting it needs no token.
 Examples:
   $ bitacora join http://10.0.0.5:7700 --token bjt_… --ca-hash sha256:…   # as printed by \`bitacora up\`
   $ bitacora join http://10.0.0.5:7700 --token bjt_… --name dev-server --specialization build --capacity 8
-  $ bitacora join http://10.0.0.5:7700                                    # restart: reuses the stored credential`,
+  $ bitacora join http://10.0.0.5:7700 --capabilities linux,docker --serve-only docker --serve-projects web,api
+  $ bitacora join http://10.0.0.5:7700                                    # restart: reuses the stored credential
+
+--serve-only and --serve-projects are enforced by the node itself: whatever the master sends,
+a task outside them is refused (the master places it elsewhere or keeps it pending).`,
     )
     .action(
       action<JoinOptions>(ctx, async (run) => {
@@ -64,14 +86,19 @@ Examples:
         }
         const role = parseChoice('--role', opts.role, ['worker', 'hybrid'] as const) ?? 'worker';
         const capacity = parseIntegerOption('--capacity', opts.capacity, 1, 1024);
+        const capabilities = parseCapabilities('--capabilities', opts.capabilities);
+        const serveOnly = opts.serveOnly !== undefined ? parseCapabilities('--serve-only', opts.serveOnly) : undefined;
+        const notHeld = serveOnly?.filter((c) => !capabilities.includes(c)) ?? [];
+        if (notHeld.length > 0) throw invalid('--serve-only', `${notHeld.join(', ')} not among --capabilities (${capabilities.join(', ') || 'none'}): --serve-only can only restrict them`);
+        const serveProjects = parseProjects('--serve-projects', opts.serveProjects);
         const joinToken = opts.token ?? run.globals.token;
         const signal = run.stopSignal();
         const dataDir = run.dataDir();
-        const handle = await ctx.deps.startAgent({
+        const start: JoinStart = {
           masterUrl,
           dataDir,
           role,
-          capabilities: parseCapabilities('--capabilities', opts.capabilities),
+          capabilities,
           specializations: parseCapabilities('--specialization', opts.specialization),
           // The root program also has a `--token` (the API token); commander hands a `--token`
           // written after `join` to the root, so the join token is taken from either place.
@@ -79,7 +106,10 @@ Examples:
           ...(opts.caHash !== undefined ? { caHash: opts.caHash.toLowerCase() } : {}),
           ...(opts.name !== undefined ? { name: opts.name } : {}),
           ...(capacity !== undefined ? { capacity } : {}),
-        });
+          ...(serveOnly !== undefined ? { serveOnly } : {}),
+          ...(serveProjects !== undefined ? { serveProjects } : {}),
+        };
+        const handle = await ctx.deps.startAgent(start);
         try {
           if (!run.json) ctx.stderr.write(`agent started (data in ${dataDir}); connecting to ${masterUrl}…\n`);
           const nodeId = await waitForNodeId(handle, signal);

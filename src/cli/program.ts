@@ -28,6 +28,14 @@ import { registerStatus } from './status.js';
 import { registerTaskShow } from './task-show.js';
 import { registerTasks } from './tasks.js';
 import { registerTokenCreate } from './token-create.js';
+import { registerTokenList } from './token-list.js';
+import { registerTokenRevoke } from './token-revoke.js';
+import { registerUserAdd } from './user-add.js';
+import { registerUserList } from './user-list.js';
+import { registerUserRemove } from './user-remove.js';
+import { registerAclSet } from './acl-set.js';
+import { registerAclShow } from './acl-show.js';
+import { registerWhoami } from './whoami.js';
 import { registerUp } from './up.js';
 
 function packageVersion(): string {
@@ -76,8 +84,10 @@ Examples:
   registerNodeRemove(node, ctx);
   registerNodeRevoke(node, ctx);
   registerNodeSetRole(node, ctx);
-  const token = program.command('token').description('join tokens for new machines');
+  const token = program.command('token').description('tokens: join tokens for new machines, API and login tokens for users (create, list, revoke)');
   registerTokenCreate(token, ctx);
+  registerTokenList(token, ctx);
+  registerTokenRevoke(token, ctx);
   registerRun(program, ctx);
   registerTasks(program, ctx);
   const task = program.command('task').description('inspect one task');
@@ -91,6 +101,16 @@ Examples:
   registerShutdown(program, ctx);
   registerAudit(program, ctx);
   registerResume(program, ctx);
+
+  program.commandsGroup('Access:');
+  const user = program.command('user').description('users of the API and dashboard: add, list, remove');
+  registerUserAdd(user, ctx);
+  registerUserList(user, ctx);
+  registerUserRemove(user, ctx);
+  const acl = program.command('acl').description('the ACL policy: show, set (applied live, audited)');
+  registerAclShow(acl, ctx);
+  registerAclSet(acl, ctx);
+  registerWhoami(program, ctx);
 
   program.commandsGroup('Logbook:');
   registerLogbookCommands(program, ctx);

@@ -9,6 +9,7 @@ interface UpOptions {
   http: string;
   grpc: string;
   localWorker?: boolean;
+  aclPolicy?: string;
 }
 
 export const DEFAULT_HTTP = '127.0.0.1:7700';
@@ -43,7 +44,8 @@ function printBanner(run: Run<UpOptions>, handle: MasterHandle, dataDir: string)
   if (run.json) {
     printJson(run.ctx, {
       url: handle.httpUrl, dashboardUrl: handle.dashboardUrl, grpcAddress: handle.grpcAddress,
-      adminToken: handle.adminToken, caHash: handle.caHash, join: handle.joinCommand, dataDir,
+      adminToken: handle.adminToken, ...(handle.loginToken ? { loginToken: handle.loginToken } : {}),
+      caHash: handle.caHash, join: handle.joinCommand, dataDir,
     });
     return;
   }
@@ -54,6 +56,11 @@ function printBanner(run: Run<UpOptions>, handle: MasterHandle, dataDir: string)
   printLine(io, `  data         ${dataDir}`);
   printLine(io, `  admin token  ${handle.adminToken}`);
   printLine(io, `               (saved in ${dataDir}/client.json: the CLI on this machine needs no flags)`);
+  if (handle.loginToken) {
+    printLine(io);
+    printLine(io, `One-time dashboard login token for user admin: ${handle.loginToken}`);
+    printLine(io, '  (valid 15 min; `bitacora token create --user admin --login` makes another)');
+  }
   printLine(io);
   printLine(io, 'Join another machine to this fleet (one-time token; more with `bitacora token create`):');
   printLine(io, `  ${handle.joinCommand}`);
@@ -68,12 +75,14 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--http <host:port>', 'address of the REST + WebSocket API (and, later, the dashboard)', DEFAULT_HTTP)
     .option('--grpc <host:port>', 'address agents dial (gRPC over TLS)', DEFAULT_GRPC)
     .option('--local-worker', 'also run a hybrid worker here, so the master can execute work alone')
+    .option('--acl-policy <file>', 'the ACL policy file (YAML or JSON), applied live when edited (default <data dir>/acl.yaml)')
     .addHelpText(
       'after',
       `
-The first start creates the data directory (fleet CA, certificates, SQLite store) and an admin
-token; it prints the API URL, the admin token and the exact \`bitacora join …\` command for other
-machines. Stays in the foreground until Ctrl-C (or an emergency shutdown).
+The first start creates the data directory (fleet CA, certificates, SQLite store), the user
+admin and its API token; it prints the API URL, the admin token, a one-time dashboard login
+token and the exact \`bitacora join …\` command for other machines. An invalid ACL policy file
+stops the start with an error naming the file and the problem. Stays in the foreground until Ctrl-C (or an emergency shutdown).
 
 Examples:
   $ bitacora up --local-worker                      # a one-machine fleet (what \`npm start\` runs)
@@ -86,7 +95,9 @@ Examples:
         const grpc = checkAddress('--grpc', run.opts.grpc);
         const dataDir = run.dataDir();
         const signal = run.stopSignal();
-        const handle = await ctx.deps.startMaster({ dataDir, http, grpc, localWorker: run.opts.localWorker === true });
+        const handle = await ctx.deps.startMaster({
+          dataDir, http, grpc, localWorker: run.opts.localWorker === true, ...(run.opts.aclPolicy ? { aclPolicyFile: run.opts.aclPolicy } : {}),
+        });
         try {
           printBanner(run, handle, dataDir);
           const byUser = await untilStopped(signal, handle.closed);

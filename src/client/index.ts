@@ -5,6 +5,7 @@ export {
   type SessionListQuery, type SessionView, type SparkListQuery, type StartSessionInput, type TopicListQuery,
 } from './logbook.js';
 export { errorFromResponse, unreachable } from './errors.js';
+export { SecurityClient, type AclPolicyView, type ApiTokenRequest, type AuditEntryView, type AuditVerificationView, type WhoAmI } from './security.js';
 export type { FollowOptions, StreamConnection, StreamQuery, WatchOptions } from './live.js';
 export { browserWebSocket, nodeWebSocket, type WebSocketFactory, type WebSocketLike } from './websocket.js';
 export * from './types.js';

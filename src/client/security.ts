@@ -1,8 +1,8 @@
 /**
- * SecurityClient — node revocation and the audit trail. Reached as `FleetClient.security`; it
+ * SecurityClient — node revocation, the audit trail, users, API/login tokens and the ACL policy. Reached as `FleetClient.security`; it
  * shares the FleetClient's transport (auth, timeout, errors as BitacoraErrors with the server's code).
  */
-import type { FleetNode } from '../core/index.js';
+import type { CreatedApiToken, FleetNode, NewUser, TokenView, UserRoleName, UserView } from '../core/index.js';
 
 /** The FleetClient's request function. */
 export type SecurityTransport = <T>(
@@ -34,6 +34,25 @@ export interface AuditVerificationView {
   break: null | { position: number; index: number | null; seq: number | null; kind: string; message: string };
 }
 
+/** `POST /v1/api-tokens`: `ttl` is a duration like `1h`, or milliseconds; `role` at most the user's own. */
+export interface ApiTokenRequest {
+  user: string;
+  role?: UserRoleName;
+  ttl?: string | number;
+  label?: string;
+}
+
+/** `GET /v1/whoami`: who the bearer acts for, and how it was authenticated. */
+export interface WhoAmI {
+  user: string;
+  role: UserRoleName;
+  projects?: string[];
+  via: string;
+}
+
+/** The ACL policy as the API returns it (security/acl's AclPolicy; the client may import only core). */
+export type AclPolicyView = Record<string, unknown>;
+
 export class SecurityClient {
   constructor(private readonly request: SecurityTransport) {}
 
@@ -47,5 +66,43 @@ export class SecurityClient {
 
   verifyAudit(): Promise<AuditVerificationView> {
     return this.request('GET', '/v1/audit/verify', { what: 'audit verification' });
+  }
+
+  // ── users ──
+  listUsers(): Promise<UserView[]> {
+    return this.request('GET', '/v1/users', { what: 'user list' });
+  }
+  addUser(user: NewUser): Promise<UserView> {
+    return this.request('POST', '/v1/users', { body: user, what: 'user creation' });
+  }
+  async removeUser(name: string): Promise<void> {
+    await this.request('DELETE', `/v1/users/${encodeURIComponent(name)}`, { what: 'user removal' });
+  }
+
+  // ── API and login tokens (join tokens: FleetClient.createToken) ──
+  createApiToken(request: ApiTokenRequest): Promise<CreatedApiToken> {
+    return this.request('POST', '/v1/api-tokens', { body: request, what: 'API token creation' });
+  }
+  createLoginToken(user: string, ttl?: string | number): Promise<CreatedApiToken> {
+    return this.request('POST', '/v1/login-tokens', { body: { user, ...(ttl !== undefined ? { ttl } : {}) }, what: 'login token creation' });
+  }
+  /** Join, API and login tokens, newest first; never their secrets. */
+  listTokens(): Promise<TokenView[]> {
+    return this.request('GET', '/v1/tokens', { what: 'token list' });
+  }
+  revokeToken(id: string): Promise<TokenView> {
+    return this.request('POST', `/v1/tokens/${encodeURIComponent(id)}/revoke`, { what: 'token revocation' });
+  }
+
+  // ── ACL policy ──
+  aclPolicy(): Promise<AclPolicyView> {
+    return this.request('GET', '/v1/acl', { what: 'ACL policy' });
+  }
+  setAclPolicy(policy: unknown): Promise<AclPolicyView> {
+    return this.request('PUT', '/v1/acl', { body: policy, what: 'ACL policy update' });
+  }
+
+  whoami(): Promise<WhoAmI> {
+    return this.request('GET', '/v1/whoami', { what: 'whoami' });
   }
 }

@@ -15,6 +15,7 @@ describe('compileAgentConfig', () => {
       capabilities: [],
       specializations: [],
       capacity: 6,
+      serve: { capabilities: null, projects: null },
       dataDir: '/home/dev/.bitacora',
       heartbeatIntervalMs: 1000,
       selfFenceAfterMs: 15_000,
@@ -60,6 +61,24 @@ describe('compileAgentConfig', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(ValidationError);
       expect([...new Set((err as ValidationError).issues.map((i) => i.path))].sort()).toEqual(['caHash', 'capabilities[0]', 'capacity', 'masterUrl', 'name', 'role']);
+    }
+  });
+
+  it('reads the allow-lists of what the node serves', () => {
+    const config = compileAgentConfig({ masterUrl: 'h:1', capabilities: 'linux,docker', serveOnly: 'docker', serveProjects: 'web, api,web' }, context);
+    expect(config.serve).toEqual({ capabilities: ['docker'], projects: ['web', 'api'] });
+    expect(config.capabilities).toEqual(['linux', 'docker']);
+  });
+
+  it('refuses a serveOnly capability the node does not have, and unsafe project names', () => {
+    try {
+      compileAgentConfig({ masterUrl: 'h:1', capabilities: ['linux'], serveOnly: ['linux', 'gpu'], serveProjects: ['../etc'] }, context);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      const issues = (err as ValidationError).issues;
+      expect(issues.find((i) => i.path === 'serveOnly[1]')?.message).toContain("'gpu' is not among the node's capabilities");
+      expect(issues.some((i) => i.path.startsWith('serveProjects'))).toBe(true);
     }
   });
 

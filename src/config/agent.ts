@@ -63,6 +63,21 @@ export const agentOptionsSchema = z
     name: slugSchema.optional(),
     /** Capabilities offered (hard constraints of tasks). Default none. */
     capabilities: capabilityList.default([]),
+    /**
+     * `--serve-only`: the only capabilities this node serves (each must be among `capabilities`);
+     * only these are advertised, and an assignment needing anything else is refused by the node.
+     * Default: every capability in `capabilities`.
+     */
+    serveOnly: capabilityList.optional(),
+    /**
+     * `--serve-projects`: the only projects whose tasks this node runs ('default' = tasks without
+     * a project); anything else is refused by the node, whatever the master sends. Default: all.
+     */
+    serveProjects: z
+      .union([z.array(z.string()), z.string().transform((s) => (s.trim() === '' ? [] : s.split(',')))])
+      .transform((items) => [...new Set(items.map((i) => i.trim()))])
+      .pipe(z.array(slugSchema).min(1, 'name at least one project').max(256, 'at most 256 projects'))
+      .optional(),
     /** Specializations (affinity), e.g. build,test. Default none. */
     specializations: capabilityList.default([]),
     /** Tasks run at once. Default: the number of CPUs. */
@@ -84,6 +99,11 @@ export const agentOptionsSchema = z
   })
   .strict()
   .superRefine((o, ctx) => {
+    for (const [i, cap] of (o.serveOnly ?? []).entries()) {
+      if (!o.capabilities.includes(cap)) {
+        ctx.addIssue({ code: 'custom', path: ['serveOnly', i], message: `'${cap}' is not among the node's capabilities (${o.capabilities.join(', ') || 'none'}): serveOnly can only restrict them` });
+      }
+    }
     if (o.reconnectMaxDelay < o.reconnectInitialDelay) {
       ctx.addIssue({ code: 'custom', path: ['reconnectMaxDelay'], message: 'must be at least reconnectInitialDelay' });
     }
@@ -102,6 +122,8 @@ export type CompiledAgentConfig = DeepReadonly<{
   capabilities: string[];
   specializations: string[];
   capacity: number;
+  /** What the node agrees to run (null = no restriction); `capabilities` above are all it has. */
+  serve: { capabilities: string[] | null; projects: string[] | null };
   /** Absolute. */
   dataDir: string;
   heartbeatIntervalMs: number;
@@ -122,6 +144,7 @@ export function compileAgentConfig(options: AgentOptions, context: AgentContext)
     capabilities: o.capabilities,
     specializations: o.specializations,
     capacity: o.capacity ?? Math.min(1024, Math.max(1, Math.floor(context.cpus))),
+    serve: { capabilities: o.serveOnly ?? null, projects: o.serveProjects ?? null },
     dataDir: resolveDataDir({ flag: o.dataDir, env: context.env, cwd: context.cwd }),
     heartbeatIntervalMs: o.heartbeatInterval,
     selfFenceAfterMs: o.selfFenceAfter,

@@ -26,7 +26,7 @@ describe('compileMasterConfig', () => {
       tasks: { maxRetries: 3, timeoutMs: null, outputLimitBytes: 1_048_576, killGraceMs: 2000 },
       sparks: { concurrency: 4 },
       approvals: { expiryMs: 3_600_000, consultOnMedium: false },
-      security: { joinTokenTtlMs: 3_600_000, nodeCertValidityDays: 7 },
+      security: { joinTokenTtlMs: 3_600_000, nodeCertValidityDays: 7, aclPolicyFile: '/srv/fleet/.bitacora/acl.yaml' },
     });
     expect(compileMasterConfig(undefined, context).http.port).toBe(7700);
   });
@@ -60,6 +60,7 @@ describe('compileMasterConfig', () => {
         killGrace: '5s',
         joinTokenTtl: '15m',
         nodeCertValidityDays: 2,
+        aclPolicyFile: 'policy/acl.yaml',
       },
       { env: { BITACORA_DATA_DIR: '/ignored' }, cwd: '/srv/fleet' },
     );
@@ -73,7 +74,7 @@ describe('compileMasterConfig', () => {
       tasks: { maxRetries: 0, timeoutMs: 30_000, outputLimitBytes: 524_288, killGraceMs: 5000 },
       sparks: { concurrency: 16 },
       approvals: { expiryMs: 7_200_000, consultOnMedium: true },
-      security: { joinTokenTtlMs: 900_000, nodeCertValidityDays: 2 },
+      security: { joinTokenTtlMs: 900_000, nodeCertValidityDays: 2, aclPolicyFile: '/srv/fleet/policy/acl.yaml' },
     });
     expect(compileMasterConfig({ taskTimeout: 'none' }, context).tasks.timeoutMs).toBeNull();
   });
@@ -99,5 +100,11 @@ describe('compileMasterConfig', () => {
     const issues = issuesOf(() => compileMasterConfig({ selfFenceAfter: '4s', http: '127.0.0.1:9000', grpc: '127.0.0.1:9000' }, context));
     expect(issues.map((i) => i.path).sort()).toEqual(['grpc', 'selfFenceAfter']);
     expect(issues.find((i) => i.path === 'selfFenceAfter')?.message).toContain('5000 ms');
+  });
+
+  it('takes an absolute ACL policy file as is and refuses one with control characters', () => {
+    expect(compileMasterConfig({ aclPolicyFile: '/etc/bitacora/acl.json' }, context).security.aclPolicyFile).toBe('/etc/bitacora/acl.json');
+    const issues = issuesOf(() => compileMasterConfig({ aclPolicyFile: 'acl\n.yaml' }, context));
+    expect(issues.map((i) => i.path)).toEqual(['aclPolicyFile']);
   });
 });

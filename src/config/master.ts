@@ -2,6 +2,7 @@
  * The master's options (flags, environment, later a file) → its compiled configuration:
  * validated, fully defaulted, frozen. Every default is in MASTER_DEFAULTS and on its option.
  */
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseOptions, deepFreeze, type ConfigContext, type DeepReadonly } from './compile.js';
 import { resolveDataDir } from './data-dir.js';
@@ -71,6 +72,10 @@ export const masterOptionsSchema = z
     joinTokenTtl: durationMs({ min: SECOND, max: 30 * DAY }).default(MASTER_DEFAULTS.joinTokenTtlMs),
     /** Lifetime of a node certificate, in days; rotated before it ends. Default 7. */
     nodeCertValidityDays: integer({ min: 1, max: 365 }).default(MASTER_DEFAULTS.nodeCertValidityDays),
+    /** The ACL policy file (YAML or JSON), watched for live edits. Default `<dataDir>/acl.yaml`; relative to the working directory. */
+    aclPolicyFile: z.string().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters')
+      // eslint-disable-next-line no-control-regex
+      .refine((s) => !/[\u0000-\u001f]/.test(s), 'must not contain control characters').optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -113,14 +118,21 @@ export type MasterConfig = DeepReadonly<{
   tasks: { maxRetries: number; timeoutMs: number | null; outputLimitBytes: number; killGraceMs: number };
   sparks: { concurrency: number };
   approvals: { expiryMs: number; consultOnMedium: boolean };
-  security: { joinTokenTtlMs: number; nodeCertValidityDays: number };
+  security: {
+    joinTokenTtlMs: number;
+    nodeCertValidityDays: number;
+    /** Absolute path of the ACL policy file (it may not exist: then the default policy holds). */
+    aclPolicyFile: string;
+  };
 }>;
 
 /** Validates and completes the master's options. ValidationError listing every bad option by name. */
 export function compileMasterConfig(options: MasterOptions | undefined, context: ConfigContext): MasterConfig {
   const o = parseOptions(masterOptionsSchema, options, 'master configuration');
+  const dataDir = resolveDataDir({ flag: o.dataDir, env: context.env, cwd: context.cwd });
+  const aclPolicyFile = o.aclPolicyFile === undefined ? join(dataDir, 'acl.yaml') : isAbsolute(o.aclPolicyFile) ? o.aclPolicyFile : resolve(context.cwd, o.aclPolicyFile);
   return deepFreeze({
-    dataDir: resolveDataDir({ flag: o.dataDir, env: context.env, cwd: context.cwd }),
+    dataDir,
     http: address(o.http),
     grpc: address(o.grpc),
     localWorker: o.localWorker,
@@ -134,7 +146,7 @@ export function compileMasterConfig(options: MasterOptions | undefined, context:
     tasks: { maxRetries: o.taskMaxRetries, timeoutMs: o.taskTimeout, outputLimitBytes: o.outputLimit, killGraceMs: o.killGrace },
     sparks: { concurrency: o.sparkConcurrency },
     approvals: { expiryMs: o.approvalExpiry, consultOnMedium: o.consultOnMedium },
-    security: { joinTokenTtlMs: o.joinTokenTtl, nodeCertValidityDays: o.nodeCertValidityDays },
+    security: { joinTokenTtlMs: o.joinTokenTtl, nodeCertValidityDays: o.nodeCertValidityDays, aclPolicyFile },
   });
 }
 

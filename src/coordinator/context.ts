@@ -8,6 +8,7 @@ import type { AgentConnection } from '../rpc/server/index.js';
 import type { AgentConfig, CoordinatorMessage } from '../rpc/messages.js';
 import type { Backbone } from '../store/backbone.js';
 import type { ActiveIndex } from './active-index.js';
+import type { RefusalBook } from './refusals.js';
 import type { ResolvedSettings } from './options.js';
 import type { Roster } from './roster.js';
 
@@ -46,6 +47,8 @@ export interface CoordinatorContext {
   agentConfig: AgentConfig;
   readonly roster: Roster;
   readonly active: ActiveIndex;
+  /** Which nodes refused which tasks (serve allow-lists): the dispatcher offers those tasks elsewhere. */
+  readonly refusals: RefusalBook;
   /** Live, accepted streams by node id: at most one per node. */
   readonly sessions: Map<string, AgentSession>;
   /**

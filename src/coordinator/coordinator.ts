@@ -25,12 +25,14 @@ import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { Hub } from './hub.js';
 import { Membership, type SecretPort } from './membership.js';
 import { DEFAULT_SETTINGS, resolveSettings, type CoordinatorSettings, type ResolvedSettings } from './options.js';
+import { RefusalBook } from './refusals.js';
 import { EstimateBook, ResultHandler } from './results.js';
 import { Roster } from './roster.js';
 import { AuditWriter, type StoredAuditEntry } from './audit-writer.js';
 import { NodeCertificates, type NodeCertOptions } from './node-certs.js';
 import { SecurityOps } from './security-ops.js';
-import { DEFAULT_ACL_POLICY, type AclPolicy, type AuditVerification } from '../security/index.js';
+import type { AclPolicy, AuditVerification, Requester } from '../security/index.js';
+import { AccessControl, actorOf } from './access-control.js';
 import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fleet-service.js';
 
 
@@ -56,8 +58,14 @@ export interface CoordinatorOptions {
    * together with `rpc.tls.clientCaPem`. Omitted: legacy `bnc_` credentials (tests only).
    */
   nodeCa?: NodeCertOptions;
-  /** The ACL policy (security/acl). Default: DEFAULT_ACL_POLICY. */
+  /** The ACL policy when there is no policy file (security/acl). Default: DEFAULT_ACL_POLICY. */
   aclPolicy?: AclPolicy;
+  /**
+   * The ACL policy file: loaded at start when present (invalid → start fails with its
+   * ValidationError), written by `access.setAclPolicy`, watched for hand edits. Omitted: the
+   * policy lives in memory only (tests).
+   */
+  aclPolicyFile?: string;
   /** Runs a function as one store transaction, if the backbone can (fewer fsyncs). Default: direct call. */
   batch?: <T>(fn: () => T) => T;
   log?: Logger;
@@ -84,6 +92,13 @@ export class Coordinator implements FleetService {
   private readonly estimates: EstimateBook;
   private readonly certs: NodeCertificates | null;
   private readonly security: SecurityOps;
+  private readonly accessControl: AccessControl;
+  /**
+   * Users, API/login tokens, the live ACL policy and `authorize` (the API's one check): an
+   * AccessService; typed as the class so the composition root can bootstrap (system actor,
+   * token import) without a cast.
+   */
+  readonly access: AccessControl;
   private rpc: RpcServer | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private heartbeatFlushTimer: NodeJS.Timeout | null = null;
@@ -103,6 +118,7 @@ export class Coordinator implements FleetService {
       agentConfig: { heartbeatIntervalMs: settings.heartbeatIntervalMs, selfFenceAfterMs: settings.selfFenceAfterMs },
       roster: new Roster(options.backbone.nodes),
       active: new ActiveIndex(),
+      refusals: new RefusalBook(),
       sessions: new Map(),
       batch: options.batch ?? ((fn) => fn()),
       scheduleDispatch: () => dispatchRef.dispatcher?.schedule(),
@@ -129,9 +145,20 @@ export class Coordinator implements FleetService {
     this.certs = options.nodeCa ? new NodeCertificates(options.backbone.kv, options.nodeCa) : null;
     const audit = new AuditWriter(options.backbone.events, () => ctx.clock.now());
     this.security = new SecurityOps(ctx, audit, this.certs);
+    this.access = this.accessControl = new AccessControl({
+      kv: options.backbone.kv,
+      joinTokens: options.backbone.joinTokens,
+      security: this.security,
+      now: () => ctx.clock.now(),
+      log: ctx.log,
+      policyFile: options.aclPolicyFile ?? null,
+      ...(options.aclPolicy ? { defaultPolicy: options.aclPolicy } : {}),
+    });
+    const access = this.accessControl;
     this.hub.wire({
       audit,
-      policy: () => options.aclPolicy ?? DEFAULT_ACL_POLICY,
+      // Read per message: a policy change (CLI, API or a hand edit of the file) applies at once.
+      policy: () => access.aclPolicy(),
       membership: new Membership(ctx, options.secrets, this.certs),
       monitor: this.monitor,
       results: this.results,
@@ -170,6 +197,7 @@ export class Coordinator implements FleetService {
     try {
       ctx.roster.load();
       this.certs?.load();
+      this.accessControl.start();
       ctx.active.clear();
       for (const task of backbone.tasks.list({ states: [...ACTIVE_TASK_STATES] })) ctx.active.add(task, estimateKeyOf(task));
       this.estimates.load();
@@ -186,6 +214,7 @@ export class Coordinator implements FleetService {
         if (!this.options.identity.grpcAddress) this.grpcAddress = this.rpc.address;
       }
     } catch (err) {
+      this.accessControl.close();
       this.lifecycle = 'closed';
       throw err;
     }
@@ -215,6 +244,7 @@ export class Coordinator implements FleetService {
       this.lifecycle = 'stopping';
       this.dispatcher.stop();
       this.monitor.stop();
+      this.accessControl.close();
       if (this.flushTimer) clearInterval(this.flushTimer);
       if (this.heartbeatFlushTimer) clearInterval(this.heartbeatFlushTimer);
       this.hub.closeAll('coordinator stopping');
@@ -329,7 +359,7 @@ export class Coordinator implements FleetService {
 
   createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): CreatedJoinToken {
     const valid = parseOrThrow(tokenOptionsSchema, options, 'join token options');
-    return this.security.privileged('token.create', null, () => this.issueJoinToken(valid), { actor: `user:${valid.createdBy}`, details: { role: valid.role } });
+    return this.security.privileged('token.create', null, () => this.issueJoinToken(valid), { actor: this.security.actor ?? `user:${valid.createdBy}`, details: { role: valid.role } });
   }
 
   private issueJoinToken(valid: z.infer<typeof tokenOptionsSchema>): CreatedJoinToken {
@@ -375,6 +405,18 @@ export class Coordinator implements FleetService {
 
   subscribeLogs(listener: (chunk: TaskLogChunk) => void): () => void {
     return this.results.subscribeLogs(listener);
+  }
+
+  /**
+   * A view of this coordinator whose privileged operations are audited as done by `requester`:
+   * the same object underneath (one lifecycle, one state), only its SecurityOps records another
+   * actor. Cheap enough to make per request. Not for lifecycle calls (start/close): it is typed
+   * as a FleetService for that reason.
+   */
+  actingFor(requester: Requester): FleetService {
+    const view = Object.create(this) as Coordinator;
+    Object.defineProperty(view, 'security', { value: this.security.as(actorOf(requester)), enumerable: false });
+    return view;
   }
 
   // ───────────────────────── internals ─────────────────────────

@@ -105,6 +105,8 @@ export class Dispatcher {
       estimates: this.options.estimates.snapshot(),
       projectPins: this.projectPins(),
     };
+    const refusedBy = ctx.refusals.forTasks(pending);
+    if (refusedBy) snapshot.refusedBy = refusedBy;
     const started = performance.now();
     const plan = this.options.scheduler.plan(snapshot, ctx.clock.now());
     this.stats.lastPlanMs = performance.now() - started;

@@ -10,7 +10,7 @@ import type {
 export type { CreatedJoinToken, FleetStatus, JoinInfo } from '../core/index.js';
 import type { CreatedApiToken, NewApiToken, NewUser, TokenView, UserView } from '../core/index.js';
 import type { TaskCounts, TaskFilter } from '../store/backbone.js';
-import type { AclPolicy, AuditVerification, Operation, Requester, Target } from '../security/index.js';
+import type { AclPolicy, AuditRecord, AuditVerification, Operation, Requester, Target } from '../security/index.js';
 import type { StoredAuditEntry } from './audit-writer.js';
 
 export interface FleetService {
@@ -100,6 +100,12 @@ export interface AccessService {
   listTokens(): TokenView[];
   /** Revokes a join, API or login token by id; NotFound when unknown. Revoking twice returns it unchanged. */
   revokeToken(id: string, by: Requester): TokenView;
+
+  /**
+   * Appends one entry to the hash-chained audit trail, for operations performed outside the
+   * coordinator (the API's logbook writes); throws AuditUnavailable when it cannot (fail-closed).
+   */
+  record(record: AuditRecord): void;
 
   aclPolicy(): AclPolicy;
   /** Validates (ValidationError naming every issue), persists to the policy file, applies at once, audits. */

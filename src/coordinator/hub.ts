@@ -126,7 +126,10 @@ export class Hub {
     }
     if (session.state === 'awaiting-hello') {
       if (message.type !== 'hello') {
-        this.refuse(session, new ProtocolViolationError(`${message.type} before hello: the first message must be hello`), true);
+        const error = new ProtocolViolationError(`${message.type} before hello: the first message must be hello`);
+        // With node certificates this is someone acting before authenticating: a denial, audited.
+        if (deps.membership.certs) this.deny(session, this.entryAction(session), null, error);
+        else this.refuse(session, error, true);
         return;
       }
       this.hello(session, message);
@@ -158,6 +161,16 @@ export class Hub {
         return;
       case 'taskRejected':
         deps.monitor.beat(nodeId);
+        // Audited only for an attempt the node holds, so a chatty node cannot flood the trail.
+        if (message.reason.startsWith(ErrorCode.Forbidden) && this.ctx.active.holder(message.taskId, message.attempt, nodeId)) {
+          // The node's own allow-list (serve-only / serve-projects) refused the assignment: recorded
+          // as its denial; the task is requeued like any rejection, so it is placed elsewhere or,
+          // once its retries are spent, fails with this reason — it never counts as run.
+          deps.audit.tryRecord(
+            { actor: `node:${nodeId}`, action: 'task.refuse', target: message.taskId, outcome: 'denied', reason: message.reason.slice(0, 500), details: { attempt: message.attempt } },
+            (m) => this.ctx.log.error(m),
+          );
+        }
         deps.results.rejected(session, nodeId, message.taskId, message.attempt, message.reason);
         return;
       case 'renewCertificate':
@@ -217,6 +230,8 @@ export class Hub {
     session.state = 'active';
     session.nodeId = nodeId;
     this.ctx.sessions.set(nodeId, session);
+    // Its allow-list may have changed with the restart: let it be asked again.
+    this.ctx.refusals.forgetNode(nodeId);
     session.connection.send(admission.welcome);
     if (admission.node.role !== 'master' && admission.node.role !== hello.node.role) {
       // The master's record is authoritative (a set-role may have happened while away).
@@ -257,7 +272,7 @@ export class Hub {
       (err: unknown) => {
         const error = toBitacoraError(err);
         if (!isBitacoraError(err)) this.ctx.log.error(`join failed: ${error.message}`, { err });
-        this.deny(session, 'node.join', null, error);
+        this.deny(session, 'node.join', null, error, { nodeName: hello.node.name, role: hello.node.role });
       },
     );
   }
@@ -296,26 +311,52 @@ export class Hub {
   }
 
   /** Refuses and closes a stream for an authentication or authorization reason, audited. */
-  private deny(session: AgentSession, action: string, target: string | null, error: BitacoraError): void {
-    this.audit(session, action, target, 'denied', error);
+  private deny(session: AgentSession, action: string, target: string | null, error: BitacoraError, details?: Record<string, unknown>): void {
+    this.audit(session, action, target, 'denied', error, details);
     this.refuse(session, error, true);
     session.state = 'closed';
   }
 
   /** Best effort: a denial goes ahead even when its audit entry cannot be written (the refusal is the safe side). */
-  private audit(session: AgentSession, action: string, target: string | null, outcome: 'denied' | 'failed', error: BitacoraError): void {
+  private audit(session: AgentSession, action: string, target: string | null, outcome: 'denied' | 'failed', error: BitacoraError, extra?: Record<string, unknown>): void {
     const { connection } = session;
     const actor = session.nodeId ? `node:${session.nodeId}` : connection.peer ? `peer:${connection.peer.serialNumber}` : `anonymous@${connection.remoteAddress}`;
     this.deps!.audit.tryRecord(
-      { actor, action, target, outcome, reason: error.message.slice(0, 500), details: { code: error.code, address: connection.remoteAddress, ...(error.details ?? {}) } },
+      { actor, action, target, outcome, reason: error.message.slice(0, 500), details: { code: error.code, address: connection.remoteAddress, ...(extra ?? {}), ...(error.details ?? {}) } },
       (m) => this.ctx.log.error(m),
     );
   }
 
   private invalidFrame(session: AgentSession, error: FrameError): void {
     // Before hello nothing is trusted: any bad frame ends the stream. After, one bad frame
-    // is answered and the stream goes on (up to the violation limit).
+    // is answered and the stream goes on (up to the violation limit). With node certificates a
+    // bad first frame (e.g. a hello claiming the role 'master', which no agent may hold) is an
+    // authentication attempt that failed: audited as a denial (once: the stream then closes).
+    if (session.state === 'awaiting-hello' && this.deps?.membership.certs) {
+      this.deny(session, this.entryAction(session), null, error);
+      return;
+    }
     this.refuse(session, error, session.state !== 'active');
+  }
+
+  /**
+   * How an unauthenticated stream's denial is recorded: 'node.join' without a verified client
+   * certificate, 'node.connect' with one.
+   *
+   * What can be audited of a TLS-level refusal: the RPC server asks for a client certificate but
+   * does not require one (a first join has none), so a stream without a certificate, or with one
+   * the fleet CA did not sign (treated as none: grpc-js exposes only verified certificates), does
+   * reach this hub with `peer === null` and its first message is audited here — any hello that is
+   * not a join, any other message, a bad frame (actor `anonymous@<address>`), one entry per stream
+   * since the stream then closes; a stream that sends nothing only times out (a protocol.violation
+   * event). What cannot be audited here: a client that fails the TLS handshake itself (speaks no
+   * TLS, distrusts our server certificate) never becomes a stream, and grpc-js gives the
+   * application no hook for it; a wrong CA pin is caught by the agent before it dials (it logs
+   * BIT_ERR_CA_MISMATCH and stops). A foreign certificate cannot be told apart from no
+   * certificate (no unverified peer data reaches us).
+   */
+  private entryAction(session: AgentSession): string {
+    return session.connection.peer ? 'node.connect' : 'node.join';
   }
 
   private closed(session: AgentSession, reason: string): void {

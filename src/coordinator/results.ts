@@ -144,6 +144,7 @@ export class ResultHandler {
       return;
     }
     this.ctx.active.remove(taskId);
+    this.ctx.refusals.forgetTask(taskId);
     this.ack(nodeId, { taskId, attempt }, true);
     if (result.error === null) this.estimates.record(nodeId, entry.estimateKey, result.durationMs);
     this.ctx.scheduleDispatch();
@@ -155,6 +156,7 @@ export class ResultHandler {
       return;
     }
     this.ctx.active.remove(taskId);
+    this.ctx.refusals.note(taskId, nodeId);
     try {
       this.ctx.backbone.tasks.requeue(taskId, attempt, `node refused the task: ${reason}`, this.ctx.clock.now());
     } catch (err) {

@@ -5,13 +5,13 @@
  * entry, no operation.
  */
 import { ErrorCode, NotFoundError, type FleetNode } from '../core/index.js';
-import type { AuditOutcome, AuditVerification } from '../security/index.js';
+import type { AuditOutcome, AuditRecord, AuditVerification } from '../security/index.js';
 import type { AuditWriter, StoredAuditEntry } from './audit-writer.js';
 import type { CoordinatorContext } from './context.js';
 import { markNodeDown } from './failover.js';
 import type { NodeCertificates } from './node-certs.js';
 
-/** The principal the API acts for until REST authentication passes one in (issue 4, ACL at the REST entry). */
+/** The principal recorded when no requester is known (the coordinator's own API view, before `actingFor`). */
 export const API_ACTOR = 'user:admin';
 
 export class SecurityOps {
@@ -19,14 +19,21 @@ export class SecurityOps {
     private readonly ctx: CoordinatorContext,
     private readonly audit: AuditWriter,
     private readonly certs: NodeCertificates | null,
+    /** Who privileged operations are recorded as when the caller names no actor; null → API_ACTOR. */
+    readonly actor: string | null = null,
   ) {}
+
+  /** The same operations, recorded as done by `actor` (`user:<name>`, `node:<id>`): what `actingFor` views use. */
+  as(actor: string): SecurityOps {
+    return new SecurityOps(this.ctx, this.audit, this.certs, actor);
+  }
 
   /**
    * Runs `fn` only once an 'allowed' entry for it is in the audit trail (AuditUnavailableError
    * otherwise, and nothing happens); a failure of `fn` itself is recorded too (best effort).
    */
   privileged<T>(action: string, target: string | null, fn: () => T, options: { actor?: string; details?: Record<string, unknown> } = {}): T {
-    const actor = options.actor ?? API_ACTOR;
+    const actor = options.actor ?? this.actor ?? API_ACTOR;
     this.audit.record({ actor, action, target, outcome: 'allowed', ...(options.details ? { details: options.details } : {}) });
     try {
       return fn();
@@ -34,6 +41,11 @@ export class SecurityOps {
       this.note(actor, action, target, 'failed', (err as Error).message);
       throw err;
     }
+  }
+
+  /** Appends one entry as is; AuditUnavailableError when it cannot be written (the caller then refuses its operation). */
+  record(record: AuditRecord): void {
+    this.audit.record(record);
   }
 
   /** A denial or notice that must not stop the caller. */

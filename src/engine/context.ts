@@ -4,7 +4,7 @@
  */
 import type { ActionType } from '../core/index.js';
 import type { Backbone, EventLog } from '../store/backbone.js';
-import type { Clock, CommandRunner, RunResult } from './ports.js';
+import type { Clock, CommandRunner, OwnerMarker, RunResult } from './ports.js';
 import { LineSplitter, type ProgressInput } from './progress.js';
 
 /** The logbook repositories the engine writes through (a Backbone satisfies it). */
@@ -24,6 +24,8 @@ export interface EngineSettings {
   capabilities: readonly string[] | null;
   /** Characters of output kept in a spark's `outputTail`. */
   outputTailChars: number;
+  /** Marker every command carries (see RunRequest.owner); undefined = none. */
+  owner?: OwnerMarker;
 }
 
 export interface EngineDeps {
@@ -69,6 +71,7 @@ export async function runShell(deps: EngineDeps, ctx: StepContext, line: string,
     ...(deps.settings.outputLimitBytes !== undefined ? { outputLimitBytes: deps.settings.outputLimitBytes } : {}),
     ...(options.cancellable === false ? {} : { signal: ctx.signal }),
     onOutput: (stream, data) => splitter.push(stream, data),
+    ...(deps.settings.owner !== undefined ? { owner: deps.settings.owner } : {}),
   });
   splitter.flush();
   return result;

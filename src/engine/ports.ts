@@ -21,6 +21,22 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** Called with each piece of output as it arrives (already within the limit). */
   onOutput?: (stream: LogStream, data: string) => void;
+  /**
+   * The owner's marker: the command and every descendant carry it in their environment,
+   * whatever the task's own variables say, so that `CommandRunner.killOwned` can find them
+   * after the owner crashed. Default: none.
+   */
+  owner?: OwnerMarker;
+}
+
+/**
+ * An environment variable (`name=value`) that every command of one owner carries — e.g. one
+ * value per logbook for the local engine. Commands run in their own process groups and
+ * outlive a SIGKILLed owner; the marker is how its next incarnation finds them.
+ */
+export interface OwnerMarker {
+  name: string;
+  value: string;
 }
 
 export interface RunResult {
@@ -51,6 +67,14 @@ export interface RunResult {
  */
 export interface CommandRunner {
   run(request: RunRequest): Promise<RunResult>;
+  /**
+   * Kills every process on the machine that carries `owner` (requests made with that `owner`)
+   * and resolves with how many it found. For an owner's start, before it runs anything: the
+   * processes found are what a crashed earlier incarnation left running. Never throws. A
+   * process stuck in the kernel may outlive the call, but with SIGKILL pending it cannot run
+   * another instruction of its own. Optional: runners without real processes omit it.
+   */
+  killOwned?(owner: OwnerMarker): Promise<number>;
 }
 
 /** Resolves a project's isolated workspace directory, creating it when missing. */

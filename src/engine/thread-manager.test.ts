@@ -212,3 +212,33 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 5000): Promise
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe('ThreadManager owner marker', () => {
+  /** A FakeRunner that can also kill by owner marker, recording what it was asked. */
+  class KillingRunner extends FakeRunner {
+    readonly killed: Array<{ name: string; value: string }> = [];
+    async killOwned(owner: { name: string; value: string }): Promise<number> {
+      this.killed.push(owner);
+      return 2;
+    }
+  }
+  const owner = { name: 'BITACORA_LOGBOOK_ID', value: '0123456789abcdef' };
+
+  it('gives every command it runs the owner marker', async () => {
+    const { manager, runner } = setup(undefined, { owner });
+    const p = pipeline('shop', [topic('all', [cmd('make'), sparks('shards', ['t1', 't2']), atomic('deploy')])]);
+    expect((await manager.runPipelines([{ pipeline: p }])).ok).toBe(true);
+    expect(runner.calls).toHaveLength(6); // make, two sparks, validate + prepare + commit
+    expect(runner.calls.every((c) => c.request.owner?.value === owner.value && c.request.owner.name === owner.name)).toBe(true);
+  });
+
+  it('kills the leftovers of its owner through the runner, and does nothing without an owner or a runner that cannot', async () => {
+    const runner = new KillingRunner();
+    const base = { workspaces: new FakeWorkspaces(), logbook: new MemoryLogbook(), clock: { now: () => Date.now() } };
+    expect(await new ThreadManager({ ...base, runner, owner }).killLeftovers()).toBe(2);
+    expect(runner.killed).toEqual([owner]);
+    expect(await new ThreadManager({ ...base, runner }).killLeftovers()).toBe(0);
+    expect(runner.killed).toHaveLength(1);
+    expect(await new ThreadManager({ ...base, runner: new FakeRunner(), owner }).killLeftovers()).toBe(0);
+  });
+});

@@ -10,7 +10,7 @@ import type { Pipeline } from '../core/pipeline/index.js';
 import { ApprovalWaiter, DEFAULT_RISK_POLICY, RiskGate, type RiskPolicy } from './approval.js';
 import { AtomicAction } from './atomic-action.js';
 import type { EngineDeps, EngineLogbook, EngineSettings } from './context.js';
-import type { Clock, CommandRunner, WorkspaceProvider } from './ports.js';
+import type { Clock, CommandRunner, OwnerMarker, WorkspaceProvider } from './ports.js';
 import { progressEmitter, type ProgressListener } from './progress.js';
 import { recoverInDoubtActions, type RecoveredAction } from './recovery.js';
 import { SparkPool } from './spark-pool.js';
@@ -44,6 +44,12 @@ export interface ThreadManagerOptions {
   rollbackAttempts?: number;
   /** User recorded on sessions this engine starts. Default 'local'. */
   user?: string;
+  /**
+   * Marker every command of this engine carries — one per logbook, so that the next engine on
+   * the same logbook can kill what a crashed one left running (`killLeftovers`) before it
+   * recovers in-doubt actions. Default: none (no marker, `killLeftovers` does nothing).
+   */
+  owner?: OwnerMarker;
   onProgress?: ProgressListener;
 }
 
@@ -91,6 +97,7 @@ export class ThreadManager {
       outputLimitBytes: options.outputLimitBytes,
       capabilities: options.capabilities ?? null,
       outputTailChars: 4000,
+      ...(options.owner !== undefined ? { owner: options.owner } : {}),
     };
     this.deps = {
       runner: options.runner, clock: options.clock, logbook: options.logbook, settings,
@@ -112,8 +119,23 @@ export class ThreadManager {
   }
 
   /**
+   * Kills every process carrying this engine's `owner` marker, through the runner; resolves
+   * with how many were found (0 without an owner or a runner that cannot). Every such process
+   * is a leftover of a crashed earlier engine on the same logbook only when no other engine
+   * works on it: call it under the same condition as `recoverInDoubtActions`, right before it.
+   * Without it, a crashed prepare or commit still running could act after the recovery
+   * decided otherwise (e.g. stage its change after the rollback).
+   */
+  async killLeftovers(): Promise<number> {
+    const { owner, runner } = this.options;
+    if (owner === undefined || runner.killOwned === undefined) return 0;
+    return runner.killOwned(owner);
+  }
+
+  /**
    * Resolves actions a crash left in doubt (see recovery.ts). Call once on start, before
-   * running pipelines, when no other engine works on the same logbook.
+   * running pipelines, when no other engine works on the same logbook — after
+   * `killLeftovers`, so that no command of the crashed engine still runs.
    */
   recoverInDoubtActions(): Promise<RecoveredAction[]> {
     return recoverInDoubtActions(this.deps, { rollbackAttempts: this.options.rollbackAttempts });

@@ -29,6 +29,15 @@ describe('PlacementScheduler hard constraints', () => {
     expect(plan.unplaced).toEqual([{ taskId: 't1', reason: 'no-capable-node', detail: 'no ready node has gpu' }]);
   });
 
+  it('never offers a task again to a node that refused it, and says so when no other node can run it', () => {
+    const nodes = [nodeView({ id: 'a', name: 'alpha' }), nodeView({ id: 'b', name: 'beta' })];
+    const elsewhere = scheduler.plan(snapshot({ nodes, pending: [task({ id: 't1' }), task({ id: 't2' })], refusedBy: { t1: ['a'] } }), 0);
+    expect(placedOn(elsewhere).t1).toBe('b');
+    const nowhere = scheduler.plan(snapshot({ nodes, pending: [task({ id: 't1' })], refusedBy: { t1: ['a', 'b'] } }), 0);
+    expect(nowhere.assignments).toEqual([]);
+    expect(nowhere.unplaced[0]).toMatchObject({ taskId: 't1', reason: 'no-capable-node', detail: expect.stringContaining('refused by alpha, beta') });
+  });
+
   it('ignores nodes that are not ready (joining, draining, down, left)', () => {
     const plan = scheduler.plan(
       snapshot({

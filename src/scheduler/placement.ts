@@ -249,13 +249,24 @@ class PlanBuilder {
 
   private constraintClass(task: Task): ConstraintClass {
     const needs = task.needs.length <= 1 ? task.needs : [...new Set(task.needs)].sort();
-    const key = `${task.pinnedNode ?? ''}\u0000${needs.join('\u0000')}`;
+    // Nodes that refused this task (their serve allow-list) are a hard exclusion, like a missing capability.
+    const refused = this.snapshot.refusedBy?.[task.id];
+    const refusedKey = refused && refused.length > 0 ? [...refused].sort().join('\u0000') : '';
+    const key = `${task.pinnedNode ?? ''}\u0000${needs.join('\u0000')}\u0001${refusedKey}`;
     let cls = this.classes.get(key);
     if (cls === undefined) {
-      const candidates = this.slots.filter(
+      const excluded = new Set(refusedKey === '' ? [] : refused);
+      const capable = this.slots.filter(
         (slot) => (task.pinnedNode === null || slot.view.node.id === task.pinnedNode) && needs.every((n) => slot.capabilities.has(n)),
       );
-      cls = { candidates, exhausted: false, whyNone: candidates.length === 0 ? this.whyNoCandidate(task.pinnedNode, needs) : '' };
+      const candidates = excluded.size === 0 ? capable : capable.filter((slot) => !excluded.has(slot.view.node.id));
+      let whyNone = '';
+      if (candidates.length === 0) {
+        whyNone = capable.length === 0
+          ? this.whyNoCandidate(task.pinnedNode, needs)
+          : `refused by ${capable.map((slot) => slot.view.node.name).join(', ')} (not served there) and no other ready node can run it`;
+      }
+      cls = { candidates, exhausted: false, whyNone };
       this.classes.set(key, cls);
     }
     return cls;

@@ -27,6 +27,11 @@ export interface FleetSnapshot {
   estimates: Record<string, Record<string, DurationEstimate>>;
   /** Project slug → preferred node ids (project pinning). */
   projectPins: Record<string, string[]>;
+  /**
+   * Task id → nodes that refused it (a node's serve allow-list). Those nodes are never
+   * offered the task again; a task every capable node refused stays pending ('no-capable-node').
+   */
+  refusedBy?: Record<string, readonly string[]>;
 }
 
 export interface Assignment {

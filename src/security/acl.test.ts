@@ -24,7 +24,7 @@ const everywhere = (ops: Operation[]) => ops.flatMap((op) => Object.keys(TARGETS
 const SELF_REPORTS = ['ReportStatus@self', 'ReportResult@self', 'RenewCertificate@self', 'SyncState@self'];
 const EXPECTED: Record<string, Set<string>> = {
   admin: new Set(everywhere([...OPERATIONS])),
-  operator: new Set([...['SubmitTask', 'CancelTask', 'MigrateProject', 'Approve', 'Reject'].map((op) => `${op}@project`), ...everywhere(['ReadState', 'ReadLogs'])]),
+  operator: new Set([...['SubmitTask', 'CancelTask', 'MigrateProject', 'Approve', 'Reject'].map((op) => `${op}@project`), 'WriteLogbook@fleet', 'WriteLogbook@project', ...everywhere(['ReadState', 'ReadLogs'])]),
   viewer: new Set(everywhere(['ReadState', 'ReadLogs'])),
   master: new Set(everywhere(['ExecuteTask', 'MigrateProject', 'SyncState', 'UpdateConfiguration', 'EmergencyShutdown'])),
   hybrid: new Set([...SELF_REPORTS, 'ExecuteTask@self']),

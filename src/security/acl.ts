@@ -79,7 +79,7 @@ export const DEFAULT_ACL_POLICY: AclPolicy = {
     operator: [
       ...all(['SubmitTask', 'CancelTask', 'MigrateProject', 'Approve', 'Reject'], { targets: ['project'] }),
       // Sessions and sparks belong to no project (fleet target); projects, topics and actions do.
-      ...all(['WriteLogbook']),
+      ...all(['WriteLogbook'], { targets: ['fleet', 'project'] }),
       ...all(READS),
     ],
     viewer: all(READS),

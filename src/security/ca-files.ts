@@ -4,11 +4,12 @@
  * reissued whenever it no longer fits (hosts added, key or CA changed, close to expiry).
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { createFleetCa, DEFAULT_SERVER_VALIDITY_DAYS, isIssuedBy, issueServerCertificate, type FleetCa } from './ca.js';
+import { writeFileDurably } from './durable-file.js';
 import { CertificateError } from './errors.js';
 import { caFingerprint } from './fingerprint.js';
 
@@ -71,9 +72,11 @@ export async function ensureFleetCa(dataDir: string, options: EnsureFleetCaOptio
   if (ca === null) {
     ca = await createFleetCa({ commonName: options.caCommonName, now });
     // Key first, certificate last: a certificate on disk means the CA is complete. A crash in
-    // between leaves a key without certificate, which the next start simply replaces.
-    writeAtomic(paths.caKey, ca.keyPem, 0o600);
-    writeAtomic(paths.caCert, ca.certPem, 0o644);
+    // between leaves a key without certificate, which the next start simply replaces. Each
+    // write is durable (fsync of file and directory): after a crash of the file system a CA
+    // file must not come back empty (RELIABILITY.md, B5).
+    writeFileDurably(paths.caKey, ca.keyPem, { mode: 0o600 });
+    writeFileDurably(paths.caCert, ca.certPem, { mode: 0o644 });
   }
 
   let server = createdCa ? null : loadServerFiles(paths.serverCert, paths.serverKey);
@@ -85,8 +88,8 @@ export async function ensureFleetCa(dataDir: string, options: EnsureFleetCaOptio
       validityDays: options.serverValidityDays ?? DEFAULT_SERVER_VALIDITY_DAYS,
       now,
     });
-    writeAtomic(paths.serverKey, server.keyPem, 0o600);
-    writeAtomic(paths.serverCert, server.certPem, 0o644);
+    writeFileDurably(paths.serverKey, server.keyPem, { mode: 0o600 });
+    writeFileDurably(paths.serverCert, server.certPem, { mode: 0o644 });
   }
 
   return {
@@ -177,14 +180,6 @@ function serverCertificateFits(server: { certPem: string; keyPem: string }, caCe
   } catch {
     return false; // unreadable: reissue
   }
-}
-
-/** Write to a temporary file and rename, so a crash never leaves half a PEM behind. */
-function writeAtomic(path: string, data: string, mode: number): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode });
-  chmodSync(tmp, mode); // the umask may have narrowed it; certificates should stay readable
-  renameSync(tmp, path);
 }
 
 /** Private keys must not be readable by others, even if someone loosened them by hand. */

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { startApiServer, type ApiServer } from '../../src/api/index.js';
 import { ErrorCode } from '../../src/core/index.js';
 import { FakeFleet, fakeNode } from './fake-fleet.js';
+import { FakeAccess } from './fake-access.js';
 
 const TOKEN = 'ws-token';
 
@@ -55,7 +56,7 @@ describe('API server (WebSocket events)', () => {
 
   beforeEach(async () => {
     fleet = new FakeFleet();
-    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, verifyToken: (t) => t === TOKEN, latestEventSeq: () => fleet.events.length });
+    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, access: new FakeAccess({ adminToken: TOKEN }), latestEventSeq: () => fleet.events.length });
     wsUrl = `${server.url.replace('http', 'ws')}/v1/events`;
   });
   afterEach(async () => {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HTTP_STATUS, startApiServer, type ApiServer } from '../../src/api/index.js';
 import { BitacoraError, ErrorCode } from '../../src/core/index.js';
 import { FakeFleet, fakeNode } from './fake-fleet.js';
+import { FakeAccess } from './fake-access.js';
 
 const TOKEN = 'admin-secret-token';
 
@@ -15,7 +16,7 @@ describe('API server (REST)', () => {
 
   beforeEach(async () => {
     fleet = new FakeFleet();
-    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, verifyToken: (t) => t === TOKEN });
+    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, access: new FakeAccess({ adminToken: TOKEN }) });
   });
   afterEach(async () => {
     await server.close();
@@ -206,12 +207,9 @@ describe('API server (REST)', () => {
 
   it('keeps a throwing token verifier from letting requests through', async () => {
     await server.close();
-    server = await startApiServer({
-      fleet, host: '127.0.0.1', port: 0,
-      verifyToken: () => {
-        throw new BitacoraError(ErrorCode.StoreUnavailable, 'db locked');
-      },
-    });
+    const access = new FakeAccess({ adminToken: TOKEN });
+    access.failAuthenticate = new BitacoraError(ErrorCode.StoreUnavailable, 'db locked');
+    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, access });
     expect((await call('GET', '/v1/status')).status).toBe(401);
   });
 

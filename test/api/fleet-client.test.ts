@@ -9,6 +9,7 @@ import type { FleetStatus as ServerStatus, JoinInfo as ServerJoinInfo, CreatedJo
 import { FleetClient, type CreatedJoinToken, type FleetStatus, type JoinInfo } from '../../src/client/index.js';
 import { BitacoraError, ErrorCode, ValidationError, type FleetEvent, type TaskLogChunk } from '../../src/core/index.js';
 import { FakeFleet, fakeNode } from './fake-fleet.js';
+import { FakeAccess } from './fake-access.js';
 
 // The client restates a few server shapes (it may import only core): keep them in step.
 type Assignable<A, B> = A extends B ? true : false;
@@ -32,7 +33,7 @@ describe('FleetClient', () => {
 
   beforeEach(async () => {
     fleet = new FakeFleet();
-    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, verifyToken: (t) => t === TOKEN, latestEventSeq: () => fleet.events.length });
+    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, access: new FakeAccess({ adminToken: TOKEN }), latestEventSeq: () => fleet.events.length });
     client = new FleetClient({ url: `${server.url}/`, token: TOKEN });
   });
   afterEach(async () => {
@@ -109,7 +110,7 @@ describe('FleetClient', () => {
     const { port } = new URL(server.url);
     await server.close();
     fleet.emit({ type: 'node.updated', subject: 'y', data: {} });
-    server = await startApiServer({ fleet, host: '127.0.0.1', port: Number(port), verifyToken: (t) => t === TOKEN });
+    server = await startApiServer({ fleet, host: '127.0.0.1', port: Number(port), access: new FakeAccess({ adminToken: TOKEN }) });
     await until(() => connections >= 2, 10_000);
     fleet.emit({ type: 'node.updated', subject: 'z', data: {} });
     await until(() => seen.length === 3);

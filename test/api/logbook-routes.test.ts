@@ -14,6 +14,7 @@ import type { SessionView as ServerSessionView } from '../../src/api/routes/logb
 import { BitacoraError, ErrorCode, ValidationError } from '../../src/core/index.js';
 import { openSqliteBackbone, type SqliteBackbone } from '../../src/store/sqlite/index.js';
 import { FakeFleet } from './fake-fleet.js';
+import { FakeAccess } from './fake-access.js';
 
 type Assignable<A, B> = A extends B ? true : false;
 const shapesMatch: Assignable<ServerSessionView, ClientSessionView> = true;
@@ -39,7 +40,7 @@ describe('logbook routes', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bitacora-logbook-api-'));
     backbone = openSqliteBackbone({ file: join(dir, 'fleet.db') });
-    server = await startApiServer({ fleet: new FakeFleet(), host: '127.0.0.1', port: 0, verifyToken: (t) => t === TOKEN, logbook: backbone });
+    server = await startApiServer({ fleet: new FakeFleet(), host: '127.0.0.1', port: 0, access: new FakeAccess({ adminToken: TOKEN }), logbook: backbone });
     client = new FleetClient({ url: server.url, token: TOKEN });
   });
   afterEach(async () => {
@@ -267,7 +268,7 @@ describe('logbook routes', () => {
   });
 
   it('serves no logbook routes without a logbook', async () => {
-    const bare = await startApiServer({ fleet: new FakeFleet(), host: '127.0.0.1', port: 0, verifyToken: (t) => t === TOKEN });
+    const bare = await startApiServer({ fleet: new FakeFleet(), host: '127.0.0.1', port: 0, access: new FakeAccess({ adminToken: TOKEN }) });
     try {
       const err = await failure(new FleetClient({ url: bare.url, token: TOKEN }).logbook.listProjects());
       expect(err).toMatchObject({ code: ErrorCode.NotFound, details: { entity: 'route' } });

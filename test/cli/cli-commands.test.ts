@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '../../src/api/index.js';
 import { ErrorCode, type FleetNode } from '../../src/core/index.js';
 import { FakeFleet, fakeNode } from '../api/fake-fleet.js';
+import { FakeAccess } from '../api/fake-access.js';
 import { cli } from './helpers.js';
 
 const TOKEN = 'cli-token';
@@ -24,7 +25,7 @@ describe('fleet CLI commands (in-process, real API on loopback)', () => {
     fleet = new FakeFleet();
     w1 = fakeNode('worker-1', { specializations: ['build'] });
     fleet.nodes.push(w1, fakeNode('worker-2', { role: 'hybrid', status: 'down' }));
-    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, verifyToken: (t) => t === TOKEN, latestEventSeq: () => fleet.events.length });
+    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, access: new FakeAccess({ adminToken: TOKEN }), latestEventSeq: () => fleet.events.length });
     env = { BITACORA_URL: server.url, BITACORA_TOKEN: TOKEN };
   });
   afterEach(async () => {
@@ -240,7 +241,7 @@ describe('fleet CLI connection and usage', () => {
 
   beforeEach(async () => {
     fleet = new FakeFleet();
-    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, verifyToken: (t) => t === TOKEN });
+    server = await startApiServer({ fleet, host: '127.0.0.1', port: 0, access: new FakeAccess({ adminToken: TOKEN }) });
     dir = mkdtempSync(join(tmpdir(), 'bitacora-cli-'));
   });
   afterEach(async () => {

@@ -1,8 +1,9 @@
 /**
  * Fault 5: SIGKILL of the process running an atomic action, at each point of its two-phase
- * commit — above all between prepare and commit. The next start (recoverInDoubtActions, as
- * `bitacora pipeline run` does) must finish the job: no decision recorded = abort = roll
- * back; a recorded commit decision = commit. The logbook must say what happened and the
+ * commit — above all between prepare and commit. The next start (as `bitacora pipeline run
+ * --local` does: kill what the crashed incarnation left running, then recoverInDoubtActions)
+ * must finish the job: no decision recorded = abort = roll back; a recorded commit decision =
+ * commit. The logbook must say what happened and the
  * workspace must agree with it: committed or rolled back, never half.
  * (test/engine/crash-recovery.test.ts covers 'preparing' and 'committing' in detail.)
  */
@@ -13,7 +14,7 @@ import { openSqliteBackbone } from '../../src/store/sqlite/index.js';
 import { checkHistory, formatReport } from '../helpers/faults/checker.js';
 import { crashAtomicAction, CRASH_POINTS, effectIn, runEngine, type CrashPoint } from '../helpers/faults/engine.js';
 import { emptyHistory } from '../helpers/faults/history.js';
-import { TAG_VAR } from '../helpers/faults/procs.js';
+import { processesWithEnv, TAG_VAR } from '../helpers/faults/procs.js';
 import { FaultScope } from '../helpers/faults/fleet.js';
 
 const scope = new FaultScope();
@@ -39,6 +40,9 @@ describe('fault 5: SIGKILL of the engine in the middle of an atomic action', () 
       expect(result.action).toMatchObject({ phase: expected.to, decision: expected.decision });
       expect(result.action.outcome?.summary).toContain(`recovered after a crash in phase ${point}`);
       expect(result.effect).toBe(expected.effect);
+      // The next start killed whatever the crashed incarnation left running (e.g. the
+      // 'preparing' point's `sleep 300`) before it recovered.
+      expect(processesWithEnv(TAG_VAR, scope.tag)).toEqual([]);
       // The event log records the recovery's own phase changes, ending where the record ends.
       const phases = result.events.filter((e) => e.type === 'action.phase' && typeof e.data['to'] === 'string').map((e) => e.data['to']);
       expect(phases.at(-1)).toBe(expected.to);
@@ -50,33 +54,39 @@ describe('fault 5: SIGKILL of the engine in the middle of an atomic action', () 
     });
   }
 
-  // KNOWN BUG (see RELIABILITY.md, "processes of a dead incarnation"): recovery rolls back
-  // while the crashed incarnation's prepare command is still running — it was spawned in its
-  // own process group and nothing kills it — so it stages its change AFTER the rollback and
-  // the action ends "rolled-back" with prepared state behind. Remove `.fails` once the
-  // engine sweeps the processes of its previous incarnation before recovering.
-  it.fails('a prepare still running when the engine dies cannot stage anything after the rollback', { timeout: 60_000 }, async () => {
+  // B2 (RELIABILITY.md, fixed): the crashed incarnation's prepare command lives on in its own
+  // process group. The next start kills every process carrying the logbook's owner marker
+  // BEFORE it rolls back, so the orphan can never stage its change after the rollback.
+  it('a prepare still running when the engine dies is killed before the rollback and stages nothing', { timeout: 60_000 }, async () => {
     const dir = scope.dir();
     const db = join(dir, 'bitacora.db');
     const workspaces = join(dir, 'workspaces');
     const workspace = join(workspaces, 'late-prepare');
     const pipeline = join(dir, 'late.yaml');
+    // The orphan would stage its change long after any recovery: only a kill can stop it.
     writeFileSync(pipeline, [
       `project: { name: late-prepare, env: { ${TAG_VAR}: "${scope.tag}" } }`,
       'topics:', '  - id: release', '    steps:', '      - action:', '          name: deploy',
-      '          prepare: touch started.flag && sleep 2 && touch staged.flag',
+      '          prepare: touch started.flag && sleep 30 && touch staged.flag',
       '          commit: mv staged.flag live.flag', '          rollback: rm -f staged.flag',
     ].join('\n'));
     const crashed = await runEngine({ db, workspaces, pipeline }, () => existsSync(join(workspace, 'started.flag')));
     expect(crashed.signal).toBe('SIGKILL');
-    await runEngine({ db, workspaces, recover: true });
+    // The crash left the prepare running (what B2 was about).
+    expect(processesWithEnv(TAG_VAR, scope.tag).length).toBeGreaterThan(0);
+
+    const recovered = await runEngine({ db, workspaces, recover: true });
+    const line = recovered.lines.find((l) => l['event'] === 'recovered');
+    expect(line?.['killed'], JSON.stringify(recovered.lines)).toBeGreaterThan(0);
+    // Nothing of the crashed prepare is left to act after the rollback.
+    expect(processesWithEnv(TAG_VAR, scope.tag)).toEqual([]);
     const backbone = openSqliteBackbone({ file: db });
     const [action] = backbone.actions.list({ project: 'late-prepare' });
     backbone.close();
-    expect(action).toMatchObject({ phase: 'rolled-back' });
-    // Past the orphaned prepare's sleep: whatever it was going to do, it has done.
-    await new Promise((r) => setTimeout(r, 3000));
+    expect(action).toMatchObject({ phase: 'rolled-back', decision: 'abort' });
+    expect(line?.['report']).toEqual([expect.objectContaining({ actionId: action!.id, from: 'preparing', to: 'rolled-back' })]);
     const checked = checkHistory({ ...emptyHistory(), actions: [action!], actionEffects: { [action!.id]: effectIn(workspace) } });
     expect(checked.ok, formatReport(checked)).toBe(true);
+    expect(effectIn(workspace)).toBe('none');
   });
 });

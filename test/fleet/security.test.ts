@@ -51,6 +51,27 @@ describe('node identity (mutual TLS)', () => {
     expect(fleet.coordinator.listNodes()).toHaveLength(0);
   });
 
+  it('refuses and audits a stream without a client certificate that sends anything before a hello', async () => {
+    fleet = await startInProcessFleet();
+    const s = rawStream(fleet);
+    s.link.send({ type: 'heartbeat', at: Date.now(), resources: { cpus: 1, memoryBytes: 1, load: 0 }, running: [] });
+    await s.closed;
+    expect(s.received[0]).toMatchObject({ type: 'error', code: 'BIT_ERR_PROTOCOL_VIOLATION', fatal: true });
+    expect(denials(fleet, 'node.join')[0]).toMatchObject({ actor: expect.stringMatching(/^anonymous@/), details: { code: 'BIT_ERR_PROTOCOL_VIOLATION' } });
+    expect(fleet.coordinator.listNodes()).toHaveLength(0);
+  });
+
+  it('refuses and audits a certificate-less hello that carries a credential instead of a join token', async () => {
+    fleet = await startInProcessFleet();
+    const agent = await fleet.addAgent('real');
+    const s = rawStream(fleet);
+    s.link.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, credential: { nodeId: agent.nodeId()!, secret: 'bnc_guess' }, node: nodeInfo('real'), running: [] });
+    await s.closed;
+    expect(s.received[0]).toMatchObject({ type: 'error', code: 'BIT_ERR_UNAUTHENTICATED', fatal: true });
+    expect(denials(fleet, 'node.join')).toHaveLength(1);
+    expect(agent.status).toBe('connected');
+  });
+
   it('treats a certificate from a foreign CA as no certificate at all', async () => {
     fleet = await startInProcessFleet();
     const agent = await fleet.addAgent('honest');
@@ -63,7 +84,29 @@ describe('node identity (mutual TLS)', () => {
     await s.closed;
     expect(s.received[0]).toMatchObject({ type: 'error', code: 'BIT_ERR_UNAUTHENTICATED', fatal: true });
     expect(denials(fleet, 'node.join')).toHaveLength(1);
+    expect(denials(fleet, 'node.join')[0]).toMatchObject({ actor: expect.stringMatching(/^anonymous@/), details: { code: 'BIT_ERR_UNAUTHENTICATED' } });
     expect(agent.status).toBe('connected');
+    // Acting on the forged certificate without a hello is refused and audited the same way.
+    const t = rawStream(fleet, { keyPem, certPem: forged.certPem });
+    t.link.send({ type: 'taskFinished', taskId: 'tsk_x', attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } });
+    await t.closed;
+    expect(t.received[0]).toMatchObject({ type: 'error', fatal: true });
+    expect(denials(fleet, 'node.join')).toHaveLength(2);
+  });
+
+  it('refuses and audits a worker certificate whose hello claims the master role', async () => {
+    fleet = await startInProcessFleet();
+    const { token } = fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
+    const identity = await enrollNode({ address: fleet.coordinator.agentAddress, caCertPem: fleet.caCertPem, token, node: nodeInfo('usurper') });
+    const s = rawStream(fleet, identity);
+    // No agent may be master: the protocol has no such role, so the hello does not even decode.
+    s.link.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, node: { ...nodeInfo('usurper'), role: 'master' as never }, running: [] });
+    await s.closed;
+    const refusal = s.received[0] as Extract<CoordinatorMessage, { type: 'error' }>;
+    expect(refusal).toMatchObject({ type: 'error', code: 'BIT_ERR_VALIDATION', fatal: true });
+    expect(denials(fleet, 'node.connect')[0]).toMatchObject({ actor: expect.stringMatching(/^peer:[0-9a-f]+$/), details: { code: refusal.code } });
+    expect(fleet.coordinator.getNode('usurper')).toMatchObject({ role: 'worker', status: 'joining' });
+    expect(fleet.coordinator.listNodes().some((n) => n.role === 'master')).toBe(false);
   });
 
   it('refuses and audits a worker certificate whose hello claims another role', async () => {
@@ -240,7 +283,7 @@ describe('audit trail', () => {
     fleet = await fleetWithHistory();
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${fleet!.api.url}${path}`, {
-        method, headers: { authorization: 'Bearer test', ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
+        method, headers: { authorization: `Bearer ${fleet!.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
       });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };

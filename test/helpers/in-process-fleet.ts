@@ -23,6 +23,8 @@ export interface InProcessFleet {
   api: ApiServer;
   caHash: string;
   caCertPem: string;
+  /** Bearer token of user `admin` (role admin) for the REST API. */
+  adminToken: string;
   agents: Agent[];
   addAgent(name: string, options?: Partial<AgentOptions> & { capacity?: number; specializations?: string[] }): Promise<Agent>;
   close(): Promise<void>;
@@ -47,11 +49,14 @@ export async function startInProcessFleet(settings: Partial<CoordinatorSettings>
     log: process.env['BITACORA_TEST_LOG'] ? { info: console.error, warn: console.error, error: console.error } : quiet,
   });
   await coordinator.start();
-  const api = await startApiServer({ fleet: coordinator, host: '127.0.0.1', port: 0, verifyToken: () => true });
+  const system = { kind: 'system', name: 'test' } as const;
+  coordinator.access.addUser({ name: 'admin', role: 'admin' }, system);
+  const adminToken = coordinator.access.createApiToken({ user: 'admin' }, system).token;
+  const api = await startApiServer({ fleet: coordinator, host: '127.0.0.1', port: 0, access: coordinator.access });
   coordinator.setHttpUrl(api.url);
   const agents: Agent[] = [];
   const fleet: InProcessFleet = {
-    dir, backbone, coordinator, api, caHash: tls.caHash, caCertPem: tls.caCertPem, agents,
+    dir, backbone, coordinator, api, caHash: tls.caHash, caCertPem: tls.caCertPem, adminToken, agents,
     async addAgent(name, options = {}) {
       const { capacity, specializations, ...rest } = options;
       const agentDir = join(dir, name);

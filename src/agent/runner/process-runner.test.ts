@@ -1,4 +1,5 @@
 /** ProcessRunner and DirectoryWorkspaces against real processes and directories. */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,6 +142,30 @@ describe('ProcessRunner', () => {
     );
     expect(result).toMatchObject({ exitCode: 0, error: null });
     expect(processesWith('TEST_TAG', t)).toEqual([]);
+  });
+
+  it("gives every command the request's owner marker, which the task's variables cannot override", async () => {
+    const owner = { name: 'BITACORA_TEST_OWNER', value: tag() };
+    const result = await runner.run(sh('env', { env: { BITACORA_TEST_OWNER: 'forged' }, owner }));
+    expect(result.output).toMatch(new RegExp(`^BITACORA_TEST_OWNER=${owner.value}$`, 'm'));
+    expect(result.output).not.toContain('forged');
+  });
+
+  it('kills what a crashed owner left running: every process carrying its marker (killOwned)', async () => {
+    const t = tag();
+    const owner = { name: 'BITACORA_TEST_OWNER', value: t };
+    // Stands for a command whose owner was SIGKILLed: own process group, nobody waits for it.
+    const leftover = spawn('sleep', ['300'], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH ?? '', TEST_TAG: t, [owner.name]: owner.value } });
+    leftover.unref();
+    const exited = new Promise((resolve) => leftover.once('exit', (_code, signal) => resolve(signal)));
+    await new Promise((resolve) => leftover.once('spawn', resolve));
+    const other = { name: 'BITACORA_TEST_OWNER', value: tag() };
+    expect(await runner.killOwned(other)).toBe(0);
+    expect(processesWith(owner.name, owner.value)).toEqual([leftover.pid]);
+
+    expect(await runner.killOwned(owner)).toBe(1);
+    expect(await exited).toBe('SIGKILL');
+    expect(processesWith(owner.name, owner.value)).toEqual([]);
   });
 
   it('returns cancelled without starting anything when already aborted', async () => {

@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { LogStream } from '../../core/index.js';
-import type { CommandRunner, RunRequest, RunResult } from '../../engine/ports.js';
+import type { CommandRunner, OwnerMarker, RunRequest, RunResult } from '../../engine/ports.js';
 import { ProcSweeper, type ScanScope } from './proc-sweep.js';
 
 /** Name of the per-run marker variable. */
@@ -101,8 +101,11 @@ export class ProcessRunner implements CommandRunner {
     this.ownerMarker = options.ownerMarker ?? null;
   }
 
-  /** The environment a command receives: allowlisted parent variables, the task's, the marker. */
-  environmentFor(taskEnv: Record<string, string>, marker: string): Record<string, string> {
+  /**
+   * The environment a command receives: allowlisted parent variables, the task's, the owner
+   * markers (this runner's and the request's) and the run marker.
+   */
+  environmentFor(taskEnv: Record<string, string>, marker: string, requestOwner?: OwnerMarker): Record<string, string> {
     const env: Record<string, string> = {};
     for (const name of this.allowlist) {
       const value = this.parentEnv[name];
@@ -112,8 +115,19 @@ export class ProcessRunner implements CommandRunner {
     Object.assign(env, taskEnv);
     // Last: a task cannot switch off the sweeps by overriding the markers.
     if (this.ownerMarker) env[this.ownerMarker.name] = this.ownerMarker.value;
+    if (requestOwner) env[requestOwner.name] = requestOwner.value;
     env[RUN_MARKER_VAR] = marker;
     return env;
+  }
+
+  /** Kills what carries `owner` anywhere on the machine (see CommandRunner.killOwned). */
+  async killOwned(owner: OwnerMarker): Promise<number> {
+    if (owner.name === RUN_MARKER_VAR || owner.name === '' || owner.value === '') return 0;
+    try {
+      return await reapLeftovers(owner, this.procRoot);
+    } catch {
+      return 0; // the sweep is best effort: /proc vanished or became unreadable
+    }
   }
 
   async run(request: RunRequest): Promise<RunResult> {
@@ -136,7 +150,7 @@ export class ProcessRunner implements CommandRunner {
     try {
       child = spawn(file, args, {
         cwd: request.cwd,
-        env: this.environmentFor(request.env, marker),
+        env: this.environmentFor(request.env, marker, request.owner),
         detached: true, // own process group: signals reach the whole tree
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -1,12 +1,12 @@
 /**
- * Fleet-wide routes: health, join info (public), status, live configuration, emergency
- * shutdown and resuming after it, and a Prometheus text view of the status.
+ * Fleet-wide routes: health, join info (public), status and metrics (ReadState), live
+ * configuration (UpdateConfiguration), emergency shutdown and resuming after it (EmergencyShutdown).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { BitacoraError, ErrorCode, parseOrThrow } from '../../core/index.js';
 import type { FleetService, FleetStatus } from '../../coordinator/fleet-service.js';
-import { bodyOrEmpty, SMALL_BODY_LIMIT, type RouteDeps } from './shared.js';
+import { bodyOrEmpty, fleetFor, SMALL_BODY_LIMIT, type RouteDeps } from './shared.js';
 
 type EmergencyTier = Parameters<FleetService['emergencyShutdown']>[0];
 const EMERGENCY_TIERS = ['stop-dispatch', 'cancel-all', 'shutdown-nodes'] as const satisfies readonly EmergencyTier[];
@@ -26,22 +26,23 @@ const shutdownSchema = z.strictObject({
 export function fleetRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
   app.get('/join-info', { config: { public: true } }, async () => fleet.joinInfo());
 
-  app.get('/status', async () => fleet.status());
+  app.get('/status', { config: { operation: 'ReadState' } }, async () => fleet.status());
 
-  app.patch('/config', { bodyLimit: SMALL_BODY_LIMIT }, async (request) => {
+  app.patch('/config', { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'UpdateConfiguration' } }, async (request) => {
     const patch = parseOrThrow(configPatchSchema, bodyOrEmpty(request.body), 'configuration');
-    return fleet.updateConfiguration(patch);
+    return fleetFor(fleet, request).updateConfiguration(patch);
   });
 
-  app.post('/shutdown', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
+  app.post('/shutdown', { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'EmergencyShutdown' } }, async (request, reply) => {
     const { tier, reason } = parseOrThrow(shutdownSchema, bodyOrEmpty(request.body), 'shutdown request');
-    fleet.emergencyShutdown(tier, reason);
+    fleetFor(fleet, request).emergencyShutdown(tier, reason);
     return reply.code(202).send({ tier, reason });
   });
 
-  app.post('/resume', { bodyLimit: SMALL_BODY_LIMIT }, async () => {
-    if (!fleet.resumeDispatch) throw new BitacoraError(ErrorCode.Unavailable, 'this master cannot resume dispatch after an emergency shutdown');
-    fleet.resumeDispatch();
+  app.post('/resume', { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'EmergencyShutdown' } }, async (request) => {
+    const acting = fleetFor(fleet, request);
+    if (!acting.resumeDispatch) throw new BitacoraError(ErrorCode.Unavailable, 'this master cannot resume dispatch after an emergency shutdown');
+    acting.resumeDispatch();
     return fleet.status();
   });
 }
@@ -50,7 +51,7 @@ export function fleetRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
 export function rootRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
   app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
 
-  app.get('/metrics', async (_request, reply) =>
+  app.get('/metrics', { config: { operation: 'ReadState' } }, async (_request, reply) =>
     reply.type('text/plain; version=0.0.4; charset=utf-8').send(prometheusText(fleet.status())),
   );
 }

@@ -3,13 +3,14 @@
  * pause/resume/end. Every answer is a session plus `durationMs` (wall time minus paused time at
  * the moment of the answer).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   BitacoraError, ErrorCode, newSessionSchema, NotFoundError, parseOrThrow, SESSION_STATUSES, sessionDurationMs, type Session,
 } from '../../core/index.js';
-import { defined, limitQuerySchema, projectFilterSchema, REQUESTER, type LogbookDeps, type LogbookStore } from './logbook-shared.js';
-import { bodyOrEmpty, idParamSchema, SMALL_BODY_LIMIT } from './shared.js';
+import type { Target } from '../../security/index.js';
+import { auditedWrite, defined, limitQuerySchema, projectFilterSchema, READ_LOGBOOK, type LogbookDeps, type LogbookStore } from './logbook-shared.js';
+import { bodyOrEmpty, bodyString, idParamSchema, paramId, principalName, projectTargets, SMALL_BODY_LIMIT } from './shared.js';
 
 /** `user` defaults to the requester. */
 const startBodySchema = newSessionSchema.partial({ user: true });
@@ -42,19 +43,27 @@ function targetSession(logbook: LogbookStore, id: string): Session {
   return session;
 }
 
-export function logbookSessionRoutes(app: FastifyInstance, { logbook }: LogbookDeps): void {
-  app.get('/sessions', async (request) => {
+export function logbookSessionRoutes(app: FastifyInstance, deps: LogbookDeps): void {
+  const { logbook } = deps;
+  const newSessionTargets = (request: FastifyRequest): Target[] => projectTargets([bodyString(request.body, 'project')]);
+  const sessionTargets = (request: FastifyRequest): Target[] => {
+    const id = paramId(request, 'session id');
+    // An unknown session is the handler's 404; deciding on the fleet meanwhile.
+    return projectTargets([(id === 'current' ? logbook.sessions.current() : logbook.sessions.get(id))?.project]);
+  };
+
+  app.get('/sessions', READ_LOGBOOK, async (request) => {
     const query = parseOrThrow(listQuerySchema, request.query, 'session filter');
     const now = Date.now();
     return logbook.sessions.list(defined(query)).map((s) => sessionView(s, now));
   });
 
-  app.get('/sessions/:id', async (request) => {
+  app.get('/sessions/:id', READ_LOGBOOK, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'session id');
     return sessionView(targetSession(logbook, id), Date.now());
   });
 
-  app.post('/sessions', async (request, reply) => {
+  app.post('/sessions', { config: { operation: 'WriteLogbook', targets: newSessionTargets } }, async (request, reply) => {
     const body = parseOrThrow(startBodySchema, bodyOrEmpty(request.body), 'session');
     const open = logbook.sessions.current();
     if (open) {
@@ -66,16 +75,18 @@ export function logbookSessionRoutes(app: FastifyInstance, { logbook }: LogbookD
       throw new NotFoundError('project', body.project, { details: { hint: 'create it first with POST /v1/projects' } });
     }
     const now = Date.now();
-    const started = logbook.sessions.start({ ...body, user: body.user ?? REQUESTER }, now);
+    const started = auditedWrite(deps, request, 'session.start', body.project, () =>
+      logbook.sessions.start({ ...body, user: body.user ?? principalName(request) }, now),
+    );
     return reply.code(201).send(sessionView(started, now));
   });
 
   for (const name of ['pause', 'resume', 'end'] as const) {
-    app.post(`/sessions/:id/${name}`, { bodyLimit: SMALL_BODY_LIMIT }, async (request) => {
+    app.post(`/sessions/:id/${name}`, { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'WriteLogbook', targets: sessionTargets } }, async (request) => {
       const { id } = parseOrThrow(idParamSchema, request.params, 'session id');
       const target = targetSession(logbook, id);
       const now = Date.now();
-      return sessionView(logbook.sessions[name](target.id, now), now);
+      return sessionView(auditedWrite(deps, request, `session.${name}`, target.id, () => logbook.sessions[name](target.id, now)), now);
     });
   }
 }

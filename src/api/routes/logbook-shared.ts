@@ -1,21 +1,52 @@
 /**
  * Pieces the logbook route modules share: the repositories they receive (a slice of the
- * master's Backbone), who the requester is, and the common query/param schemas.
+ * master's Backbone), the audit sink their writes go through, and the common query/param schemas.
+ * Reads need ReadState; writes need WriteLogbook on the entity's project (the fleet when it has
+ * none); approval decisions need Approve/Reject on the approval's project.
  */
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { slugSchema } from '../../core/index.js';
+import type { AuditRecord } from '../../security/index.js';
 import type { Backbone } from '../../store/backbone.js';
-import { idParamSchema } from './shared.js';
+import { idParamSchema, principalName } from './shared.js';
 
 /** The logbook repositories the API serves; the master passes its backbone. Methods are synchronous. */
 export type LogbookStore = Pick<Backbone, 'sessions' | 'projects' | 'topics' | 'approvals' | 'actions' | 'sparks'>;
 
+/**
+ * Appends one entry to the audit trail; throws (AuditUnavailable) when it cannot, and the write
+ * it announces is then refused (fail-closed).
+ */
+export type AuditSink = (record: AuditRecord) => void;
+
 export interface LogbookDeps {
   logbook: LogbookStore;
+  /** Where logbook writes are recorded. Without it they are not audited. */
+  audit?: AuditSink;
 }
 
-/** Only the admin token can call the API until users and roles arrive with the security issue. */
-export const REQUESTER = 'admin';
+export const READ_LOGBOOK = { config: { operation: 'ReadState' } } as const;
+
+/**
+ * Runs a logbook write once an 'allowed' entry for it is in the audit trail (nothing happens when
+ * it cannot be written); a failure of the write itself is recorded too, best effort. The same
+ * contract as the coordinator's privileged operations.
+ */
+export function auditedWrite<T>(deps: LogbookDeps, request: FastifyRequest, action: string, target: string | null, fn: () => T): T {
+  const actor = `user:${principalName(request)}`;
+  deps.audit?.({ actor, action, target, outcome: 'allowed' });
+  try {
+    return fn();
+  } catch (err) {
+    try {
+      deps.audit?.({ actor, action, target, outcome: 'failed', reason: (err instanceof Error ? err.message : String(err)).slice(0, 500) });
+    } catch (auditErr) {
+      request.log.error({ err: auditErr }, 'cannot record a failed logbook write in the audit trail');
+    }
+    throw err;
+  }
+}
 
 export const MAX_LOGBOOK_LIMIT = 10_000;
 const DEFAULT_LOGBOOK_LIMIT = 1000;

@@ -1,9 +1,14 @@
-/** Task routes: submit (one or a batch), list with filters, inspect, cancel, read captured output. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * Task routes: submit one or a batch (SubmitTask on each spec's project, the fleet for specs
+ * without one), list with filters and inspect (ReadState), cancel (CancelTask on the task's
+ * project), read captured output (ReadLogs).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BitacoraError, ErrorCode, parseOrThrow, TASK_STATES, taskSpecSchema } from '../../core/index.js';
 import type { FleetService } from '../../coordinator/fleet-service.js';
-import { bodyOrEmpty, idParamSchema, SMALL_BODY_LIMIT, type RouteDeps } from './shared.js';
+import type { Target } from '../../security/index.js';
+import { bodyOrEmpty, bodyString, fleetFor, idParamSchema, lookup, paramId, projectTargets, SMALL_BODY_LIMIT, type RouteDeps } from './shared.js';
 
 /** One spec holds up to 256 arguments of 16 KiB; a batch is bounded by count and bytes. */
 const TASK_BODY_LIMIT = 1024 * 1024;
@@ -55,20 +60,32 @@ function resolveNodeFilter(fleet: FleetService, node: string): string {
   }
 }
 
+const specTargets = (request: FastifyRequest): Target[] => projectTargets([bodyString(request.body, 'project')]);
+const batchTargets = (request: FastifyRequest): Target[] => {
+  const specs = Array.isArray(request.body) ? (request.body as unknown[]) : [];
+  // A spec without a project needs SubmitTask on the fleet, even when others name projects.
+  const projects = specs.map((spec) => bodyString(spec, 'project'));
+  const targets = projectTargets(projects);
+  return projects.includes(null) && targets[0]?.kind === 'project' ? [...targets, { kind: 'fleet' }] : targets;
+};
+
 export function taskRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
-  app.post('/tasks', { bodyLimit: TASK_BODY_LIMIT }, async (request, reply) => {
+  const read = { config: { operation: 'ReadState' } } as const;
+  const taskProject = (request: FastifyRequest): Target[] => projectTargets([lookup(() => fleet.getTask(paramId(request, 'task id')))?.project]);
+
+  app.post('/tasks', { bodyLimit: TASK_BODY_LIMIT, config: { operation: 'SubmitTask', targets: specTargets } }, async (request, reply) => {
     const spec = parseOrThrow(taskSpecSchema, bodyOrEmpty(request.body), 'task');
-    const outcome = fleet.submitTask(spec);
+    const outcome = fleetFor(fleet, request).submitTask(spec);
     return reply.code(outcome.created ? 201 : 200).send(outcome);
   });
 
-  app.post('/tasks/batch', { bodyLimit: BATCH_BODY_LIMIT }, async (request, reply) => {
+  app.post('/tasks/batch', { bodyLimit: BATCH_BODY_LIMIT, config: { operation: 'SubmitTask', targets: batchTargets } }, async (request, reply) => {
     const specs = parseOrThrow(batchSchema, request.body ?? [], 'task batch');
-    const outcomes = fleet.submitTasks(specs);
+    const outcomes = fleetFor(fleet, request).submitTasks(specs);
     return reply.code(outcomes.some((o) => o.created) ? 201 : 200).send(outcomes);
   });
 
-  app.get('/tasks', async (request) => {
+  app.get('/tasks', read, async (request) => {
     const query = parseOrThrow(listQuerySchema, request.query, 'task filter');
     return fleet.listTasks({
       ...(query.state ? { states: query.state } : {}),
@@ -79,18 +96,18 @@ export function taskRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
     });
   });
 
-  app.get('/tasks/:id', async (request) => {
+  app.get('/tasks/:id', read, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'task id');
     return fleet.getTask(id);
   });
 
-  app.post('/tasks/:id/cancel', { bodyLimit: SMALL_BODY_LIMIT }, async (request) => {
+  app.post('/tasks/:id/cancel', { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'CancelTask', targets: taskProject } }, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'task id');
     const { reason } = parseOrThrow(cancelBodySchema, bodyOrEmpty(request.body), 'cancel request');
-    return fleet.cancelTask(id, reason ?? 'cancelled through the API');
+    return fleetFor(fleet, request).cancelTask(id, reason ?? 'cancelled through the API');
   });
 
-  app.get('/tasks/:id/logs', async (request) => {
+  app.get('/tasks/:id/logs', { config: { operation: 'ReadLogs' } }, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'task id');
     const query = parseOrThrow(logsQuerySchema, request.query, 'log query');
     return fleet.taskLogs(id, {

@@ -9,15 +9,21 @@
  * task's events and output), `types=task.,node.status` (event type prefixes), `streams=events,logs`.
  * A consumer that cannot keep up is closed with 1013 and a reason naming `after=<last seq>`,
  * rather than buffering without bound; it reconnects and resumes from there.
+ * Access: ReadState at the upgrade, and ReadLogs when the subscription carries task output
+ * (`streams` includes `logs`, the default); a filter frame that later adds `logs` is checked
+ * again and refused with an error frame when not allowed.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { BitacoraError, ErrorCode, issuesOf, parseOrThrow, ValidationError, type FleetEvent, type TaskLogChunk } from '../../core/index.js';
-import { errorBody, sendError } from '../errors.js';
+import type { AccessService } from '../../coordinator/fleet-service.js';
+import { FLEET_TARGET, type Requirement } from '../auth.js';
+import { errorBody, sendError, toHttpError } from '../errors.js';
 import { idParamSchema, type RouteDeps } from '../routes/shared.js';
 
 export interface EventsRouteDeps extends RouteDeps {
+  access: AccessService;
   /** Highest event seq, so a client that gives no `after` gets only new events. Default: replay from 0. */
   latestEventSeq?: () => number;
 }
@@ -81,7 +87,15 @@ export function eventsRoute(app: FastifyInstance, deps: EventsRouteDeps): void {
   app.route({
     method: 'GET',
     url: '/events',
-    config: { queryToken: true },
+    config: {
+      queryToken: true,
+      operation: 'ReadState',
+      alsoRequires: (request: FastifyRequest): Requirement[] => {
+        const parsed = querySchema.safeParse(request.query);
+        const streams = parsed.success ? (parsed.data.streams ?? STREAMS) : STREAMS;
+        return streams.includes('logs') ? [{ operation: 'ReadLogs', targets: FLEET_TARGET }] : [];
+      },
+    },
     // Validated before the upgrade, so a bad query is a plain HTTP 400 the client can read.
     preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
       parseOrThrow(querySchema, request.query, 'event stream query');
@@ -95,7 +109,7 @@ export function eventsRoute(app: FastifyInstance, deps: EventsRouteDeps): void {
   });
 }
 
-function serveEvents(socket: WebSocket, request: FastifyRequest, { fleet, latestEventSeq }: EventsRouteDeps): void {
+function serveEvents(socket: WebSocket, request: FastifyRequest, { fleet, access, latestEventSeq }: EventsRouteDeps): void {
   const query = querySchema.parse(request.query);
   const filter: Filter = {
     task: query.task ?? null,
@@ -150,6 +164,13 @@ function serveEvents(socket: WebSocket, request: FastifyRequest, { fleet, latest
     }
     const frame = result.data;
     if (frame.op === 'ping') return send({ kind: 'pong', ...(frame.id !== undefined ? { id: frame.id } : {}) });
+    if (frame.streams?.includes('logs') && !filter.streams.has('logs')) {
+      try {
+        access.authorize('ReadLogs', request.principal!, FLEET_TARGET);
+      } catch (err) {
+        return sendError(toHttpError(err));
+      }
+    }
     if (frame.task !== undefined) filter.task = frame.task;
     if (frame.types !== undefined) filter.types = frame.types && frame.types.length > 0 ? frame.types : null;
     if (frame.streams) filter.streams = new Set(frame.streams);

@@ -7,12 +7,13 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BitacoraError, ErrorCode, formatDuration, topicOrder, type Pipeline } from '../../core/index.js';
-import { systemClock, ThreadManager, type PipelineRunResult, type ProgressEvent } from '../../engine/index.js';
+import { systemClock, type PipelineRunResult, type ProgressEvent } from '../../engine/index.js';
 import type { Backbone } from '../../store/backbone.js';
 import { parseDurationOption } from '../common.js';
 import type { CliContext } from '../context.js';
 import { ExitCode, printLine } from '../output.js';
 import { ApprovalPrompt } from './approval-prompt.js';
+import { newLocalEngine, recoverOnStart } from './local-engine.js';
 import { registerLocalRun } from './local-runs.js';
 import { loadPipeline } from './pipeline-check.js';
 import { ProgressDisplay, type DisplayMode } from './progress-display.js';
@@ -91,7 +92,8 @@ async function runLocal(run: Run<RunOptions>, pipeline: Pipeline, file: string):
       if (e.type === 'approval.needed') prompt?.ask({ approvalId: e.approvalId, subject: e.subject, project: e.project });
       if (e.type === 'approval.decided') prompt?.settled(e.approvalId, `Decided elsewhere: ${e.state}${e.by ? ` by ${e.by}` : ''}.`);
     };
-    const manager = new ThreadManager({
+    // Every command carries the marker of this data directory's logbook (see local-engine.ts).
+    const manager = newLocalEngine(dataDir, {
       runner: ctx.deps.newCommandRunner(),
       workspaces: ctx.deps.newWorkspaces(join(dataDir, 'workspaces')),
       clock: systemClock,
@@ -106,8 +108,10 @@ async function runLocal(run: Run<RunOptions>, pipeline: Pipeline, file: string):
     display.start();
     try {
       if (registration.alone) {
-        // Finish what a crashed earlier run left prepared before new work touches the workspaces.
-        await manager.recoverInDoubtActions();
+        // Finish what a crashed earlier run left prepared before new work touches the workspaces;
+        // first kill its commands still running, or they could act after the recovery.
+        const { killed } = await recoverOnStart(manager);
+        if (killed > 0) display.note(`killed ${killed} process(es) left running by a crashed earlier run on this data directory`);
       } else {
         display.note('note: another `pipeline run --local` is using this data directory; crash recovery is left to the next lone run');
       }

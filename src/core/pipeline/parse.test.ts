@@ -144,6 +144,35 @@ describe('parsePipeline', () => {
   });
 });
 
+describe('parsePipeline: hostile names (regressions from test/security/fuzz-pipeline)', () => {
+  it('refuses a session user with control characters (a NUL or an ANSI escape reached the logbook)', () => {
+    for (const user of ['\\0', 'ali\\u001b[31mce', 'a\\nb', 'a\\u0085b']) {
+      expect(problems(`session: { user: "${user}" }\n${minimal('  - id: a\n    steps: [ { run: x } ]\n')}`)).toEqual([
+        'session.user: must not contain control characters (line 1)',
+      ]);
+    }
+  });
+
+  it('refuses a session user that looks like a path', () => {
+    expect(problems(`session: { user: "../root" }\n${minimal('  - id: a\n    steps: [ { run: x } ]\n')}`)).toEqual([
+      'session.user: must not contain "..", "/" or "\\" (line 1)',
+    ]);
+  });
+
+  it('refuses step and spark names containing ".." (a/../../etc was accepted)', () => {
+    expect(problems(minimal('  - id: a\n    steps:\n      - { run: x, name: "a/../../etc" }\n      - sparks: [ { run: y, name: "b.." } ]\n'))).toEqual([
+      'topics[0].steps[0].name: must not contain ".." (line 6)',
+      'topics[0].steps[1].sparks[0].name: must not contain ".." (line 7)',
+    ]);
+  });
+
+  it('still accepts plain user names and slash-separated step labels', () => {
+    const p = parsePipeline(`session: { user: "ana.garcia@example.com" }\n${minimal('  - id: a\n    steps: [ { run: x, name: "build/linux v1.2" } ]\n')}`);
+    expect(p.session?.user).toBe('ana.garcia@example.com');
+    expect(p.topics[0]!.steps[0]!.name).toBe('build/linux v1.2');
+  });
+});
+
 describe('topicOrder', () => {
   it('puts dependencies first and keeps file order among ready topics', () => {
     const p = parsePipeline(minimal([

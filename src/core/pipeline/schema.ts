@@ -84,7 +84,21 @@ const stepNameSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(100, 'must be at most 100 characters')
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/, 'names use letters, digits, space, ".", "_", ":", "/", "-" and start with a letter or digit');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/, 'names use letters, digits, space, ".", "_", ":", "/", "-" and start with a letter or digit')
+  // "/" is allowed for labels like build/linux, but a ".." would read as a path escaping its parent.
+  .refine((s) => !s.includes('..'), 'must not contain ".."');
+
+/** C0/C1 control characters (tab and newline included) and Unicode line/paragraph separators. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** A user name recorded on the session: one printable line, no path tricks. */
+const userSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
+  .refine((s) => !s.includes('..') && !/[\\/]/.test(s), 'must not contain "..", "/" or "\\"');
 
 const riskSchema = z.enum(RISK_LEVELS);
 const needsSchema = z.array(capabilitySchema).max(32, 'at most 32 capabilities');
@@ -213,7 +227,7 @@ export const projectSchema = z
   .strict();
 
 export const sessionSchema = z
-  .object({ description: textSchema(2000).optional(), user: z.string().min(1).max(64).optional() })
+  .object({ description: textSchema(2000).optional(), user: userSchema.optional() })
   .strict();
 
 export const topicSchema = z

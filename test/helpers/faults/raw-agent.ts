@@ -10,8 +10,16 @@ import type { ExecuteTaskCommand } from '../../../src/rpc/messages.js';
 import { connectToCoordinator, type CoordinatorLink } from '../../../src/rpc/client/index.js';
 import { encodeAgentMessage } from '../../../src/rpc/codec.js';
 import { PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage, type TaskRef } from '../../../src/rpc/messages.js';
-import type { MasterProcess } from '../processes.js';
 import { waitFor } from '../processes.js';
+
+/**
+ * What RawAgent needs of a master: a MasterProcess, or an in-process master (test/security)
+ * adapted to this shape.
+ */
+export interface RawAgentMaster {
+  info: { httpUrl: string; grpcAddress: string };
+  createToken(role: 'worker' | 'hybrid'): Promise<{ token: string }>;
+}
 
 export interface RawIdentity {
   keyPem: string;
@@ -37,7 +45,7 @@ export class RawAgent {
    * stream and says hello reporting `running` as SyncState.
    */
   static async connect(
-    master: MasterProcess,
+    master: RawAgentMaster,
     options: { name: string; capacity?: number; identity?: RawIdentity; running?: TaskRef[] },
   ): Promise<RawAgent> {
     const info = (await (await fetch(`${master.info.httpUrl}/v1/join-info`)).json()) as { caCertPem: string };
@@ -74,6 +82,34 @@ export class RawAgent {
 
   send(message: AgentMessage): void {
     if (!this.link.send(message)) throw new Error(`raw agent ${this.name}: stream closed (${this.closedReason})`);
+  }
+
+  /** Arbitrary bytes as one frame (fuzzing): false when the stream is closed. */
+  sendRaw(bytes: Buffer): boolean {
+    return this.link.sendRaw(bytes);
+  }
+
+  get isClosed(): boolean {
+    return this.link.isClosed;
+  }
+
+  /**
+   * A stream that has said nothing yet: certless (what a first join opens) or with `identity`
+   * (mutual TLS, before its hello). The test sends whatever it likes on it.
+   */
+  static async open(master: RawAgentMaster, name: string, identity?: RawIdentity): Promise<RawAgent> {
+    const info = (await (await fetch(`${master.info.httpUrl}/v1/join-info`)).json()) as { caCertPem: string };
+    const link = connectToCoordinator({
+      address: master.info.grpcAddress, caCertPem: info.caCertPem,
+      ...(identity ? { clientKeyPem: identity.keyPem, clientCertPem: identity.certPem } : {}),
+    });
+    const agent = new RawAgent(link, name, identity ?? { keyPem: '', certPem: '' });
+    link.start({
+      onMessage: (m) => agent.received.push(m),
+      onInvalid: () => {},
+      onClose: (reason) => (agent.closedReason = reason),
+    });
+    return agent;
   }
 
   /** The exact bytes of `message`, `times` times: a duplicated delivery. */
