@@ -4,6 +4,8 @@
  * (src/client) can turn it back into the same BitacoraError.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { BitacoraError, ErrorCode, ValidationError } from '../core/index.js';
 
 /**
@@ -69,6 +71,10 @@ export function fromFastifyError(err: FastifyError): BitacoraError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new ValidationError(`request body is not valid JSON: ${err.message}`, [{ path: '', message: err.message }]);
+    case 'FST_ERR_BAD_URL':
+      return new ValidationError(`malformed URL: ${err.message}`, [{ path: 'url', message: 'malformed percent-escape' }]);
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ValidationError('a path parameter is too long: ids and names are at most 100 characters', [{ path: 'url', message: 'parameter too long' }]);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ValidationError(`unsupported content type: send JSON with "Content-Type: application/json"`, [
         { path: '', message: err.message },
@@ -79,6 +85,25 @@ export function fromFastifyError(err: FastifyError): BitacoraError {
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) return new ValidationError(err.message, [{ path: '', message: err.message }]);
   return new BitacoraError(ErrorCode.Internal, `internal error: ${err.message}`, { cause: err });
+}
+
+/**
+ * A request Node's HTTP parser refused before fastify saw it (unknown method, malformed request
+ * line, oversized headers): answered on the raw socket, in the same JSON envelope, then closed.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, error] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, new BitacoraError(ErrorCode.Timeout, 'the request was not received in time')]
+    : err.code === 'HPE_HEADER_OVERFLOW' ? [431, new BitacoraError(ErrorCode.PayloadTooLarge, 'request headers are too large')]
+    : [400, new ValidationError(`malformed HTTP request (${err.code ?? 'parse error'})`, [{ path: '', message: err.message }])];
+  const body = JSON.stringify(errorBody(error));
+  const writable = socket as Duplex & { writable?: boolean };
+  if (writable.writable) {
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  } else {
+    socket.destroy(err);
+  }
 }
 
 export function toHttpError(err: unknown): BitacoraError {

@@ -13,7 +13,7 @@ import { authHook, authorizeHook, redactUrl, routeAccessGuard, type RouteAccess 
 import { SessionStore, type SessionStoreOptions } from './sessions.js';
 import { accessRoutes } from './routes/access.js';
 import { loginRoutes } from './routes/login.js';
-import { handleError, sendError } from './errors.js';
+import { answerClientError, fromFastifyError, handleError, sendError } from './errors.js';
 import { fleetRoutes, rootRoutes } from './routes/fleet.js';
 import { logbookApprovalRoutes } from './routes/logbook-approvals.js';
 import { logbookEntryRoutes } from './routes/logbook-entries.js';
@@ -77,6 +77,10 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
   const app = Fastify({
     bodyLimit: DEFAULT_BODY_LIMIT,
     forceCloseConnections: true,
+    // The router's own refusals (a malformed %-escape, a path parameter over 100 characters)
+    // and the HTTP parser's (an unknown method, a broken request line) answer in our envelope too.
+    frameworkErrors: (error, _request, reply) => sendError(reply, fromFastifyError(error)),
+    clientErrorHandler: answerClientError,
     logger: options.logger
       ? { serializers: { req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }) } }
       : false,

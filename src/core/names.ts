@@ -21,6 +21,16 @@ export const textSchema = (max: number) =>
     // eslint-disable-next-line no-control-regex
     .refine((s) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(s), 'must not contain control characters');
 
+/** A person's name recorded on a session: one printable line, no path tricks. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_OR_SEPARATOR = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+export const userNameSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .refine((s) => !CONTROL_OR_SEPARATOR.test(s), 'must not contain control characters')
+  .refine((s) => !s.includes('..') && !/[\\/]/.test(s), 'must not contain "..", "/" or "\\"');
+
 export const tagSchema = z.string().min(1).max(64).regex(/^[\w.:/-]+$/, 'tags are words: letters, digits, _ . : / -');
 
 export const capabilitySchema = z

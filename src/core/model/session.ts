@@ -1,6 +1,6 @@
 /** Session: a user's working period, spanning devices; carries the distribution strategy. */
 import { z } from 'zod';
-import { slugSchema, textSchema } from '../names.js';
+import { slugSchema, textSchema, userNameSchema } from '../names.js';
 import type { TransitionTable } from './transitions.js';
 
 export const SESSION_STATUSES = ['active', 'paused', 'ended'] as const;
@@ -38,7 +38,7 @@ export type Session = z.infer<typeof sessionSchema>;
 
 export const newSessionSchema = z
   .object({
-    user: z.string().min(1).max(64),
+    user: userNameSchema,
     project: slugSchema.nullable().default(null),
     description: textSchema(2000).default(''),
     primaryNode: z.string().nullable().default(null),

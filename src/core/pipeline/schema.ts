@@ -8,7 +8,7 @@ import { parseDuration } from '../duration.js';
 import { ACTION_TYPES } from '../model/action.js';
 import { DISTRIBUTION_STRATEGIES } from '../model/session.js';
 import { RISK_LEVELS } from '../model/topic.js';
-import { capabilitySchema, slugSchema, textSchema } from '../names.js';
+import { capabilitySchema, slugSchema, textSchema, userNameSchema } from '../names.js';
 import type { AtomicStep, CommandStep, PipelineSpark, PipelineStep, SparkGroupStep } from './model.js';
 
 export const LIMITS = {
@@ -88,17 +88,7 @@ const stepNameSchema = z
   // "/" is allowed for labels like build/linux, but a ".." would read as a path escaping its parent.
   .refine((s) => !s.includes('..'), 'must not contain ".."');
 
-/** C0/C1 control characters (tab and newline included) and Unicode line/paragraph separators. */
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-/** A user name recorded on the session: one printable line, no path tricks. */
-const userSchema = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(64, 'must be at most 64 characters')
-  .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
-  .refine((s) => !s.includes('..') && !/[\\/]/.test(s), 'must not contain "..", "/" or "\\"');
+const userSchema = userNameSchema;
 
 const riskSchema = z.enum(RISK_LEVELS);
 const needsSchema = z.array(capabilitySchema).max(32, 'at most 32 capabilities');
