@@ -69,7 +69,7 @@ export class Executor {
     if (existing) this.drop([existing.ref]); // an older attempt is void by definition
     if (!this.accepting) return this.options.reject(ref, 'agent is shutting down');
     // Decided here, on the node: the master's word is not enough (a buggy or compromised master).
-    const decision = decideServe(this.options.serve ?? SERVE_EVERYTHING, { project: task.project, needs: declaredNeeds(task) });
+    const decision = decideServe(this.options.serve ?? SERVE_EVERYTHING, { project: task.project, needs: task.needs });
     if (!decision.serve) return this.options.reject(ref, refusalReason(decision));
     if (this.runs.size >= this.options.capacity) return this.options.reject(ref, `at capacity (${this.options.capacity} running)`);
     const run: Run = { ref, abort: new AbortController(), dropped: false, done: Promise.resolve() };
@@ -139,15 +139,6 @@ export class Executor {
   }
 }
 
-/**
- * The task's required capabilities when the assignment carries them. ExecuteTask does not carry
- * `needs` yet (protocol follow-up); until it does, this is undefined and the capability check
- * rests on what the node advertises.
- */
-function declaredNeeds(task: ExecuteTaskCommand): readonly string[] | undefined {
-  const needs = (task as ExecuteTaskCommand & { needs?: unknown }).needs;
-  return Array.isArray(needs) && needs.every((n) => typeof n === 'string') ? (needs as string[]) : undefined;
-}
 
 /**
  * The workspace must be a directory of its own, not a symlink: tasks of one project can write

@@ -175,5 +175,6 @@ export function toCommand(task: Task): ExecuteTaskCommand {
     command: task.command,
     env: task.env,
     timeoutMs: task.timeoutMs,
+    needs: task.needs,
   };
 }

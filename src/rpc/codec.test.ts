@@ -35,11 +35,11 @@ const coordinatorMessages: CoordinatorMessage[] = [
   { type: 'welcome', protocolVersion: 1, nodeId: 'nod_1', config: { heartbeatIntervalMs: 250, selfFenceAfterMs: 900 }, voidTasks: [] },
   {
     type: 'executeTask',
-    task: { taskId: 't', attempt: 1, kind: 'spark', project: null, command: ['sh', '-c', 'echo hi'], env: { A: '1' }, timeoutMs: null },
+    task: { taskId: 't', attempt: 1, kind: 'spark', project: null, command: ['sh', '-c', 'echo hi'], env: { A: '1' }, timeoutMs: null, needs: [] },
   },
   {
     type: 'executeTask',
-    task: { taskId: 't', attempt: 7, kind: 'command', project: 'proj-b', command: ['true'], env: {}, timeoutMs: 30_000 },
+    task: { taskId: 't', attempt: 7, kind: 'command', project: 'proj-b', command: ['true'], env: {}, timeoutMs: 30_000, needs: ['linux', 'docker'] },
   },
   { type: 'cancelTask', taskId: 't', attempt: 1, reason: 'user' },
   { type: 'voidTasks', tasks: [{ taskId: 't', attempt: 1 }] },

@@ -162,6 +162,7 @@ export function coordinatorToWire(msg: CoordinatorMessage): CoordinatorFrame {
           kind: KIND_TO_WIRE[t.kind],
           command: t.command,
           env: t.env,
+          needs: t.needs,
           ...(t.project === null ? {} : { project: t.project }),
           ...(t.timeoutMs === null ? {} : { timeoutMs: t.timeoutMs }),
         },
@@ -214,6 +215,7 @@ function coordinatorCandidate(frame: CoordinatorFrame__Output): unknown {
           command: t.command,
           env: t.env,
           timeoutMs: orNull(t.timeoutMs),
+          needs: t.needs,
         },
       };
     }

@@ -69,6 +69,8 @@ export interface ExecuteTaskCommand {
   command: string[];
   env: Record<string, string>;
   timeoutMs: number | null;
+  /** Capabilities the task requires (the agent checks them against what it serves). */
+  needs: string[];
 }
 
 export type CoordinatorMessage =

@@ -101,6 +101,7 @@ export const coordinatorMessageSchema = z.discriminatedUnion('type', [
       command: z.array(z.string().max(16_384)).min(1).max(MAX_COMMAND_ARGS),
       env: envSchema,
       timeoutMs: z.number().int().positive().nullable(),
+      needs: z.array(capabilitySchema).max(32).default([]),
     }),
   }),
   z.object({ type: z.literal('cancelTask'), taskId: id, attempt, reason: shortText(1000) }),

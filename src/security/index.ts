@@ -8,3 +8,4 @@ export * from './ca-files.js';
 export { generateKeyPair, keyPairFromPem, type CryptoKeyPair, type KeyPairWithPem } from './keys.js';
 export * from './audit.js';
 export * from './acl.js';
+export { writeFileDurably } from './durable-file.js';

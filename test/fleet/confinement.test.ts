@@ -38,7 +38,7 @@ function executorIn(root: string, parentEnv: NodeJS.ProcessEnv = process.env, se
   let n = 0;
   const run = async (project: string | null, command: string[], env: Record<string, string> = {}): Promise<{ result: TaskResult; output: string }> => {
     const taskId = `tsk_conf${++n}`;
-    const task: ExecuteTaskCommand = { taskId, attempt: 1, kind: 'command', project, command, env, timeoutMs: 10_000 };
+    const task: ExecuteTaskCommand = { taskId, attempt: 1, kind: 'command', project, command, env, timeoutMs: 10_000, needs: [] };
     executor.execute(task);
     const finished = await waitFor(`task ${taskId} finishes`, () => sent.find((m) => m.type === 'taskFinished' && m.taskId === taskId));
     const output = sent.flatMap((m) => (m.type === 'taskOutput' ? m.chunks.filter((c) => c.taskId === taskId).map((c) => c.data) : [])).join('');
@@ -100,10 +100,10 @@ describe("the node's allow-lists hold whatever the master sends", () => {
     const { sent, executor } = executorIn(root, process.env, { capabilities: ['linux'], projects: ['web'] });
     const marker = join(root, 'ran');
     const assign = (taskId: string, project: string | null, extra: Record<string, unknown> = {}) =>
-      executor.execute({ taskId, attempt: 3, kind: 'command', project, command: ['touch', marker], env: {}, timeoutMs: null, ...extra } as ExecuteTaskCommand);
+      executor.execute({ taskId, attempt: 3, kind: 'command', project, command: ['touch', marker], env: {}, timeoutMs: null, needs: [], ...extra });
     assign('tsk_p', 'billing');
     assign('tsk_d', null);
-    // `needs` is not on the wire yet; when an assignment declares it, it is checked too.
+    // A master that places a task needing what the node does not serve (ExecuteTask carries `needs`).
     assign('tsk_n', 'web', { needs: ['gpu'] });
     expect(sent).toEqual([
       { type: 'taskRejected', taskId: 'tsk_p', attempt: 3, reason: "BIT_ERR_FORBIDDEN: project 'billing' is not served by this node (it serves web)" },

@@ -109,6 +109,7 @@ const validCoordinatorMessage: fc.Arbitrary<CoordinatorMessage> = fc.oneof(
       project: fc.option(slug, { nil: null }), command: fc.array(text(40), { minLength: 1, maxLength: 5 }),
       env: fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,10}$/), text(30), { maxKeys: 4 }),
       timeoutMs: fc.option(fc.integer({ min: 1, max: 2 ** 40 }), { nil: null }),
+      needs: fc.array(slug, { maxLength: 4 }),
     }),
   }),
   fc.record({ type: fc.constant('cancelTask' as const), taskId: id, attempt, reason: text(100) }),

@@ -11,6 +11,7 @@ export interface ExecuteTask {
   'command'?: (string)[];
   'env'?: ({[key: string]: string});
   'timeoutMs'?: (number | string);
+  'needs'?: (string)[];
   '_project'?: "project";
   '_timeoutMs'?: "timeoutMs";
 }
@@ -23,6 +24,7 @@ export interface ExecuteTask__Output {
   'command': (string)[];
   'env': ({[key: string]: string});
   'timeoutMs'?: (number);
+  'needs': (string)[];
   '_project'?: "project";
   '_timeoutMs'?: "timeoutMs";
 }
