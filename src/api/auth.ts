@@ -143,6 +143,27 @@ export function authHook(access: AccessService, sessions: SessionStore) {
  * The session's user as the access service knows it now: a removed user ends the session, a
  * demoted one acts with the lower role, project limits follow the user's current ones.
  */
+/**
+ * Whether the credential a long-lived request (a WebSocket) was admitted with still holds: the
+ * bearer token is still valid for the same user, or the dashboard session still exists and its
+ * user too. Revoking a token, removing a user or logging out thus ends open subscriptions.
+ */
+export function credentialsStillValid(request: FastifyRequest, access: AccessService, sessions: SessionStore): boolean {
+  const admitted = request.principal;
+  if (!admitted) return false;
+  try {
+    if (request.authVia === 'bearer') {
+      const token = bearerFrom(request);
+      const now = token !== null && token !== '' ? access.authenticate(token) : null;
+      return now?.kind === 'user' && now.name === admitted.name;
+    }
+    const cookie = request.cookies[SESSION_COOKIE];
+    return cookie !== undefined && sessions.get(cookie) !== null && currentPrincipal(access, admitted) !== null;
+  } catch {
+    return false;
+  }
+}
+
 function currentPrincipal(access: AccessService, at: UserPrincipal): UserPrincipal | null {
   const user = access.listUsers().find((u) => u.name === at.name);
   if (!user) return null;

@@ -104,6 +104,25 @@ describe('dashboard session (cookie + CSRF)', () => {
     });
   });
 
+  it('closes open subscriptions when their token is revoked or their session logs out', async () => {
+    const wsUrl = `${server.url.replace('http', 'ws')}/v1/events`;
+    const closedWith = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+
+    const created = access.createApiToken({ user: USERS.viewer.name }, { kind: 'user', name: 'admin', role: 'admin' });
+    const byToken = await wsOpen(wsUrl, { authorization: `Bearer ${created.token}` });
+    sockets.push(byToken.ws!);
+    const tokenClosed = closedWith(byToken.ws!);
+    access.revokeToken(created.id);
+    expect(await tokenClosed).toBe(1008);
+
+    const { cookie, body } = await login('viewer');
+    const byCookie = await wsOpen(wsUrl, { cookie, origin: `http://${new URL(server.url).host}` });
+    sockets.push(byCookie.ws!);
+    const cookieClosed = closedWith(byCookie.ws!);
+    expect((await call('POST', '/v1/logout', { cookie, 'x-csrf-token': body.csrfToken })).status).toBeLessThan(300);
+    expect(await cookieClosed).toBe(1008);
+  });
+
   it('refuses a cookie WebSocket from another origin, accepts one from its own', async () => {
     const { cookie } = await login('viewer');
     const wsUrl = `${server.url.replace('http', 'ws')}/v1/events`;

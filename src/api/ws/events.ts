@@ -11,19 +11,22 @@
  * rather than buffering without bound; it reconnects and resumes from there.
  * Access: ReadState at the upgrade, and ReadLogs when the subscription carries task output
  * (`streams` includes `logs`, the default); a filter frame that later adds `logs` is checked
- * again and refused with an error frame when not allowed.
+ * again and refused with an error frame when not allowed. The credential is re-checked every
+ * CREDENTIAL_CHECK_MS: a revoked token, a removed user or a logout closes the socket (1008).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { BitacoraError, ErrorCode, issuesOf, parseOrThrow, ValidationError, type FleetEvent, type TaskLogChunk } from '../../core/index.js';
 import type { AccessService } from '../../coordinator/fleet-service.js';
-import { FLEET_TARGET, type Requirement } from '../auth.js';
+import { credentialsStillValid, FLEET_TARGET, type Requirement } from '../auth.js';
+import type { SessionStore } from '../sessions.js';
 import { errorBody, sendError, toHttpError } from '../errors.js';
 import { idParamSchema, type RouteDeps } from '../routes/shared.js';
 
 export interface EventsRouteDeps extends RouteDeps {
   access: AccessService;
+  sessions: SessionStore;
   /** Highest event seq, so a client that gives no `after` gets only new events. Default: replay from 0. */
   latestEventSeq?: () => number;
 }
@@ -35,6 +38,8 @@ export const MAX_CLIENT_FRAME_BYTES = 4096;
 /** After this many bad frames the peer is closed with 1008 (policy violation). */
 const MAX_BAD_FRAMES = 20;
 const KEEPALIVE_MS = 30_000;
+/** How often an open subscription re-checks its credential (token revoked, user removed, logged out). */
+export const CREDENTIAL_CHECK_MS = 2_000;
 
 const STREAMS = ['events', 'logs'] as const;
 type Stream = (typeof STREAMS)[number];
@@ -109,7 +114,7 @@ export function eventsRoute(app: FastifyInstance, deps: EventsRouteDeps): void {
   });
 }
 
-function serveEvents(socket: WebSocket, request: FastifyRequest, { fleet, access, latestEventSeq }: EventsRouteDeps): void {
+function serveEvents(socket: WebSocket, request: FastifyRequest, { fleet, access, sessions, latestEventSeq }: EventsRouteDeps): void {
   const query = querySchema.parse(request.query);
   const filter: Filter = {
     task: query.task ?? null,
@@ -188,6 +193,13 @@ function serveEvents(socket: WebSocket, request: FastifyRequest, { fleet, access
   }, KEEPALIVE_MS);
   keepalive.unref();
   cleanups.push(() => clearInterval(keepalive));
+  const recheck = setInterval(() => {
+    if (credentialsStillValid(request, access, sessions)) return;
+    send({ kind: 'error', ...errorBody(new BitacoraError(ErrorCode.Unauthenticated, 'the credential of this subscription was revoked, expired or logged out')) });
+    shutdown(1008, 'credentials revoked');
+  }, CREDENTIAL_CHECK_MS);
+  recheck.unref();
+  cleanups.push(() => clearInterval(recheck));
   socket.on('close', () => shutdown(1000, ''));
 
 
