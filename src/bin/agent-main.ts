@@ -6,7 +6,9 @@
 import { join, resolve } from 'node:path';
 import { Agent, type AgentOptions } from '../agent/index.js';
 import { createHash } from 'node:crypto';
-import { OWNER_MARKER_VAR, ProcessRunner, reapLeftovers } from '../agent/runner/process-runner.js';
+import { randomBytes } from 'node:crypto';
+import { INCARNATION_MARKER_VAR, OWNER_MARKER_VAR, ProcessRunner, reapLeftovers } from '../agent/runner/process-runner.js';
+import { launchTaskReaper } from './task-reaper-launch.js';
 import { DirectoryWorkspaces } from '../agent/runner/workspaces.js';
 import type { AgentHandle, AgentStartOptions } from '../cli/context.js';
 import { compileAgentConfig, processContext } from '../config/index.js';
@@ -56,6 +58,9 @@ export async function startAgent(
   const log = stderrLogger(`agent ${config.name}`);
   const reaped = await reapLeftovers(ownerMarker);
   if (reaped > 0) log.warn(`killed ${reaped} process(es) left running by a previous run of this agent`);
+  // And if this run dies for good, its reaper kills what this run started.
+  const incarnationMarker = { name: INCARNATION_MARKER_VAR, value: randomBytes(8).toString('hex') };
+  const reaper = launchTaskReaper(incarnationMarker);
   const agent = new Agent({
     masterUrl: config.master.url,
     dataDir: config.dataDir,
@@ -69,7 +74,7 @@ export async function startAgent(
       capacity: config.capacity,
     },
     serve: { capabilities: config.serve.capabilities ? [...config.serve.capabilities] : null, projects: config.serve.projects ? [...config.serve.projects] : null },
-    runner: new ProcessRunner({ outputLimitBytes: config.tasks.outputLimitBytes, killGraceMs: config.tasks.killGraceMs, ownerMarker }),
+    runner: new ProcessRunner({ outputLimitBytes: config.tasks.outputLimitBytes, killGraceMs: config.tasks.killGraceMs, ownerMarker, incarnationMarker }),
     workspaces: new DirectoryWorkspaces(join(config.dataDir, 'workspaces')),
     agentVersion: packageVersion(),
     log,
@@ -80,6 +85,12 @@ export async function startAgent(
   if (config.serve.capabilities || config.serve.projects) {
     log.info(`serving only capabilities: ${config.serve.capabilities?.join(', ') ?? 'all'}; projects: ${config.serve.projects?.join(', ') ?? 'all'}`);
   }
-  await agent.start();
+  void agent.closed.then(() => reaper?.release(), () => reaper?.release());
+  try {
+    await agent.start();
+  } catch (err) {
+    reaper?.release();
+    throw err;
+  }
   return { nodeId: () => agent.nodeId(), closed: agent.closed, close: () => agent.close(), agent };
 }

@@ -2,7 +2,8 @@
  * Fault 7: orphans. A task double-forks and calls setsid, so one of its processes leaves the
  * task's process group and session. (a) The task is cancelled: nothing of it may remain.
  * (b) Its agent is SIGKILLed, restarted and the task re-run: nothing of the first attempt
- * may remain either. Processes are found through /proc by the test's tag in their environment.
+ * may remain either. (c) Its agent is SIGKILLed and never comes back: its task reaper kills
+ * what it left. Processes are found through /proc by the test's tag in their environment.
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -84,5 +85,20 @@ describe('fault 7b: the agent of such a task is SIGKILLed', () => {
   it('leaves no process of the first attempt after the agent restarted', () => {
     if (observed === null) return; // the scenario did not run: make this test fail loudly
     expect(observed.leftovers.map((p) => `${p.pid} ${p.cmdline}`)).toEqual([]);
+  });
+});
+
+describe('fault 7c: the agent of such a task is SIGKILLed and never comes back', () => {
+  const scope = new FaultScope();
+  afterEach(() => scope.dispose());
+
+  it('leaves no process of the task on the machine (the task reaper sweeps)', { timeout: 60_000 }, async () => {
+    const fleet = await FaultFleet.start(scope, { workers: [{ name: 'w1' }] });
+    await fleet.submit([fleet.task(escapingTask(fleet.dir, 'gone'))]);
+    const tree = await escapedTree(fleet, fleet.worker('w1').agent.pid);
+    expect(tree.escaped.cmdline).toContain('sleep 300');
+
+    await fleet.killWorker('w1');
+    await waitFor('no process of the task left', () => tagged(fleet.tag).length === 0, 20_000, 100);
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../core/index.js';
 import type { RunRequest } from '../../engine/ports.js';
-import { ProcessRunner, RUN_MARKER_VAR } from './process-runner.js';
+import { INCARNATION_MARKER_VAR, OWNER_MARKER_VAR, ProcessRunner, RUN_MARKER_VAR } from './process-runner.js';
 import { DirectoryWorkspaces } from './workspaces.js';
 
 const cwd = mkdtempSync(join(tmpdir(), 'bitacora-runner-'));
@@ -183,6 +183,18 @@ describe('ProcessRunner', () => {
 
     const empty = await runner.run({ command: [], cwd, env: {}, timeoutMs: null });
     expect(empty.error).toMatch(/^spawn-failed:/);
+  });
+});
+
+describe('ProcessRunner markers', () => {
+  it('gives every task the owner and incarnation markers, which the task cannot override', () => {
+    const runner = new ProcessRunner({
+      parentEnv: {},
+      ownerMarker: { name: OWNER_MARKER_VAR, value: 'owner1' },
+      incarnationMarker: { name: INCARNATION_MARKER_VAR, value: 'run1' },
+    });
+    const env = runner.environmentFor({ [OWNER_MARKER_VAR]: 'x', [INCARNATION_MARKER_VAR]: 'y', A: '1' }, 'm');
+    expect(env).toMatchObject({ [OWNER_MARKER_VAR]: 'owner1', [INCARNATION_MARKER_VAR]: 'run1', [RUN_MARKER_VAR]: 'm', A: '1' });
   });
 });
 

@@ -38,6 +38,8 @@ const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 
 /** Name of the owner marker the agent gives its tasks (value: a hash of its data directory). */
 export const OWNER_MARKER_VAR = 'BITACORA_AGENT_ID';
+/** Name of the marker of one agent process (value: random per start): what its task reaper sweeps. */
+export const INCARNATION_MARKER_VAR = 'BITACORA_AGENT_RUN';
 
 /**
  * Kills every process on the machine carrying `marker`: the leftovers of a previous
@@ -73,6 +75,12 @@ export interface ProcessRunnerOptions {
    * (`reapLeftovers`): tasks run in their own process groups and outlive a SIGKILLed agent.
    */
   ownerMarker?: { name: string; value: string };
+  /**
+   * A marker of this one agent process. Its task reaper (bin/task-reaper) kills what carries
+   * it when the agent dies and never comes back; the owner marker could also hit the tasks of
+   * the next incarnation.
+   */
+  incarnationMarker?: { name: string; value: string };
 }
 
 interface Exit {
@@ -89,6 +97,7 @@ export class ProcessRunner implements CommandRunner {
   private readonly sweepBudgetMs: number;
   private readonly procRoot: string;
   private readonly ownerMarker: { name: string; value: string } | null;
+  private readonly incarnationMarker: { name: string; value: string } | null;
 
   constructor(options: ProcessRunnerOptions = {}) {
     this.allowlist = options.envAllowlist ?? DEFAULT_ENV_ALLOWLIST;
@@ -99,6 +108,7 @@ export class ProcessRunner implements CommandRunner {
     this.sweepBudgetMs = options.sweepBudgetMs ?? 5000;
     this.procRoot = options.procRoot ?? '/proc';
     this.ownerMarker = options.ownerMarker ?? null;
+    this.incarnationMarker = options.incarnationMarker ?? null;
   }
 
   /**
@@ -115,6 +125,7 @@ export class ProcessRunner implements CommandRunner {
     Object.assign(env, taskEnv);
     // Last: a task cannot switch off the sweeps by overriding the markers.
     if (this.ownerMarker) env[this.ownerMarker.name] = this.ownerMarker.value;
+    if (this.incarnationMarker) env[this.incarnationMarker.name] = this.incarnationMarker.value;
     if (requestOwner) env[requestOwner.name] = requestOwner.value;
     env[RUN_MARKER_VAR] = marker;
     return env;
