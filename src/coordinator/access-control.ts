@@ -52,29 +52,17 @@ export interface SystemActor {
 }
 export type Actor = Requester | SystemActor;
 
-interface UserRecord {
-  name: string;
-  role: UserRoleName;
-  projects?: string[];
-  createdAt: number;
-  createdBy: string;
-}
+/** A user as stored: exactly what `user list` shows. */
+type UserRecord = UserView;
 
-interface ApiTokenRecord {
-  id: string;
+/** What is stored per API or login token: its TokenView without the derived state, plus the hash. */
+type ApiTokenRecord = Omit<TokenView, 'kind' | 'user' | 'role' | 'state'> & {
   kind: 'api' | 'login';
   /** sha256 hex of the secret; the secret itself is never stored. */
   hash: string;
   user: string;
   role: UserRoleName;
-  label: string | null;
-  createdAt: number;
-  createdBy: string;
-  expiresAt: number | null;
-  revokedAt: number | null;
-  usedAt: number | null;
-  usedBy: string | null;
-}
+};
 
 const RANK: Record<UserRoleName, number> = { viewer: 0, operator: 1, admin: 2 };
 

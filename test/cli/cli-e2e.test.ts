@@ -3,32 +3,13 @@
  * `bitacora up --local-worker` and a real `bitacora join` on loopback, each with its own data
  * directory: the JSON contracts scripts rely on, exit codes, live output, clean stops on SIGINT.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { baseEnv, BIN, bitacora, type CliResult as Result } from '../helpers/cli-binary.js';
 
-const BIN = resolve(import.meta.dirname, '../../dist/bin/bitacora.js');
-const baseEnv: NodeJS.ProcessEnv = { ...process.env, BITACORA_QUIET: '1', NODE_NO_WARNINGS: '1' };
-delete baseEnv['BITACORA_URL'];
-delete baseEnv['BITACORA_TOKEN'];
-delete baseEnv['BITACORA_DATA_DIR'];
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function bitacora(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolvePromise) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...baseEnv, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Starts a long-running command and resolves with the first complete JSON document on stdout. */
 function startLongRunning(args: string[]): Promise<{ child: ChildProcess; banner: Record<string, unknown>; output: () => Result }> {
