@@ -3,6 +3,10 @@
  * join hello (token + CSR for a key made here), receive the node certificate. For tools that
  * speak the protocol themselves (benchmarks' simulated agents, protocol tests); the Agent
  * does the same inside its connect loop.
+ *
+ * The join token is a secret and travels only here, over gRPC with TLS whose server must chain
+ * to `caCertPem` (the CA checked against the pinned `--ca-hash`, join-info.ts) — never over the
+ * HTTP(S) side, which only serves the public join info.
  */
 import { connectToCoordinator, type ConnectOptions, type CoordinatorLink } from '../rpc/client/index.js';
 import { PROTOCOL_VERSION, type AgentNodeInfo } from '../rpc/messages.js';

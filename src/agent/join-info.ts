@@ -1,10 +1,21 @@
 /**
- * Trust bootstrap: fetch the master's public join info over plain HTTP and decide whether to
- * trust its CA — pinned (`--ca-hash`, as kubeadm does), previously stored, or trust on
+ * Trust bootstrap: fetch the master's public join info (over HTTP or HTTPS) and decide whether
+ * to trust its CA — pinned (`--ca-hash`, as kubeadm does), previously stored, or trust on
  * first use with a warning. The gRPC channel then trusts only that CA.
+ *
+ * What crosses which channel: the join info is public (no secret is sent to get it) and is
+ * authenticated by the pin itself (its CA must hash to the pin). The join token and the CSR go
+ * only over gRPC, whose server must present a certificate from that pinned CA (enroll.ts,
+ * the agent's connect loop). Over `https://` the agent additionally refuses, before sending the
+ * request, a server whose certificate is neither issued by the pinned CA (the master serves the
+ * CA in its chain with `--http-tls fleet-ca`) nor trusted by this machine (a configured
+ * certificate: system CAs and NODE_EXTRA_CA_CERTS), so a man in the middle learns nothing and
+ * cannot even answer.
  */
+import { X509Certificate } from 'node:crypto';
+import { connect as tlsConnect, checkServerIdentity, type TLSSocket, type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
 import { z } from 'zod';
-import { assertCaPin, caFingerprint, CertificateError } from '../security/index.js';
+import { assertCaPin, CaMismatchError, caFingerprint, CertificateError } from '../security/index.js';
 import { MasterUnreachableError } from './errors.js';
 
 export interface JoinInfo {
@@ -19,16 +30,34 @@ const joinInfoSchema = z.object({
   protocolVersion: z.number().int(),
 });
 
-/** GET <masterUrl>/v1/join-info. Network trouble and bad bodies → MasterUnreachableError (retryable). */
-export async function fetchJoinInfo(masterUrl: string, fetchFn: typeof fetch = fetch, timeoutMs = 5000): Promise<JoinInfo> {
+/** The CA an `https://` master's certificate is checked against: the pin, and the CA PEM when stored at an earlier join. */
+export interface ExpectedCa {
+  hash: string;
+  caCertPem?: string;
+}
+
+/**
+ * GET <masterUrl>/v1/join-info. Network trouble and bad bodies → MasterUnreachableError
+ * (retryable). Over `https://` without an injected `fetchFn`, the server is verified as
+ * described at the top (`expected` absent: trust on first use, like the CA itself).
+ */
+export async function fetchJoinInfo(masterUrl: string, fetchFn?: typeof fetch, timeoutMs = 5000, expected?: ExpectedCa): Promise<JoinInfo> {
   const url = `${masterUrl.replace(/\/+$/, '')}/v1/join-info`;
   let body: unknown;
+  const verified = fetchFn === undefined && url.startsWith('https:') ? await verifiedHttps(expected) : null;
   try {
-    const res = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    const doFetch = fetchFn ?? verified?.fetch ?? fetch;
+    const res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     body = await res.json();
   } catch (err) {
-    throw new MasterUnreachableError(`cannot fetch ${url}: ${(err as Error).message}`, { cause: err });
+    const cause = (err as Error).cause;
+    // A server presenting another fleet's CA is the wrong --ca-hash (or an impostor): terminal, as over gRPC.
+    if (cause instanceof CaMismatchError) throw cause;
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    throw new MasterUnreachableError(`cannot fetch ${url}: ${(err as Error).message}${detail}`, { cause: err });
+  } finally {
+    await verified?.close();
   }
   const parsed = joinInfoSchema.safeParse(body);
   if (!parsed.success) throw new MasterUnreachableError(`${url} returned unusable join info`);
@@ -85,7 +114,9 @@ export async function resolveDialTarget(
   fetchFn?: typeof fetch,
 ): Promise<DialTarget> {
   try {
-    const info = await fetchJoinInfo(masterUrl, fetchFn);
+    const expectedHash = pin ?? stored?.caHash;
+    const expected = expectedHash === undefined ? undefined : { hash: expectedHash, ...(stored && !pin ? { caCertPem: stored.caCertPem } : {}) };
+    const info = await fetchJoinInfo(masterUrl, fetchFn, undefined, expected);
     const trust = trustCa(info.caCertPem, pin, stored?.caHash);
     if (trust.firstUse) log.warn(`no --ca-hash given: trusting the master's CA ${trust.fingerprint} on first use; pass --ca-hash to pin it`);
     return { address: info.grpcAddress, caCertPem: info.caCertPem, caHash: trust.fingerprint };
@@ -95,4 +126,93 @@ export async function resolveDialTarget(
     }
     throw err;
   }
+}
+
+/**
+ * A fetch (undici, one connection per call) whose TLS connector checks the server before undici
+ * writes anything on the socket. Node's own chain check cannot express "issued by the CA with
+ * this hash" (the agent has only the hash before its first join), so the connector verifies by
+ * hand: `rejectUnauthorized: false` here means "decide in onSecure", and onSecure destroys the
+ * socket unless the check passes. The request it then carries holds no secret anyway.
+ */
+async function verifiedHttps(expected: ExpectedCa | undefined): Promise<{ fetch: typeof fetch; close(): Promise<void> }> {
+  const undici = await import('undici');
+  const dispatcher = new undici.Agent({
+    connections: 1,
+    connect: (opts, callback) => {
+      const host = opts.hostname.replace(/^\[|\]$/g, '');
+      const servername = opts.servername ?? host;
+      const socket = tlsConnect({
+        host,
+        port: Number(opts.port) || 443,
+        ...(isIpAddress(host) ? {} : { servername }),
+        rejectUnauthorized: false,
+        ALPNProtocols: ['http/1.1'],
+      });
+      let settled = false;
+      const done = (err: Error | null) => {
+        if (settled) return;
+        settled = true;
+        if (err) {
+          socket.destroy();
+          callback(err, null);
+        } else callback(null, socket);
+      };
+      socket.once('secureConnect', () => done(checkMasterCertificate(socket, opts.hostname, expected)));
+      socket.once('error', (err) => done(err));
+    },
+  });
+  const verifiedFetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) =>
+    (await undici.fetch(input as Parameters<typeof undici.fetch>[0], { ...(init as Parameters<typeof undici.fetch>[1]), dispatcher })) as unknown as Response) as typeof fetch;
+  return { fetch: verifiedFetch, close: () => dispatcher.destroy().catch(() => undefined) };
+}
+
+function isIpAddress(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
+}
+
+/** null when the peer may be trusted (see the file header), else the reason. */
+export function checkMasterCertificate(socket: TLSSocket, hostname: string, expected: ExpectedCa | undefined): Error | null {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  const peer = socket.getPeerCertificate(true);
+  if (!peer || !peer.raw) return new MasterUnreachableError('the master presented no HTTPS certificate');
+  // Trusted by this machine (a configured certificate from a known CA), for the name we dialled.
+  if (socket.authorized && checkServerIdentity(host, peer) === undefined) return null;
+  if (expected === undefined) return null; // trust on first use: the CA itself is not pinned either
+  const leaf = new X509Certificate(peer.raw);
+  const candidates = chainOf(peer).map((c) => new X509Certificate(c.raw).toString());
+  if (expected.caCertPem) candidates.push(expected.caCertPem);
+  const ca = candidates.find((pem) => {
+    try {
+      assertCaPin(pem, expected.hash);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!ca) {
+    const otherCa = candidates.slice(1).find((pem) => new X509Certificate(pem).ca);
+    if (otherCa) return new CaMismatchError(expected.hash, caFingerprint(otherCa));
+    return new MasterUnreachableError(
+      `the master's HTTPS certificate is neither from the pinned CA ${expected.hash} nor trusted by this machine (${socket.authorizationError ?? 'no chain'})`,
+    );
+  }
+  const caCert = new X509Certificate(ca);
+  const now = Date.now();
+  const nameOk = /^[\d.]+$/.test(host) || host.includes(':') ? leaf.checkIP(host) !== undefined : leaf.checkHost(host) !== undefined;
+  if (!leaf.checkIssued(caCert) || !leaf.verify(caCert.publicKey)) return new MasterUnreachableError(`the master's HTTPS certificate is not signed by the pinned CA ${expected.hash}`);
+  if (now < Date.parse(leaf.validFrom) || now > Date.parse(leaf.validTo)) return new MasterUnreachableError(`the master's HTTPS certificate is not valid now (${leaf.validFrom} – ${leaf.validTo})`);
+  if (!nameOk) return new MasterUnreachableError(`the master's HTTPS certificate does not name ${host}`);
+  return null;
+}
+
+/** The peer's certificates, leaf first, each once (a self-signed root points at itself). */
+function chainOf(peer: DetailedPeerCertificate): PeerCertificate[] {
+  const out: PeerCertificate[] = [];
+  const seen = new Set<string>();
+  for (let c: DetailedPeerCertificate | undefined = peer; c && c.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+    seen.add(c.fingerprint256);
+    out.push(c);
+  }
+  return out;
 }

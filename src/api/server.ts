@@ -4,6 +4,7 @@
  * route against the ACL (auth.ts), validates, calls the service and maps its errors (errors.ts);
  * all fleet logic lives behind FleetService. Routes live under `/v1` (and the alias `/api/v1`).
  */
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyWebsocket from '@fastify/websocket';
@@ -52,8 +53,17 @@ export interface ApiServerOptions {
   sessions?: Pick<SessionStoreOptions, 'idleMs' | 'absoluteMs' | 'maxSessions'>;
 }
 
+/** Options of `startApiServer` only: how it listens. */
+export interface ApiListenOptions extends ApiServerOptions {
+  /**
+   * Serve HTTPS with this certificate (chain first) and key, both PEM; the WebSocket then runs
+   * over TLS too. Default: plain HTTP (for loopback development).
+   */
+  tls?: { certPem: string; keyPem: string };
+}
+
 export interface ApiServer {
-  /** `http://host:port`, without trailing slash. */
+  /** `http://host:port` (`https://…` with `tls`), without trailing slash. */
   url: string;
   /** Stops accepting, closes WebSockets and open connections. Idempotent. */
   close(): Promise<void>;
@@ -150,15 +160,56 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
   return app;
 }
 
-export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const app = await buildApiApp(options);
+export async function startApiServer(options: ApiListenOptions): Promise<ApiServer> {
+  const { tls, ...appOptions } = options;
+  const app = await buildApiApp(appOptions);
+  if (tls) return listenHttps(app, options.host, options.port, tls);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${host}:${port}`,
     close: () => (closing ??= app.close().then(() => undefined)),
+  };
+}
+
+/**
+ * HTTPS without changing the app's Fastify options: a TLS server of our own hands every request
+ * to the app's router (hooks, routes, error handling as over HTTP) and every upgrade to the
+ * WebSocket plugin, which listens on `app.server` (created by fastify, never bound here).
+ * `request.protocol` is `https` (the socket is encrypted), so the session cookie is `Secure`.
+ */
+async function listenHttps(app: FastifyInstance, host: string, port: number, tls: { certPem: string; keyPem: string }): Promise<ApiServer> {
+  await app.ready();
+  const server = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => app.routing(req, res));
+  server.on('upgrade', (req, socket, head) => app.server.emit('upgrade', req, socket, head));
+  server.on('clientError', (err, socket) => {
+    if (app.server.listenerCount('clientError') > 0) app.server.emit('clientError', err, socket);
+    else socket.destroy();
+  });
+  // A failed TLS handshake (plain HTTP, an untrusting client) never reaches the app: just drop it.
+  server.on('tlsClientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `https://${shownHost}:${bound}`,
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await app.close(); // WebSockets get their close frames first (preClose)
+        server.closeAllConnections();
+        await stopped;
+      })()),
   };
 }

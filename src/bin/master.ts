@@ -3,7 +3,8 @@
  * agents), REST/WebSocket API with the admin token, and optionally an in-process hybrid
  * agent. `startMaster` is what `bitacora up` calls; signal handling stays with the CLI.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer } from '../api/server.js';
@@ -12,7 +13,9 @@ import { compileMasterConfig, nodeNameFromHostname, processContext } from '../co
 import { Coordinator, type AccessControl, type CoordinatorSettings, type FleetService, type Logger, type SystemActor } from '../coordinator/index.js';
 import { loadAgentState } from '../agent/index.js';
 import { PlacementScheduler } from '../scheduler/index.js';
-import { ensureFleetCa, generateSecret, hashSecret, reachableHostsFor, secretsEqual } from '../security/index.js';
+import { ensureFleetCa, generateSecret, hashSecret, reachableHostsFor, secretsEqual, writeFileDurably, type FleetTlsMaterial } from '../security/index.js';
+import { ValidationError } from '../core/index.js';
+import type { HttpTlsConfig } from '../config/index.js';
 import { openSqliteBackbone } from '../store/sqlite/index.js';
 import type { Backbone } from '../store/backbone.js';
 import { startAgent } from './agent-main.js';
@@ -43,9 +46,12 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
     {
       dataDir: options.dataDir, http: options.http, grpc: options.grpc, localWorker: options.localWorker,
       ...(options.aclPolicyFile !== undefined ? { aclPolicyFile: options.aclPolicyFile } : {}),
+      ...(options.httpTls !== undefined ? { httpTls: options.httpTls } : {}),
     },
     processContext(),
   );
+  // A configured certificate is read and checked before anything is created or started.
+  const configuredHttpTls = config.http.tls.mode === 'files' ? loadHttpCertificate(config.http.tls) : null;
   const { http, grpc, dataDir } = config;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const settings: Partial<CoordinatorSettings> = {
@@ -88,7 +94,9 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
     const admin = adminTokenFor(access, backbone, dataDir);
     // On first start the admin gets a one-time dashboard login token (`bitacora up` prints it).
     const loginToken = firstStart ? access.createLoginToken(ADMIN_USER, BOOTSTRAP).token : undefined;
+    const httpTls = config.http.tls.mode === 'fleet-ca' ? fleetCaHttpTls(tls) : configuredHttpTls;
     const api = await startApiServer({
+      ...(httpTls ? { tls: httpTls } : {}),
       fleet: coordinator,
       host: http.host,
       port: http.port,
@@ -98,7 +106,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
     });
     cleanups.push(() => api.close());
     coordinator.setHttpUrl(api.url);
-    writeClientFile(dataDir, { url: loopbackUrl(api.url), token: admin.token });
+    writeClientFile(dataDir, { url: loopbackUrl(api.url), token: admin.token, ...(config.http.tls.mode === 'fleet-ca' ? { caFile: tls.paths.caCert } : {}) });
     if (admin.rotated) log.warn(`the CLI token in ${CLIENT_FILE} was missing or no longer valid: a new admin API token is in ${join(dataDir, CLIENT_FILE)}`);
 
     if (config.localWorker) {
@@ -196,12 +204,50 @@ function readClientFile(dataDir: string): { url?: string; token?: string } | nul
   }
 }
 
-function writeClientFile(dataDir: string, content: { url: string; token: string }): void {
-  const file = join(dataDir, CLIENT_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+/** `caFile`: the fleet CA the local CLI must find the HTTPS server's certificate chained to (`--http-tls fleet-ca`). */
+function writeClientFile(dataDir: string, content: { url: string; token: string; caFile?: string }): void {
+  // Holds the admin's token: 0600, and durable (a crash must not leave it empty or half written).
+  writeFileDurably(join(dataDir, CLIENT_FILE), `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * The fleet CA's server certificate (issued for the reachable HTTP and gRPC hosts), with the CA
+ * appended: an agent that holds only the pinned hash finds the CA in the chain (join-info.ts).
+ */
+function fleetCaHttpTls(tls: FleetTlsMaterial): { certPem: string; keyPem: string } {
+  return { certPem: `${tls.serverCertPem.trimEnd()}\n${tls.caCertPem}`, keyPem: tls.serverKeyPem };
+}
+
+/** `--http-cert`/`--http-key`: readable, PEM, the key matches, valid now. ValidationError naming the file otherwise. */
+export function loadHttpCertificate(files: Extract<HttpTlsConfig, { mode: 'files' }>, now = new Date()): { certPem: string; keyPem: string } {
+  const read = (path: string, what: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ValidationError(`cannot read the HTTPS ${what} ${path}: ${(err as Error).message}`, [{ path: `httpTls.${what === 'certificate' ? 'certFile' : 'keyFile'}`, message: 'unreadable' }]);
+    }
+  };
+  const certPem = read(files.certFile, 'certificate');
+  const keyPem = read(files.keyFile, 'key');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    throw new ValidationError(`${files.certFile} is not a PEM certificate`, [{ path: 'httpTls.certFile', message: 'not a PEM certificate' }]);
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    throw new ValidationError(`${files.keyFile} is not a PEM private key`, [{ path: 'httpTls.keyFile', message: 'not a PEM private key' }]);
+  }
+  if (!cert.checkPrivateKey(key)) {
+    throw new ValidationError(`${files.keyFile} is not the key of the certificate ${files.certFile}`, [{ path: 'httpTls.keyFile', message: 'does not match the certificate' }]);
+  }
+  if (now.getTime() < Date.parse(cert.validFrom) || now.getTime() > Date.parse(cert.validTo)) {
+    throw new ValidationError(`the certificate ${files.certFile} is not valid now (${cert.validFrom} – ${cert.validTo})`, [{ path: 'httpTls.certFile', message: 'expired or not yet valid' }]);
+  }
+  return { certPem, keyPem };
 }
 
 function safeLoadAgentState(dir: string): ReturnType<typeof loadAgentState> {

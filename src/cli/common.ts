@@ -57,7 +57,7 @@ export function action<O>(ctx: CliContext, body: (run: Run<O>) => Promise<number
       json,
       dataDir: () => (dataDir ??= resolveDataDir({ flag: globals.dataDir, env: ctx.env, cwd: ctx.cwd })),
       client: () => {
-        connection ??= resolveConnection({ flags: globals, env: ctx.env, dataDir: run.dataDir });
+        connection ??= resolveConnection({ flags: globals, env: ctx.env, dataDir: run.dataDir, cwd: ctx.cwd });
         return (client ??= new FleetClient(connection));
       },
       stopSignal: () => ctx.stopSignal?.() ?? new AbortController().signal,

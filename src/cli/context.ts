@@ -15,6 +15,11 @@ export interface MasterStartOptions {
   localWorker: boolean;
   /** The ACL policy file. Default `<dataDir>/acl.yaml`. */
   aclPolicyFile?: string;
+  /**
+   * TLS of the HTTP side: `off` (plain HTTP, loopback development), `fleet-ca` (the fleet CA's
+   * server certificate) or a configured certificate and key (PEM files). Default off.
+   */
+  httpTls?: 'off' | 'fleet-ca' | { certFile: string; keyFile: string };
 }
 
 export interface MasterHandle {

@@ -55,6 +55,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--data-dir <dir>', 'data directory (default ./.bitacora; env BITACORA_DATA_DIR)')
     .option('--url <url>', "the master's API URL (env BITACORA_URL; default: <data dir>/client.json)")
     .option('--token <token>', 'API token (env BITACORA_TOKEN; default: <data dir>/client.json)')
+    .option('--ca-file <file>', "CA certificate (PEM) an https:// master's certificate must chain to (env BITACORA_CA_FILE; default: <data dir>/client.json, else the system's CAs)")
     .option('--json', 'print machine-readable JSON')
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })

@@ -1,7 +1,8 @@
 /** `bitacora up`: start a master (REST + WebSocket API, gRPC agent endpoint, embedded store) and stay up. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseHostPort } from '../config/index.js';
-import type { CliContext, MasterHandle } from './context.js';
+import { ValidationError } from '../core/index.js';
+import type { CliContext, MasterHandle, MasterStartOptions } from './context.js';
 import { action, type Run } from './common.js';
 import { printJson, printLine } from './output.js';
 
@@ -10,6 +11,25 @@ interface UpOptions {
   grpc: string;
   localWorker?: boolean;
   aclPolicy?: string;
+  httpTls?: 'off' | 'fleet-ca';
+  httpCert?: string;
+  httpKey?: string;
+}
+
+/** `--http-tls` or `--http-cert` + `--http-key` (exit 2 on a half or conflicting pair, before anything starts); undefined = the default (off). */
+export function httpTlsOf(opts: Pick<UpOptions, 'httpTls' | 'httpCert' | 'httpKey'>): MasterStartOptions['httpTls'] {
+  const { httpTls, httpCert, httpKey } = opts;
+  if (httpCert === undefined && httpKey === undefined) return httpTls;
+  if (httpCert === undefined || httpKey === undefined) {
+    const missing = httpCert === undefined ? '--http-cert' : '--http-key';
+    throw new ValidationError(`${missing} is missing: --http-cert and --http-key go together`, [{ path: missing, message: 'required' }]);
+  }
+  if (httpTls !== undefined) {
+    throw new ValidationError(`--http-tls ${httpTls} conflicts with --http-cert/--http-key (a configured certificate already means TLS)`, [
+      { path: '--http-tls', message: 'conflicts with --http-cert' },
+    ]);
+  }
+  return { certFile: httpCert, keyFile: httpKey };
 }
 
 export const DEFAULT_HTTP = '127.0.0.1:7700';
@@ -76,6 +96,9 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--grpc <host:port>', 'address agents dial (gRPC over TLS)', DEFAULT_GRPC)
     .option('--local-worker', 'also run a hybrid worker here, so the master can execute work alone')
     .option('--acl-policy <file>', 'the ACL policy file (YAML or JSON), applied live when edited (default <data dir>/acl.yaml)')
+    .addOption(new Option('--http-tls <mode>', 'serve the API over HTTPS with the fleet CA\'s server certificate (fleet-ca) or not (off; default)').choices(['off', 'fleet-ca']))
+    .option('--http-cert <file>', 'serve the API over HTTPS with this certificate (PEM, chain first); needs --http-key')
+    .option('--http-key <file>', 'the private key (PEM) of --http-cert')
     .addHelpText(
       'after',
       `
@@ -87,16 +110,19 @@ stops the start with an error naming the file and the problem. Stays in the fore
 Examples:
   $ bitacora up --local-worker                      # a one-machine fleet (what \`npm start\` runs)
   $ bitacora up --http 0.0.0.0:7700 --grpc 0.0.0.0:7701   # reachable from other machines
+  $ bitacora up --http 0.0.0.0:7700 --http-tls fleet-ca   # HTTPS with the fleet CA (client.json names the CA file)
+  $ bitacora up --http-cert web.pem --http-key web-key.pem   # HTTPS with your own certificate
   $ bitacora up --data-dir /srv/bitacora --json     # machine-readable banner`,
     )
     .action(
       action<UpOptions>(ctx, async (run) => {
         const http = checkAddress('--http', run.opts.http);
         const grpc = checkAddress('--grpc', run.opts.grpc);
+        const httpTls = httpTlsOf(run.opts);
         const dataDir = run.dataDir();
         const signal = run.stopSignal();
         const handle = await ctx.deps.startMaster({
-          dataDir, http, grpc, localWorker: run.opts.localWorker === true, ...(run.opts.aclPolicy ? { aclPolicyFile: run.opts.aclPolicy } : {}),
+          dataDir, http, grpc, localWorker: run.opts.localWorker === true, ...(httpTls ? { httpTls } : {}), ...(run.opts.aclPolicy ? { aclPolicyFile: run.opts.aclPolicy } : {}),
         });
         try {
           printBanner(run, handle, dataDir);

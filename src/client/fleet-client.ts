@@ -3,7 +3,7 @@
  * dashboard. One method per route; every failure is a BitacoraError carrying the server's code
  * (or BIT_ERR_UNAVAILABLE when nothing answers), so callers report remote errors uniformly.
  */
-import type { FleetEvent, FleetNode, NewTaskSpec, Task, TaskLogChunk } from '../core/index.js';
+import { ValidationError, type FleetEvent, type FleetNode, type NewTaskSpec, type Task, type TaskLogChunk } from '../core/index.js';
 import { errorFromResponse, unreachable } from './errors.js';
 import {
   followTaskLogs, openStream, watchEvents, type FollowOptions, type StreamConnection, type StreamQuery, type WatchOptions,
@@ -14,6 +14,12 @@ import type {
   AgentConfig, CreatedJoinToken, EmergencyTier, FleetStatus, JoinInfo, ServerFrame, SubmitOutcome, TaskListQuery, TokenRequest,
 } from './types.js';
 import { nodeWebSocket, type WebSocketFactory } from './websocket.js';
+
+/**
+ * Builds the REST and WebSocket transport that trusts exactly `caCertPem`. Platform-specific, so
+ * injected: Node entries pass `nodeSecureTransport` (`./node-transport.js`).
+ */
+export type SecureTransport = (caCertPem: string) => { fetch: typeof fetch; webSocket: WebSocketFactory };
 
 export interface FleetClientOptions {
   /** Base URL of the master's API, e.g. `http://127.0.0.1:7700`. */
@@ -26,6 +32,14 @@ export interface FleetClientOptions {
   webSocket?: WebSocketFactory;
   /** Per-request timeout. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * The CA (PEM) an `https://` master's certificate must chain to — instead of the system's
+   * CAs — e.g. the fleet CA. Needs `secureTransport`; an explicit `fetch`/`webSocket` wins.
+   * Default: none (the platform's trust store).
+   */
+  caCertPem?: string;
+  /** How to build the transport for `caCertPem` (Node: `nodeSecureTransport`). Required with `caCertPem`. */
+  secureTransport?: SecureTransport;
 }
 
 interface RequestOptions {
@@ -50,8 +64,18 @@ export class FleetClient {
   constructor(options: FleetClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.#token = options.token;
-    this.#fetch = options.fetch ?? ((...args) => fetch(...args));
-    this.#webSocket = options.webSocket ?? nodeWebSocket;
+    let secure: ReturnType<SecureTransport> | null = null;
+    if (options.caCertPem !== undefined) {
+      if (!options.secureTransport && (!options.fetch || !options.webSocket)) {
+        // Falling back to the default trust store would silently ignore the CA the caller asked for.
+        throw new ValidationError('FleetClient: caCertPem needs a secureTransport (Node: nodeSecureTransport from src/client/node-transport)', [
+          { path: 'secureTransport', message: 'required with caCertPem' },
+        ]);
+      }
+      secure = options.secureTransport ? options.secureTransport(options.caCertPem) : null;
+    }
+    this.#fetch = options.fetch ?? secure?.fetch ?? ((...args) => fetch(...args));
+    this.#webSocket = options.webSocket ?? secure?.webSocket ?? nodeWebSocket;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.logbook = new LogbookClient((method, path, request) => this.#request(method, path, request));
     this.security = new SecurityClient((method, path, request) => this.#request(method, path, request));

@@ -18,11 +18,23 @@ export type WebSocketFactory = (url: string, token: string) => WebSocketLike | P
 /** Largest frame accepted from the master (a log chunk is far smaller). */
 const MAX_SERVER_FRAME = 16 * 1024 * 1024;
 
-/** Node: the `ws` package, loaded on first use so REST-only callers never pay for it. */
-export const nodeWebSocket: WebSocketFactory = async (url, token) => {
-  const { WebSocket } = await import('ws');
-  return new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, maxPayload: MAX_SERVER_FRAME }) as unknown as WebSocketLike;
-};
+/**
+ * Node: the `ws` package, loaded on first use so REST-only callers never pay for it. With `ca`
+ * (PEM), a `wss://` server must present a certificate that chains to exactly that CA.
+ */
+export function nodeWebSocketWith(options: { ca?: string } = {}): WebSocketFactory {
+  return async (url, token) => {
+    const { WebSocket } = await import('ws');
+    return new WebSocket(url, {
+      headers: { authorization: `Bearer ${token}` },
+      maxPayload: MAX_SERVER_FRAME,
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    }) as unknown as WebSocketLike;
+  };
+}
+
+/** Node with the system's trusted CAs. */
+export const nodeWebSocket: WebSocketFactory = nodeWebSocketWith();
 
 /** Browser: the global WebSocket with the token in the query string. */
 export const browserWebSocket: WebSocketFactory = (url, token) => {

@@ -18,7 +18,7 @@ describe('compileMasterConfig', () => {
   it('fills every default', () => {
     expect(compileMasterConfig({}, context)).toEqual({
       dataDir: '/srv/fleet/.bitacora',
-      http: { host: '127.0.0.1', port: 7700, address: '127.0.0.1:7700' },
+      http: { host: '127.0.0.1', port: 7700, address: '127.0.0.1:7700', tls: { mode: 'off' } },
       grpc: { host: '127.0.0.1', port: 7701, address: '127.0.0.1:7701' },
       localWorker: false,
       heartbeat: { intervalMs: 1000, missedBeforeDown: 3, reconnectGraceMs: 2000, downAfterMs: 3000 },
@@ -106,5 +106,19 @@ describe('compileMasterConfig', () => {
     expect(compileMasterConfig({ aclPolicyFile: '/etc/bitacora/acl.json' }, context).security.aclPolicyFile).toBe('/etc/bitacora/acl.json');
     const issues = issuesOf(() => compileMasterConfig({ aclPolicyFile: 'acl\n.yaml' }, context));
     expect(issues.map((i) => i.path)).toEqual(['aclPolicyFile']);
+  });
+
+  it('serves the HTTP side with TLS from the fleet CA or configured files (resolved against the working directory)', () => {
+    expect(compileMasterConfig({ httpTls: 'fleet-ca' }, context).http.tls).toEqual({ mode: 'fleet-ca' });
+    expect(compileMasterConfig({ httpTls: 'off' }, context).http.tls).toEqual({ mode: 'off' });
+    expect(compileMasterConfig({ httpTls: { certFile: 'tls/web.pem', keyFile: '/etc/web-key.pem' } }, context).http.tls).toEqual({
+      mode: 'files', certFile: '/srv/fleet/tls/web.pem', keyFile: '/etc/web-key.pem',
+    });
+  });
+
+  it('refuses an unknown TLS mode or a certificate without its key, naming the option', () => {
+    expect(issuesOf(() => compileMasterConfig({ httpTls: 'on' as never }, context)).map((i) => i.path)).toEqual(['httpTls']);
+    expect(issuesOf(() => compileMasterConfig({ httpTls: { certFile: 'a.pem' } as never }, context))[0]?.path).toMatch(/^httpTls/);
+    expect(issuesOf(() => compileMasterConfig({ httpTls: { certFile: '', keyFile: 'k.pem' } }, context))[0]?.path).toBe('httpTls.certFile');
   });
 });

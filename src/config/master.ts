@@ -30,7 +30,25 @@ export const MASTER_DEFAULTS = Object.freeze({
   killGraceMs: 2000,
   joinTokenTtlMs: HOUR,
   nodeCertValidityDays: 7,
+  httpTls: 'off' as const,
 });
+
+const filePath = z.string().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters')
+  // eslint-disable-next-line no-control-regex
+  .refine((s) => !/[\u0000-\u001f]/.test(s), 'must not contain control characters');
+
+/**
+ * How the HTTP side (REST, WebSocket, dashboard) is served: `off` = plain HTTP (loopback dev),
+ * `fleet-ca` = TLS with the server certificate the fleet CA issues for the reachable hosts (the
+ * one gRPC uses), or a configured certificate and key (PEM files, read and checked at start).
+ */
+const httpTlsOption = z.union([
+  z.enum(['off', 'fleet-ca']),
+  z.object({ certFile: filePath, keyFile: filePath }).strict(),
+]);
+
+/** Compiled `http.tls`; configured files are absolute. */
+export type HttpTlsConfig = { mode: 'off' } | { mode: 'fleet-ca' } | { mode: 'files'; certFile: string; keyFile: string };
 
 /** `none`/`off`/null mean no timeout; anything else is a duration. */
 const optionalTimeout = z.union([z.null(), z.enum(['none', 'off']).transform(() => null), durationMs({ min: 1, max: 7 * DAY })]);
@@ -42,6 +60,8 @@ export const masterOptionsSchema = z
     dataDir: z.string().optional(),
     /** REST + WebSocket + dashboard address. Default 127.0.0.1:7700. */
     http: hostPort.default(parseHostPort(MASTER_DEFAULTS.http)),
+    /** TLS of the HTTP side: `off`, `fleet-ca` or `{ certFile, keyFile }` (relative to the working directory). Default off. */
+    httpTls: httpTlsOption.default(MASTER_DEFAULTS.httpTls),
     /** gRPC agent endpoint. Default 127.0.0.1:7701. */
     grpc: hostPort.default(parseHostPort(MASTER_DEFAULTS.grpc)),
     /** Also run a hybrid agent in this process. Default false. */
@@ -73,9 +93,7 @@ export const masterOptionsSchema = z
     /** Lifetime of a node certificate, in days; rotated before it ends. Default 7. */
     nodeCertValidityDays: integer({ min: 1, max: 365 }).default(MASTER_DEFAULTS.nodeCertValidityDays),
     /** The ACL policy file (YAML or JSON), watched for live edits. Default `<dataDir>/acl.yaml`; relative to the working directory. */
-    aclPolicyFile: z.string().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters')
-      // eslint-disable-next-line no-control-regex
-      .refine((s) => !/[\u0000-\u001f]/.test(s), 'must not contain control characters').optional(),
+    aclPolicyFile: filePath.optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -104,7 +122,7 @@ export interface Address extends HostPort {
 export type MasterConfig = DeepReadonly<{
   /** Absolute. */
   dataDir: string;
-  http: Address;
+  http: Address & { tls: HttpTlsConfig };
   grpc: Address;
   localWorker: boolean;
   heartbeat: {
@@ -131,9 +149,11 @@ export function compileMasterConfig(options: MasterOptions | undefined, context:
   const o = parseOptions(masterOptionsSchema, options, 'master configuration');
   const dataDir = resolveDataDir({ flag: o.dataDir, env: context.env, cwd: context.cwd });
   const aclPolicyFile = o.aclPolicyFile === undefined ? join(dataDir, 'acl.yaml') : isAbsolute(o.aclPolicyFile) ? o.aclPolicyFile : resolve(context.cwd, o.aclPolicyFile);
+  const absolute = (path: string) => (isAbsolute(path) ? path : resolve(context.cwd, path));
+  const tls: HttpTlsConfig = typeof o.httpTls === 'string' ? { mode: o.httpTls } : { mode: 'files', certFile: absolute(o.httpTls.certFile), keyFile: absolute(o.httpTls.keyFile) };
   return deepFreeze({
     dataDir,
-    http: address(o.http),
+    http: { ...address(o.http), tls },
     grpc: address(o.grpc),
     localWorker: o.localWorker,
     heartbeat: {

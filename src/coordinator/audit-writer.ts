@@ -4,10 +4,11 @@
  * when an entry cannot be written, `record` throws AuditUnavailableError and the caller
  * refuses the privileged operation it was about to perform.
  *
- * Single writer: the coordinator is the only one appending, from one thread, never inside a
- * store transaction that might roll back (the in-memory head would then be ahead of the log).
+ * Single writer: the coordinator is the only one appending, from one thread. An entry written
+ * inside a store transaction that rolls back must be followed by `resync()` (the in-memory head
+ * would otherwise be ahead of the log).
  */
-import { BitacoraError, ErrorCode, type BitacoraErrorOptions } from '../core/index.js';
+import { BitacoraError, ErrorCode, isBitacoraError, type BitacoraErrorOptions } from '../core/index.js';
 import { chainEntry, verifyAuditChain, type AuditEntry, type AuditRecord, type AuditVerification } from '../security/index.js';
 import type { EventLog } from '../store/events.js';
 
@@ -32,6 +33,14 @@ export class AuditWriter {
 
   constructor(private readonly events: EventLog, private readonly now: () => number) {}
 
+  /**
+   * Forgets the cached head, so the next entry re-reads it from the log: call after a store
+   * transaction that contained entries rolled back.
+   */
+  resync(): void {
+    this.head = undefined;
+  }
+
   /** Appends one entry; AuditUnavailableError when the log refuses the write. */
   record(record: AuditRecord): AuditEntry {
     try {
@@ -43,6 +52,8 @@ export class AuditWriter {
     } catch (err) {
       // Re-read the head next time: the failed append may or may not have landed.
       this.head = undefined;
+      // The whole store is down (disk full, read-only): say so — the operation is refused either way.
+      if (isBitacoraError(err) && err.code === ErrorCode.StoreUnavailable) throw err;
       throw new AuditUnavailableError(`the audit trail cannot be written (${(err as Error).message}): privileged operations are refused until it can`, { cause: err });
     }
   }

@@ -333,7 +333,11 @@ export class Coordinator implements FleetService {
   submitTasks(specs: NewTaskSpec[]): { task: Task; created: boolean }[] {
     this.requireRunning();
     const resolved = specs.map((s) => this.resolvePin(s));
-    const outcomes = this.options.backbone.tasks.submitMany(resolved, this.ctx.clock.now());
+    const projects = [...new Set(resolved.map((s) => s.project ?? null))].slice(0, 20);
+    // Audited per call (a batch is one entry), in the submission's own transaction.
+    const outcomes = this.security.privilegedInBatch(this.ctx.batch, 'task.submit', null, () => this.options.backbone.tasks.submitMany(resolved, this.ctx.clock.now()), {
+      details: { count: resolved.length, projects },
+    });
     this.dispatcher.schedule();
     return outcomes;
   }
@@ -359,7 +363,7 @@ export class Coordinator implements FleetService {
 
   createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): CreatedJoinToken {
     const valid = parseOrThrow(tokenOptionsSchema, options, 'join token options');
-    return this.security.privileged('token.create', null, () => this.issueJoinToken(valid), { actor: this.security.actor ?? `user:${valid.createdBy}`, details: { role: valid.role } });
+    return this.security.privileged('token.create', null, () => this.issueJoinToken(valid), { actor: this.security.actor ?? `system:${valid.createdBy}`, details: { role: valid.role } });
   }
 
   private issueJoinToken(valid: z.infer<typeof tokenOptionsSchema>): CreatedJoinToken {

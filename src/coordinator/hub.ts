@@ -137,6 +137,10 @@ export class Hub {
     }
     const nodeId = session.nodeId!;
     if (message.type !== 'hello' && !this.allowed(session, nodeId, NODE_OPERATIONS[message.type])) return;
+    // A report about the attempt another node holds right now is that node's to make: decided
+    // (and, denied, audited) against that node. An older attempt is merely stale: fenced below.
+    const foreign = this.foreignHolder(nodeId, message);
+    if (foreign !== null && !this.allowed(session, nodeId, 'ReportResult', foreign)) return;
     switch (message.type) {
       case 'hello':
         this.refuse(session, new ProtocolViolationError('hello sent twice on one stream'), true);
@@ -219,6 +223,14 @@ export class Hub {
     const nodeId = admission.node.id;
     if (admission.identity) session.certificate = { role: admission.identity.role, serial: admission.identity.serial, notAfter: admission.identity.notAfter };
     this.pending.delete(session);
+    // The hello's running list is the node's SyncState: refused, the node is not admitted.
+    if (hello.running.length > 0) {
+      session.nodeId = nodeId;
+      if (!this.allowed(session, nodeId, 'SyncState', nodeId, true)) {
+        session.state = 'closed';
+        return;
+      }
+    }
     const previous = this.ctx.sessions.get(nodeId);
     if (previous && previous !== session) {
       // One live stream per node: the newer one wins (the old one is usually a dead TCP
@@ -300,14 +312,27 @@ export class Hub {
    * The ACL at the gRPC entry: what a node sends is an operation it performs on a target (for
    * now always itself). A denial is answered, audited and counted as a violation.
    */
-  private allowed(session: AgentSession, nodeId: string, operation: Operation): boolean {
+  private allowed(session: AgentSession, nodeId: string, operation: Operation, targetNode = nodeId, fatal = false): boolean {
     const role = session.certificate?.role ?? this.ctx.roster.get(nodeId)?.role ?? 'worker';
-    const decision = authorize(operation, { kind: 'node', nodeId, role }, { kind: 'node', nodeId }, this.deps!.policy());
+    const decision = authorize(operation, { kind: 'node', nodeId, role }, { kind: 'node', nodeId: targetNode }, this.deps!.policy());
     if (decision.allowed) return true;
     const error = new BitacoraError(ErrorCode.Forbidden, decision.reason, { details: { operation } });
-    this.audit(session, operation, nodeId, 'denied', error);
-    this.refuse(session, error, false);
+    this.audit(session, operation, targetNode, 'denied', error);
+    this.refuse(session, error, fatal);
     return false;
+  }
+
+  /** The other node holding the very attempt `message` reports about, if any. */
+  private foreignHolder(nodeId: string, message: AgentMessage): string | null {
+    const refs =
+      message.type === 'taskStarted' || message.type === 'taskFinished' || message.type === 'taskRejected' ? [message]
+      : message.type === 'taskOutput' ? message.chunks
+      : [];
+    for (const ref of refs) {
+      const entry = this.ctx.active.get(ref.taskId);
+      if (entry && entry.attempt === ref.attempt && entry.nodeId !== nodeId) return entry.nodeId;
+    }
+    return null;
   }
 
   /** Refuses and closes a stream for an authentication or authorization reason, audited. */

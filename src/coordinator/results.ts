@@ -156,7 +156,8 @@ export class ResultHandler {
       return;
     }
     this.ctx.active.remove(taskId);
-    this.ctx.refusals.note(taskId, nodeId);
+    // A policy refusal (the node's serve allow-list) holds for every later attempt; a full node's does not.
+    if (reason.startsWith(ErrorCode.Forbidden)) this.ctx.refusals.note(taskId, nodeId);
     try {
       this.ctx.backbone.tasks.requeue(taskId, attempt, `node refused the task: ${reason}`, this.ctx.clock.now());
     } catch (err) {

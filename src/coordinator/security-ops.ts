@@ -48,6 +48,21 @@ export class SecurityOps {
     this.audit.record(record);
   }
 
+  /**
+   * `privileged` inside one store transaction with the operation itself (`batch`), so the audit
+   * entry costs no extra fsync; if the transaction rolls back, so does the entry, and the
+   * failure is noted afterwards.
+   */
+  privilegedInBatch<T>(batch: <R>(fn: () => R) => R, action: string, target: string | null, fn: () => T, options: { details?: Record<string, unknown> } = {}): T {
+    try {
+      return batch(() => this.privileged(action, target, fn, options));
+    } catch (err) {
+      this.audit.resync();
+      this.note(this.actor ?? API_ACTOR, action, target, 'failed', (err as Error).message);
+      throw err;
+    }
+  }
+
   /** A denial or notice that must not stop the caller. */
   note(actor: string, action: string, target: string | null, outcome: AuditOutcome, reason: string, details?: Record<string, unknown>): void {
     this.audit.tryRecord({ actor, action, target, outcome, reason: reason.slice(0, 500), ...(details ? { details } : {}) }, (m) => this.ctx.log.error(m));

@@ -37,9 +37,14 @@ async function heartbeatsSeen(master: MasterProcess, name: string, ms: number): 
 }
 
 /** Child processes of `pid` (the tasks an agent runs). */
+/** The agent's task processes: its children but its task reaper (bin/task-reaper). */
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
+    return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.includes('task-reaper'))
+      .map((line) => Number(line.trim().split(/\s+/)[0]))
+      .filter((n) => n > 0);
   } catch {
     return []; // ps exits 1 when there are none
   }

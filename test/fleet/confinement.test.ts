@@ -150,7 +150,7 @@ describe('workspace confinement and environment through a real master and agent'
     expect(cwd).toBe(realpathSync(join(dir, 'confined', 'workspaces', 'conf')));
     const names = env.map((l) => l.slice(0, l.indexOf('=')));
     // Plus what the shell itself sets (PWD, SHLVL, …), which comes from no one's environment.
-    const allowed = new Set([...DEFAULT_ENV_ALLOWLIST, 'TASK_VAR', 'BITACORA_RUN_ID', 'BITACORA_AGENT_ID', 'PWD', 'OLDPWD', 'SHLVL', '_']);
+    const allowed = new Set([...DEFAULT_ENV_ALLOWLIST, 'TASK_VAR', 'BITACORA_RUN_ID', 'BITACORA_AGENT_ID', 'BITACORA_AGENT_RUN', 'PWD', 'OLDPWD', 'SHLVL', '_']);
     expect(names.filter((n) => !allowed.has(n))).toEqual([]);
     expect(names).toContain('TASK_VAR');
     expect(output).not.toContain(SECRET);
