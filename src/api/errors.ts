@@ -38,6 +38,7 @@ export const HTTP_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = {
   [ErrorCode.ApprovalExpired]: 409,
   [ErrorCode.Cancelled]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.RateLimited]: 429,
   // The request was understood but no node can run it (capabilities, pin): not retryable as is.
   [ErrorCode.NoCapableNode]: 422,
   [ErrorCode.SpawnFailed]: 500,

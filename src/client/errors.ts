@@ -15,6 +15,7 @@ function codeForStatus(status: number): ErrorCode {
   if (status === 404) return ErrorCode.NotFound;
   if (status === 409) return ErrorCode.Conflict;
   if (status === 413) return ErrorCode.PayloadTooLarge;
+  if (status === 429) return ErrorCode.RateLimited;
   if (status === 502 || status === 503 || status === 504) return ErrorCode.Unavailable;
   return ErrorCode.Internal;
 }

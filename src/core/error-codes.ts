@@ -50,6 +50,8 @@ export const ErrorCode = {
   StoreUnavailable: 'BIT_ERR_STORE_UNAVAILABLE',
   /** The audit trail cannot be written; privileged operations are refused (fail-closed). */
   AuditUnavailable: 'BIT_ERR_AUDIT_UNAVAILABLE',
+  /** Too many failed attempts from one address (dashboard login): wait `details.retryAfterMs`. Retryable. */
+  RateLimited: 'BIT_ERR_RATE_LIMITED',
   /** The coordinator is shutting down or refuses new work (emergency shutdown). */
   Unavailable: 'BIT_ERR_UNAVAILABLE',
   Internal: 'BIT_ERR_INTERNAL',

@@ -4,7 +4,7 @@
  * need the CSRF header; a cookie WebSocket must come from the same origin; logout ends the
  * session; the WebSocket subscription itself is authorized per role (ReadState, ReadLogs).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { startApiServer, type ApiServer } from '../../src/api/index.js';
 import { ErrorCode } from '../../src/core/index.js';
@@ -121,6 +121,16 @@ describe('dashboard session (cookie + CSRF)', () => {
     const cookieClosed = closedWith(byCookie.ws!);
     expect((await call('POST', '/v1/logout', { cookie, 'x-csrf-token': body.csrfToken })).status).toBeLessThan(300);
     expect(await cookieClosed).toBe(1008);
+  });
+
+  it('throttles failed logins per address (429 BIT_ERR_RATE_LIMITED), so refusals cannot flood the audit trail', async () => {
+    for (let i = 0; i < 10; i++) expect((await call('POST', '/v1/login', {}, { token: `bat_wrong${i}` })).status).toBe(401);
+    const login = vi.spyOn(access, 'login');
+    const limited = await call('POST', '/v1/login', {}, { token: 'bat_wrong-again' });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe(ErrorCode.RateLimited);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(login).not.toHaveBeenCalled(); // never reached the access service, so nothing more to audit
   });
 
   it('refuses a cookie WebSocket from another origin, accepts one from its own', async () => {

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BitacoraError, ErrorCode, parseOrThrow } from '../../core/index.js';
 import { SESSION_COOKIE } from '../auth.js';
+import { FailureThrottle } from '../failure-throttle.js';
 import type { SessionStore } from '../sessions.js';
 import { bodyOrEmpty, type AccessDeps } from './shared.js';
 
@@ -36,10 +37,27 @@ function endCurrentSession(request: FastifyRequest, reply: FastifyReply, session
 }
 
 export function loginRoutes(app: FastifyInstance, { access, sessions }: LoginRouteDeps): void {
+  // Per client address: refused logins are audited, so a flood must stop before it reaches the trail.
+  const throttle = new FailureThrottle();
   app.post('/login', { config: { public: true }, bodyLimit: LOGIN_BODY_LIMIT }, async (request, reply) => {
     const { token } = parseOrThrow(loginSchema, bodyOrEmpty(request.body), 'login');
+    const retryAfterMs = throttle.retryAfterMs(request.ip, Date.now());
+    if (retryAfterMs > 0) {
+      reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+      throw new BitacoraError(ErrorCode.RateLimited, `too many failed logins from ${request.ip}: retry in ${Math.ceil(retryAfterMs / 1000)} s`, {
+        retryable: true,
+        details: { retryAfterMs },
+      });
+    }
     // TokenInvalid / TokenExpired / TokenUsed / TokenRevoked → 401; audited by the access service.
-    const principal = access.login(token);
+    let principal;
+    try {
+      principal = access.login(token);
+    } catch (err) {
+      throttle.fail(request.ip, Date.now());
+      throw err;
+    }
+    throttle.succeed(request.ip);
     if (principal.kind !== 'user') throw new BitacoraError(ErrorCode.TokenInvalid, 'this token does not name a user');
     endCurrentSession(request, reply, sessions);
     const { id, session } = sessions.create(principal);
