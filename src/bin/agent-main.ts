@@ -29,11 +29,12 @@ export interface AgentServeOptions {
 
 /**
  * `extras` are for tests and embedders: reconnect backoff, the config before the first
- * welcome, and `connect` — the transport (fault-injection tests dial through a proxy).
+ * welcome, `connect` — the transport (fault-injection tests dial through a proxy) — and `fetch`
+ * for the join info (the master's own local worker takes it in-process).
  */
 export async function startAgent(
   options: AgentStartOptions & AgentServeOptions,
-  extras: Partial<Pick<AgentOptions, 'backoff' | 'initialConfig' | 'connect'>> = {},
+  extras: Partial<Pick<AgentOptions, 'backoff' | 'initialConfig' | 'connect' | 'fetch'>> = {},
 ): Promise<LocalAgent> {
   const config = compileAgentConfig(
     {

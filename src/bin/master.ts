@@ -122,6 +122,10 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
         specializations: [],
         capacity: Math.max(1, cpus().length),
         dataDir: agentDir,
+      }, {
+        // Join info straight from the coordinator: the API may serve a certificate that does not
+        // name 127.0.0.1 (`--http-cert`). The pinned CA hash is still checked against it.
+        fetch: async () => new Response(JSON.stringify(coordinator.joinInfo()), { status: 200, headers: { 'content-type': 'application/json' } }),
       });
       cleanups.push(() => agent.close());
     }

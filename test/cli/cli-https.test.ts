@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,6 +220,46 @@ describe.skipIf(!existsSync(BIN))('bitacora up --http-cert/--http-key (built bin
       expect(client['caFile']).toBeUndefined();
       const status = await bitacora(['--data-dir', join(dir, 'master'), '--ca-file', join(dir, 'web-ca.pem'), 'status', '--json']);
       expect(status.code, status.stderr).toBe(0);
+    } finally {
+      master.child.kill('SIGKILL');
+    }
+  }, 90_000);
+
+  it('runs its local worker although the certificate names another host and an untrusted CA', async () => {
+    const ca = await createFleetCa({ commonName: 'Throwaway Web CA 3' });
+    const server = await issueServerCertificate(ca, { commonName: 'fleet.example', hosts: ['fleet.example'], validityDays: 2 });
+    writeFileSync(join(dir, 'web3.pem'), server.certPem);
+    writeFileSync(join(dir, 'web3-key.pem'), server.keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'web3-ca.pem'), ca.certPem);
+    const dataDir = join(dir, 'master-local');
+    const master = await startJson([
+      'up', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--http-cert', join(dir, 'web3.pem'), '--http-key', join(dir, 'web3-key.pem'),
+      '--local-worker', '--json', '--data-dir', dataDir,
+    ]);
+    try {
+      // The local worker takes its join info in-process and dials gRPC with the fleet CA; here the
+      // API is read as a remote client would, trusting the web CA and naming the certificate's host.
+      const url = new URL(String(master.banner['url']));
+      const nodes = () =>
+        new Promise<Array<{ name: string; status: string }>>((resolve, reject) => {
+          const req = httpsRequest(
+            { host: url.hostname, port: url.port, path: '/v1/nodes', servername: 'fleet.example', ca: ca.certPem, headers: { authorization: `Bearer ${String(master.banner['adminToken'])}` } },
+            (res) => {
+              let body = '';
+              res.on('data', (d: Buffer) => (body += d.toString()));
+              res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as Array<{ name: string; status: string }>) : reject(new Error(`HTTP ${res.statusCode}: ${body}`))));
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      const deadline = Date.now() + 30_000;
+      let local: { name: string; status: string } | undefined;
+      while (!(local?.status === 'ready') && Date.now() < deadline) {
+        local = (await nodes()).find((n) => n.name.endsWith('-local'));
+        if (local?.status !== 'ready') await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(local, master.stderr()).toMatchObject({ status: 'ready' });
     } finally {
       master.child.kill('SIGKILL');
     }
