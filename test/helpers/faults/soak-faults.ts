@@ -2,14 +2,19 @@
  * The soak's fault table and its seeded schedule. Each entry injects one fault into a
  * running FaultFleet and undoes it (restart, resume, heal) before it returns, recording
  * what it did in the fleet's HistoryRecorder. The schedule — which fault, when, with which
- * parameters — is a pure function of the seed, so `BITACORA_SOAK_SEED=N` replays it.
+ * parameters — is a pure function of the seed (and of the machine's capabilities, see
+ * below), so `BITACORA_SOAK_SEED=N` replays it.
  *
  * Adding a fault = adding one entry to SOAK_FAULTS: a name, a weight (how often it is
  * drawn), and `inject(ctx, rng)`, which must leave the fleet whole again when it returns.
+ * An entry that needs something the machine may not allow (`needs: 'mount'`) is left out
+ * of the table there (`soakFaults(capabilities)`): the schedule is then a pure function of
+ * the seed and those capabilities.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NewTaskSpec, Task } from '../../../src/core/index.js';
+import type { SmallDisk } from './disk.js';
 import { crashAtomicAction, CRASH_POINTS } from './engine.js';
 import type { FaultFleet } from './fleet.js';
 import { RawAgent } from './raw-agent.js';
@@ -48,12 +53,22 @@ export interface SoakContext {
   log(message: string): void;
   /** Specs submitted with an idempotency key so far (for resubmission faults). */
   keyed: Array<{ key: string; spec: NewTaskSpec }>;
+  /** The tmpfs holding the master's data directory, where mounting is possible (else null). */
+  disk: SmallDisk | null;
+}
+
+/** What the machine running the soak allows; an entry that needs more is left out of the table. */
+export interface SoakCapabilities {
+  /** May mount file systems (`canMount()`): the master's data directory is on a SmallDisk. */
+  mount: boolean;
 }
 
 export interface SoakFault {
   name: string;
   /** Relative frequency in the schedule (0 = never drawn). */
   weight: number;
+  /** A capability the entry needs; without it the entry is not in the table (see `soakFaults`). */
+  needs?: keyof SoakCapabilities;
   inject(ctx: SoakContext, rng: Rng): Promise<void>;
 }
 
@@ -62,6 +77,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Workers whose traffic goes through a proxy (the partition faults need one). */
 function proxied(ctx: SoakContext): string[] {
   return [...ctx.fleet.workers.values()].filter((w) => w.proxy !== null).map((w) => w.name);
+}
+
+/** 64 KB of environment per task: a few batches use up whatever the store can still write. */
+const BULKY_ENV = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`SOAK_PAD${i}`, 'x'.repeat(8000)]));
+
+/**
+ * Submits batches of bulky (quick) tasks until the store refuses one with StoreUnavailable;
+ * returns how many tasks were acknowledged on the way. They run once space is back.
+ */
+async function burnStoreSlack(ctx: SoakContext): Promise<number> {
+  const { fleet } = ctx;
+  let acknowledged = 0;
+  for (let i = 0; i < 100; i++) {
+    const ids = await fleet.recorder.submit(fleet.master, Array.from({ length: 20 }, () => fleet.task('true', { env: BULKY_ENV })));
+    const error = fleet.recorder.submissions.at(-1)!.error;
+    if (error?.code === 'BIT_ERR_STORE_UNAVAILABLE') return acknowledged;
+    if (error) throw new Error(`a bulky submission on a full disk failed otherwise: ${error.code}: ${error.message}`);
+    acknowledged += ids.length;
+  }
+  throw new Error(`the store kept accepting writes on a full disk (${acknowledged} bulky tasks)`);
 }
 
 async function activeTasks(ctx: SoakContext): Promise<Task[]> {
@@ -223,7 +258,57 @@ export const SOAK_FAULTS: SoakFault[] = [
       ctx.fleet.recorder.addActions([result.action], { [result.action.id]: result.effect });
     },
   },
+  {
+    name: 'disk full',
+    weight: 1,
+    needs: 'mount',
+    async inject(ctx, rng) {
+      // Fault 8a in the soak: the master's store runs out of space while submissions and
+      // results go on. Refused submissions are recorded unacknowledged by the loader's
+      // recorder; results refused meanwhile stay in the agents' outboxes and are re-sent on
+      // the live stream once space is back (B3 fix).
+      const disk = ctx.disk;
+      if (!disk) throw new Error("'disk full' drawn without a mounted disk (the table should have left it out)");
+      const fullMs = rng.int(1000, 5000);
+      const { recorder } = ctx.fleet;
+      const before = recorder.submissions.length;
+      recorder.fault('disk full', 'master', `${fullMs} ms`);
+      try {
+        const filled = disk.fill();
+        // SQLite reuses its WAL file's space after a checkpoint, so a full disk bites only once
+        // that slack is used up: bulky submissions use it (as in fault 8a), then the load's
+        // own submissions meet the full disk.
+        const bulky = await burnStoreSlack(ctx);
+        ctx.log(`disk full: filled the master's disk (${Math.round(filled / 1024 / 1024)} MiB), the store refused writes after ${bulky} bulky tasks; free again in ${fullMs} ms`);
+        await sleep(fullMs);
+      } finally {
+        disk.free();
+      }
+      recorder.fault('disk space back', 'master');
+      const spaceBack = Date.now();
+      const during = recorder.submissions.slice(before);
+      const refused = during.filter((s) => s.error?.code === 'BIT_ERR_STORE_UNAVAILABLE').length;
+      // Undo before returning: the store takes writes again (a submission made after the
+      // space came back is acknowledged), and the agents' resend window (three heartbeats)
+      // has passed, so the results refused during the outage are recorded.
+      const deadline = spaceBack + 30_000;
+      while (!recorder.submissions.some((s) => s.at >= spaceBack && s.ackedId !== null)) {
+        if (Date.now() > deadline) throw new Error('the store still refuses writes 30 s after the disk got space back');
+        await sleep(100);
+      }
+      await sleep(2000);
+      ctx.log(`disk space back: ${refused} of ${during.length} task submissions (bulky ones included) refused during the outage with BIT_ERR_STORE_UNAVAILABLE`);
+    },
+  },
 ];
+
+/**
+ * The table this machine can play: SOAK_FAULTS without the entries whose `needs` it lacks.
+ * The schedule is a pure function of the seed and of these capabilities.
+ */
+export function soakFaults(capabilities: SoakCapabilities, table: readonly SoakFault[] = SOAK_FAULTS): SoakFault[] {
+  return table.filter((f) => f.needs === undefined || capabilities[f.needs]);
+}
 
 export interface ScheduledFault {
   atMs: number;
@@ -232,7 +317,7 @@ export interface ScheduledFault {
   seed: number;
 }
 
-/** The whole schedule, from the seed alone. */
+/** The whole schedule, from the seed and the table (`soakFaults(capabilities)`) alone. */
 export function scheduleFor(seed: number, durationMs: number, faults: readonly SoakFault[] = SOAK_FAULTS): ScheduledFault[] {
   const rng = new Rng(seed);
   const total = faults.reduce((n, f) => n + f.weight, 0);
