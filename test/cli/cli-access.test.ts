@@ -4,38 +4,21 @@
  * the CLI token in client.json), `user add|list|remove`, `token create --user|--login`,
  * `token list|revoke`, `acl show|set`, `whoami`, and a restart that keeps the CLI token valid.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, BIN, bitacora } from '../helpers/cli-binary.js';
+import { BIN, bitacora, startBitacora } from '../helpers/cli-binary.js';
 
 
 /** `bitacora up --json` in the background; resolves with its banner. */
 function startMaster(dataDir: string): Promise<{ child: ChildProcess; banner: Record<string, unknown>; logs: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'up', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--json', '--data-dir', dataDir], {
-    env: baseEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner from bitacora up; stderr: ${stderr}`)), 30_000);
-    child.once('exit', (code) => reject(new Error(`bitacora up exited early with ${code}: ${stderr}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      try {
-        const banner = JSON.parse(stdout) as Record<string, unknown>;
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolvePromise({ child, banner, logs: () => stdout + stderr });
-      } catch {
-        // not complete yet
-      }
-    });
-  });
+  return startBitacora(['up', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--json', '--data-dir', dataDir]).then(({ child, banner, output }) => ({
+    child,
+    banner,
+    logs: () => output().stdout + output().stderr,
+  }));
 }
 
 function stop(child: ChildProcess): Promise<void> {

@@ -3,35 +3,17 @@
  * `bitacora up --local-worker` and a real `bitacora join` on loopback, each with its own data
  * directory: the JSON contracts scripts rely on, exit codes, live output, clean stops on SIGINT.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, BIN, bitacora, type CliResult as Result } from '../helpers/cli-binary.js';
+import { BIN, bitacora, startBitacora, type CliResult as Result } from '../helpers/cli-binary.js';
 
 
 /** Starts a long-running command and resolves with the first complete JSON document on stdout. */
 function startLongRunning(args: string[]): Promise<{ child: ChildProcess; banner: Record<string, unknown>; output: () => Result }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: baseEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner from bitacora ${args.join(' ')}; stderr: ${stderr}`)), 30_000);
-    child.once('exit', (code) => reject(new Error(`bitacora ${args[0]} exited early with ${code}: ${stderr}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      try {
-        const banner = JSON.parse(stdout) as Record<string, unknown>;
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolvePromise({ child, banner, output: () => ({ code: child.exitCode ?? -1, stdout, stderr }) });
-      } catch {
-        // not complete yet
-      }
-    });
-  });
+  return startBitacora(args);
 }
 
 function exited(child: ChildProcess): Promise<number | null> {

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetClient } from '../../src/client/fleet-client.js';
 import { nodeSecureTransport } from '../../src/client/node-transport.js';
 import { createFleetCa, issueServerCertificate } from '../../src/security/index.js';
-import { baseEnv, BIN, bitacora } from '../helpers/cli-binary.js';
+import { baseEnv, BIN, bitacora, startBitacora } from '../helpers/cli-binary.js';
 
 interface Started {
   child: ChildProcess;
@@ -28,25 +28,9 @@ const children: ChildProcess[] = [];
 
 /** Starts a long-running command and resolves with the first complete JSON document on stdout. */
 function startJson(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: baseEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no JSON from bitacora ${args.join(' ')}; stderr: ${stderr}`)), 60_000);
-    child.once('exit', (code) => reject(new Error(`bitacora ${args[0]} exited early with ${code}: ${stderr}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      try {
-        const banner = JSON.parse(stdout) as Record<string, unknown>;
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, banner, stderr: () => stderr });
-      } catch {
-        // not complete yet
-      }
-    });
+  return startBitacora(args, 60_000).then(({ child, banner, output }) => {
+    children.push(child);
+    return { child, banner, stderr: () => output().stderr };
   });
 }
 
