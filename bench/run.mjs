@@ -55,7 +55,7 @@ export const PRESETS = {
       workers: [1, 2], concurrency: 4, latencyN: 20, latencyBlocks: 2, warmupN: 3, durationMs: 300, batchSize: 50, maxOutstanding: 100,
     },
     // Shorter failure detection than the defaults, to keep the CI smoke test short.
-    recovery: { rounds: 1, variants: [{ label: 'fast', settings: { heartbeatIntervalMs: 500, missedHeartbeats: 4, reconnectGraceMs: 500, selfFenceAfterMs: 8000 } }] },
+    recovery: { rounds: 1, variants: [{ label: 'fast', settings: { heartbeatIntervalMs: 500, missedHeartbeats: 4, reconnectGraceMs: 500, selfFenceAfterMs: 4000 } }] },
     connected: { runs: [{ agents: 20, durability: 'full' }], windowMs: 1000, settleMs: 500, probes: 2, agentsPerProc: 20, maxProcs: 1, connectTimeoutMs: 60_000 },
     scaling: { workers: [1, 2], taskMs: 10, durationMs: 300, durabilities: ['full'] },
     atomic: { n: 10, variants: [{ durability: 'full', hooks: 'in-process' }] },

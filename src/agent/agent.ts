@@ -4,7 +4,8 @@
  * node certificate; afterwards mutual TLS with that certificate, rotated before it expires
  * over the live stream; legacy: a stored `bnc_` credential), heartbeats, runs what it is
  * assigned through the Executor, reports through the Outbox, reconnects with backoff, and
- * stops its own tasks when cut off longer than `selfFenceAfterMs`.
+ * kills its own tasks when its lease runs out: `selfFenceAfterMs` after the sending time of the
+ * last heartbeat the master acknowledged (master-lease.ts) — the master moves them only later.
  *
  * States: idle → connecting → connected ⇄ backoff → closed. `start()` resolves at the first
  * welcome and rejects when the master refuses the agent for good (wrong token, CA mismatch,
@@ -19,6 +20,7 @@ import { AgentRefusedError, FATAL_CODES } from './errors.js';
 import { Executor } from './executor.js';
 import { resolveDialTarget } from './join-info.js';
 import { deferred } from './deferred.js';
+import { MasterLease } from './master-lease.js';
 import { Outbox } from './outbox.js';
 import { advertisedCapabilities, SERVE_EVERYTHING, type ServePolicy } from './serve-policy.js';
 import { machineResources } from './resources.js';
@@ -28,6 +30,10 @@ import { loadAgentState, saveAgentState, type AgentState } from './state-file.js
 
 /** Heartbeats without an acknowledgement before a result is sent again on the live stream. */
 const RESEND_AFTER_HEARTBEATS = 3;
+/** How often the lease is checked; the master's LEASE_MARGIN_MS covers this delay. */
+const SELF_FENCE_CHECK_MS = 250;
+/** How long a clean stop waits for the master to take the handed-back tasks. */
+const GRACEFUL_CLOSE_MS = 2000;
 
 export type AgentLifecycle = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
@@ -84,8 +90,18 @@ export class Agent {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private fenceTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
-  /** Since when no stream is connected (null while connected). */
-  private cutOffSince: number | null = null;
+  /** Renewed by the master's answers; once it runs out our tasks may run elsewhere: we kill them. */
+  private readonly lease = new MasterLease();
+  /**
+   * Attempts the self-fence killed that the master may still count as running here: those
+   * reported in the current hello (SyncState may keep them) or killed while the stream was up.
+   * They are handed back (`taskRejected`) so the master requeues them.
+   */
+  private fencedSinceHello: TaskRef[] = [];
+  /** Set once `close` begins: the attempts to hand back to the master in `leaving`. */
+  private handedBack: TaskRef[] | null = null;
+  /** The current stream got its welcome (the master knows us on it). */
+  private streamWelcomed = false;
   private readonly firstWelcome: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
   private readonly done: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
   private fatal: Error | null = null;
@@ -162,7 +178,6 @@ export class Agent {
       this.fail(new AgentRefusedError('BIT_ERR_UNAUTHENTICATED', `no stored credential in ${this.options.dataDir} and no --token: nothing to join with`));
       return this.firstWelcome.promise;
     }
-    this.cutOffSince = this.clock.now();
     this.armSelfFence();
     void this.loop();
     return this.firstWelcome.promise;
@@ -175,9 +190,17 @@ export class Agent {
     this.executor.refuseNew();
     this.stopTimers();
     this.wake?.();
+    this.handedBack = this.executor.refs();
     await this.executor.stopAll({ drop: true });
     this.outbox.detach();
-    this.link?.close(reason);
+    const link = this.link;
+    if (link && this.streamWelcomed) {
+      // Their processes are gone: hand them back (with work that arrived meanwhile), so the
+      // master need not wait out our lease; it sends nothing more. Then a clean half-close.
+      link.send({ type: 'leaving', reason, stopped: this.handedBack });
+      await link.closeGracefully(reason, GRACEFUL_CLOSE_MS);
+    }
+    link?.close(reason);
     this.link = null;
     if (this.fatal) this.done.reject(this.fatal);
     else this.done.resolve();
@@ -234,7 +257,8 @@ export class Agent {
           if (message.type === 'welcome') {
             clearTimeout(welcomeTimer);
             welcomed = true;
-            this.welcomed(message, address, caCertPem, caHash);
+            this.lease.renew(helloSentAt, this.clock.now());
+            this.welcomed(message, address, caCertPem, caHash, hello.running);
             return;
           }
           if (message.type === 'error') {
@@ -252,7 +276,9 @@ export class Agent {
           else resolve(welcomed);
         },
       });
-      const hello: AgentMessage = {
+      const helloSentAt = this.clock.now();
+      this.fencedSinceHello = [];
+      const hello: Extract<AgentMessage, { type: 'hello' }> = {
         type: 'hello',
         protocolVersion: PROTOCOL_VERSION,
         ...(mtls
@@ -276,7 +302,7 @@ export class Agent {
     });
   }
 
-  private welcomed(welcome: Welcome, address: string, caCertPem: string, caHash: string): void {
+  private welcomed(welcome: Welcome, address: string, caCertPem: string, caHash: string, reported: readonly TaskRef[]): void {
     if (welcome.certificatePem !== undefined) {
       this.storeEnrollment(welcome, address, caCertPem, caHash);
       return;
@@ -297,11 +323,12 @@ export class Agent {
     saveAgentState(this.options.dataDir, this.state);
     this.config = { ...welcome.config };
     if (welcome.voidTasks.length > 0) this.executor.drop(welcome.voidTasks);
-    this.cutOffSince = null;
     // Connected first: `send` drops everything while not connected.
+    this.streamWelcomed = true;
     this.setState('connected');
     this.outbox.attach((m) => this.send(m));
     this.outbox.resendAll();
+    this.handBackFenced(reported, welcome.voidTasks);
     this.armHeartbeat();
     this.certificates.arm();
     this.log.info(`${first ? 'joined' : 'reconnected to'} the fleet as ${this.options.node.name} (${welcome.nodeId})`);
@@ -311,6 +338,16 @@ export class Agent {
   private handle(message: CoordinatorMessage): void {
     switch (message.type) {
       case 'executeTask':
+        if (this.handedBack !== null) {
+          // Stopping: never started, handed back with the rest in `leaving`.
+          this.handedBack.push({ taskId: message.task.taskId, attempt: message.task.attempt });
+          return;
+        }
+        // Work that arrives after our lease ran out may already be the master's to move: never start it.
+        if (this.lease.expired(this.clock.now(), this.config.selfFenceAfterMs)) {
+          this.send({ type: 'taskRejected', taskId: message.task.taskId, attempt: message.task.attempt, reason: 'lease ran out (no answer from the master in time)' });
+          return;
+        }
         this.executor.execute(message.task);
         return;
       case 'cancelTask':
@@ -318,6 +355,9 @@ export class Agent {
         return;
       case 'voidTasks':
         this.executor.drop(message.tasks);
+        return;
+      case 'heartbeatAck':
+        this.lease.renew(message.at, this.clock.now());
         return;
       case 'resultAck':
         this.outbox.ack({ taskId: message.taskId, attempt: message.attempt });
@@ -377,11 +417,11 @@ export class Agent {
   }
 
   private disconnected(reason: string): void {
+    this.streamWelcomed = false;
     this.outbox.detach();
     this.certificates.reset();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
-    if (this.cutOffSince === null) this.cutOffSince = this.clock.now();
     if (this.lifecycle !== 'closed') this.log.warn(`stream to the master closed: ${reason}`);
   }
 
@@ -398,17 +438,47 @@ export class Agent {
     this.heartbeatTimer.unref();
   }
 
-  /** Cut off longer than selfFenceAfterMs → stop our tasks, so two copies never run for long. */
+  /**
+   * Lease run out → kill our tasks at once (no polite SIGTERM grace: the master is about to
+   * start them elsewhere), so two copies of an attempt never run at the same time.
+   */
   private armSelfFence(): void {
     this.fenceTimer = setInterval(() => {
-      if (this.cutOffSince === null || this.executor.count === 0) return;
-      const cutOff = this.clock.now() - this.cutOffSince;
-      if (cutOff <= this.config.selfFenceAfterMs) return;
-      this.log.warn(`cut off from the master for ${cutOff} ms: stopping ${this.executor.count} task(s) (self-fence)`);
-      // Dropped, not reported: the master requeues them when it sees we no longer hold them.
-      void this.executor.stopAll({ drop: true });
-    }, 250);
+      if (this.executor.count === 0) return;
+      const now = this.clock.now();
+      if (!this.lease.expired(now, this.config.selfFenceAfterMs)) return;
+      const silence = this.lease.silenceAt(now);
+      const refs = this.executor.refs();
+      this.log.warn(
+        `no answer from the master for ${silence === null ? 'ever' : `${silence} ms`} (lease ${this.config.selfFenceAfterMs} ms): killing ${refs.length} task(s) (self-fence)`,
+      );
+      // Dropped, not reported: the master requeues them when our lease has ended on its side too.
+      // If the stream is (still, or again) up, the master may be merely slow and still count on
+      // them: once they are dead they are handed back; a hello in flight hands them back at its welcome.
+      this.fencedSinceHello.push(...refs);
+      void this.executor.stopAll({ drop: true, atOnce: true }).then(() => {
+        if (this.lifecycle !== 'connected') return;
+        for (const ref of this.fencedSinceHello) this.send({ type: 'taskRejected', ...ref, reason: 'self-fenced (lease ran out)' });
+        this.fencedSinceHello = [];
+      });
+    }, SELF_FENCE_CHECK_MS);
     this.fenceTimer.unref();
+  }
+
+  /**
+   * Attempts this hello reported as running that the self-fence killed while we waited for the
+   * welcome: SyncState kept them for us, so we reject them now and the master requeues them
+   * (otherwise they would stay "running" here forever).
+   */
+  private handBackFenced(reported: readonly TaskRef[], voided: readonly TaskRef[]): void {
+    const fenced = this.fencedSinceHello;
+    this.fencedSinceHello = [];
+    const key = (r: TaskRef): string => `${r.taskId}#${r.attempt}`;
+    const lost = new Set(fenced.map(key));
+    for (const ref of voided) lost.delete(key(ref));
+    for (const ref of reported) {
+      if (lost.has(key(ref))) this.send({ type: 'taskRejected', ...ref, reason: 'self-fenced while reconnecting (lease ran out)' });
+    }
   }
 
   private stopTimers(): void {

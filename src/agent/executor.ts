@@ -12,7 +12,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import { BitacoraError, ErrorCode, type TaskResult } from '../core/index.js';
-import type { Clock, CommandRunner, WorkspaceProvider } from '../engine/ports.js';
+import { KILL_AT_ONCE, type Clock, type CommandRunner, type WorkspaceProvider } from '../engine/ports.js';
 import type { ExecuteTaskCommand, TaskRef } from '../rpc/messages.js';
 import type { Outbox } from './outbox.js';
 import { decideServe, refusalReason, SERVE_EVERYTHING, type ServePolicy } from './serve-policy.js';
@@ -83,21 +83,21 @@ export class Executor {
     if (run && run.ref.attempt === ref.attempt) run.abort.abort();
   }
 
-  /** Kills the attempts and drops their output and result. */
-  drop(refs: readonly TaskRef[]): void {
+  /** Kills the attempts and drops their output and result. `atOnce`: SIGKILL without a grace. */
+  drop(refs: readonly TaskRef[], options: { atOnce?: boolean } = {}): void {
     for (const ref of refs) {
       const run = this.runs.get(ref.taskId);
       if (!run || run.ref.attempt !== ref.attempt) continue;
       run.dropped = true;
-      run.abort.abort();
+      run.abort.abort(options.atOnce ? KILL_AT_ONCE : undefined);
     }
     this.options.outbox.discard(refs);
   }
 
   /** Stops everything and waits until no process is left. `drop`: also forget the results. */
-  async stopAll(options: { drop: boolean }): Promise<void> {
+  async stopAll(options: { drop: boolean; atOnce?: boolean }): Promise<void> {
     const runs = [...this.runs.values()];
-    if (options.drop) this.drop(runs.map((r) => r.ref));
+    if (options.drop) this.drop(runs.map((r) => r.ref), { atOnce: options.atOnce ?? false });
     else for (const run of runs) run.abort.abort();
     await Promise.all(runs.map((r) => r.done));
   }

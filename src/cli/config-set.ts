@@ -30,7 +30,9 @@ export function registerConfigSet(config: Command, ctx: CliContext): void {
       `
 Keys:
   heartbeat-interval   how often agents report (default 1s); a node is down after 3 missed
-  self-fence-after     an agent cut off this long stops its own tasks (default 15s)
+  self-fence-after     the agents' lease: an agent without an answer from the master this long
+                       kills its tasks; a lost node's tasks move elsewhere only after it (+1s),
+                       so a task never runs on two nodes at once (default 15s)
 
 Examples:
   $ bitacora config set heartbeat-interval 500ms

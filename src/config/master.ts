@@ -72,7 +72,11 @@ export const masterOptionsSchema = z
     missedHeartbeats: integer({ min: 1, max: 100 }).default(MASTER_DEFAULTS.missedHeartbeats),
     /** After an agent's stream closes, how long it may reconnect before it is down. Default 2s. */
     reconnectGrace: durationMs({ min: 0, max: HOUR }).default(MASTER_DEFAULTS.reconnectGraceMs),
-    /** An agent cut off from the master this long stops its own tasks. Default 15s. */
+    /**
+     * The agents' lease: an agent that has had no answer from the master for this long kills its
+     * tasks, and the master moves a lost node's tasks only once this (+1 s) has passed since it
+     * last heard from it — so a task never runs twice at once. Default 15s.
+     */
     selfFenceAfter: durationMs({ min: 100, max: DAY }).default(MASTER_DEFAULTS.selfFenceAfterMs),
     /** Default retries of a task after infrastructure failures. Default 3. */
     taskMaxRetries: integer({ min: 0, max: 100 }).default(MASTER_DEFAULTS.taskMaxRetries),

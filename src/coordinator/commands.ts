@@ -41,6 +41,7 @@ export class Commands {
     this.ctx.backbone.kv.put(CONFIG_KEY, next);
     this.ctx.backbone.events.append({ type: 'config.updated', subject: null, data: { ...next } });
     this.ctx.agentConfig = next;
+    this.ctx.leaseTerms.change(next.selfFenceAfterMs, this.ctx.clock.now(), this.ctx.roster.ids());
     this.deps.hub.broadcast({ type: 'updateConfiguration', config: next });
     this.ctx.log.info('configuration updated', { ...next });
     return next;

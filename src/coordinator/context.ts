@@ -8,6 +8,7 @@ import type { AgentConnection } from '../rpc/server/index.js';
 import type { AgentConfig, CoordinatorMessage } from '../rpc/messages.js';
 import type { Backbone } from '../store/backbone.js';
 import type { ActiveIndex } from './active-index.js';
+import type { HeldWork, LeaseTerms } from './held-work.js';
 import type { RefusalBook } from './refusals.js';
 import type { ResolvedSettings } from './options.js';
 import type { Roster } from './roster.js';
@@ -51,6 +52,12 @@ export interface CoordinatorContext {
   readonly refusals: RefusalBook;
   /** Live, accepted streams by node id: at most one per node. */
   readonly sessions: Map<string, AgentSession>;
+  /** Work of lost nodes, waiting for their lease to end before it is requeued. */
+  readonly heldWork: HeldWork;
+  /** The agents' lease length to count with (selfFenceAfterMs, and a recently shortened one). */
+  readonly leaseTerms: LeaseTerms;
+  /** When the lease of `nodeId` ends as the master counts it: after this its agent has stopped its tasks. */
+  leaseEnd(nodeId: string): number;
   /**
    * Runs `fn` as one store transaction when the backbone offers it (one fsync for a whole
    * plan or result batch); otherwise just runs it. Nested calls are fine.

@@ -20,7 +20,8 @@ import { Commands, CONFIG_KEY, DISPATCH_KEY, type DispatchState } from './comman
 import { silentLogger, type CoordinatorContext, type Logger } from './context.js';
 import { Dispatcher } from './dispatcher.js';
 import { CoordinatorUnavailableError } from './errors.js';
-import { markNodeDown } from './failover.js';
+import { markNodeDown, requeueHeldWork } from './failover.js';
+import { HeldWork, leaseEndsAt, LeaseTerms } from './held-work.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { Hub } from './hub.js';
 import { Membership, type SecretPort } from './membership.js';
@@ -38,6 +39,8 @@ import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fl
 
 /** How often heartbeats reach the store; liveness itself is judged in memory. */
 const HEARTBEAT_FLUSH_MS = 1000;
+/** How often held work of lost nodes is checked for an ended lease. */
+const LEASE_CHECK_MS = 250;
 export type CoordinatorState = 'created' | 'starting' | 'running' | 'stopping' | 'closed';
 
 export interface CoordinatorOptions {
@@ -102,6 +105,7 @@ export class Coordinator implements FleetService {
   private rpc: RpcServer | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private heartbeatFlushTimer: NodeJS.Timeout | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
   private grpcAddress: string;
   private httpUrl: string;
@@ -120,6 +124,12 @@ export class Coordinator implements FleetService {
       active: new ActiveIndex(),
       refusals: new RefusalBook(),
       sessions: new Map(),
+      heldWork: new HeldWork(),
+      leaseTerms: new LeaseTerms(settings.selfFenceAfterMs),
+      leaseEnd: (nodeId) => {
+        const now = ctx.clock.now();
+        return leaseEndsAt(this.monitor.lastHeardAt(nodeId) ?? now, ctx.leaseTerms.for(nodeId, now));
+      },
       batch: options.batch ?? ((fn) => fn()),
       scheduleDispatch: () => dispatchRef.dispatcher?.schedule(),
       sendTo: (nodeId, message) => hubRef.hub?.sendTo(nodeId, message) ?? false,
@@ -203,10 +213,19 @@ export class Coordinator implements FleetService {
       this.estimates.load();
       const stored = backbone.kv.get<AgentConfig>(CONFIG_KEY);
       if (stored) ctx.agentConfig = { ...ctx.agentConfig, ...stored.value };
+      ctx.leaseTerms.change(ctx.agentConfig.selfFenceAfterMs, ctx.clock.now(), ctx.roster.ids());
       if (backbone.kv.get<DispatchState>(DISPATCH_KEY)?.value.frozen) this.dispatcher.freeze();
       // Nodes recorded as up get a grace period to reconnect before their work is requeued.
       for (const node of ctx.roster.values()) {
         if (node.status === 'ready' || node.status === 'draining' || node.status === 'joining') this.monitor.awaitReconnect(node.id);
+      }
+      // Work still recorded on nodes that were lost before we stopped (held for their lease then):
+      // their agents have heard nothing from us since, so a lease from now covers them.
+      const restartedAt = ctx.clock.now();
+      for (const entry of ctx.active.all()) {
+        if (!this.monitor.isTracked(entry.nodeId) && !ctx.heldWork.get(entry.nodeId)) {
+          ctx.heldWork.hold(entry.nodeId, leaseEndsAt(restartedAt, ctx.leaseTerms.for(entry.nodeId, restartedAt)), 'lost before the coordinator restarted');
+        }
       }
       if (this.options.rpc) {
         const { host, port, tls, keepalive } = this.options.rpc;
@@ -224,6 +243,8 @@ export class Coordinator implements FleetService {
     this.flushTimer.unref();
     this.heartbeatFlushTimer = setInterval(() => this.flushHeartbeats(), HEARTBEAT_FLUSH_MS);
     this.heartbeatFlushTimer.unref();
+    this.leaseTimer = setInterval(() => requeueHeldWork(ctx), LEASE_CHECK_MS);
+    this.leaseTimer.unref();
     this.lifecycle = 'running';
     ctx.log.info(`coordinator running; agents dial ${this.grpcAddress || '(no listener)'}`);
   }
@@ -247,6 +268,7 @@ export class Coordinator implements FleetService {
       this.accessControl.close();
       if (this.flushTimer) clearInterval(this.flushTimer);
       if (this.heartbeatFlushTimer) clearInterval(this.heartbeatFlushTimer);
+      if (this.leaseTimer) clearInterval(this.leaseTimer);
       this.hub.closeAll('coordinator stopping');
       await this.rpc?.close();
       this.flushEstimates();

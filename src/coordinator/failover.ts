@@ -1,8 +1,9 @@
 /**
  * Failover: what happens when a node is lost (missed heartbeats, stream gone past its grace,
- * removed, revoked). The node is marked down, its stream closed, and each of its unfinished
- * tasks requeued through the TaskQueue with its attempt as fencing token, so a late result
- * from the lost node is refused while the task runs elsewhere.
+ * removed, revoked). The node is marked down at once and its stream closed; its unfinished
+ * tasks wait for the end of its lease (held-work.ts) — by then its agent has killed them
+ * itself — and are then requeued with their attempt as fencing token, so a late result from
+ * the lost node is refused while the task runs elsewhere.
  */
 import { ErrorCode, StaleAttemptError } from '../core/index.js';
 import type { CoordinatorContext } from './context.js';
@@ -49,6 +50,33 @@ export function markNodeDown(ctx: CoordinatorContext, nodeId: string, reason: st
     session.connection.send({ type: 'error', code: ErrorCode.Unavailable, message: `node declared down: ${reason}; reconnect to resync`, fatal: true });
     session.connection.close(`node declared down: ${reason}`);
   }
-  const requeued = requeueNodeTasks(ctx, nodeId, `node ${node.name} lost: ${reason}`);
-  if (requeued > 0) ctx.log.info(`requeued ${requeued} task(s) of node ${node.name}`, { nodeId });
+  const until = ctx.leaseEnd(nodeId);
+  if (until <= now) {
+    ctx.heldWork.release(nodeId);
+    const requeued = requeueNodeTasks(ctx, nodeId, `node ${node.name} lost: ${reason}`);
+    if (requeued > 0) ctx.log.info(`requeued ${requeued} task(s) of node ${node.name}`, { nodeId });
+    return;
+  }
+  ctx.heldWork.hold(nodeId, until, reason);
+  const held = ctx.active.countOn(nodeId);
+  if (held > 0) {
+    ctx.log.info(`${held} task(s) of node ${node.name} move in ${until - now} ms, when its lease ends (its agent stops them by then)`, { nodeId });
+  }
+}
+
+/**
+ * Requeues the work of lost nodes whose lease has ended (the coordinator's timer calls this).
+ * A store that cannot write yet (disk full) keeps the entry for the next tick.
+ */
+export function requeueHeldWork(ctx: CoordinatorContext): void {
+  for (const entry of ctx.heldWork.due(ctx.clock.now())) {
+    const name = ctx.roster.get(entry.nodeId)?.name ?? entry.nodeId;
+    try {
+      const requeued = requeueNodeTasks(ctx, entry.nodeId, `node ${name} lost: ${entry.reason}`);
+      if (requeued > 0) ctx.log.info(`requeued ${requeued} task(s) of node ${name} (its lease ended)`, { nodeId: entry.nodeId });
+    } catch (err) {
+      ctx.heldWork.hold(entry.nodeId, entry.until, entry.reason);
+      ctx.log.warn(`cannot requeue the work of node ${name} yet (retrying): ${err instanceof Error ? err.message : String(err)}`, { nodeId: entry.nodeId });
+    }
+  }
 }

@@ -3,6 +3,8 @@
  * forward by every heartbeat (interval × missed), set short when its stream closes
  * (reconnect grace), set generous after a coordinator restart (startup grace). A periodic
  * check hands overdue nodes to `onDown`. The deadline arithmetic is pure and unit-tested.
+ * It also remembers when each node was last heard from: the start of that node's lease as the
+ * master counts it (held-work.ts).
  */
 import type { Clock } from '../engine/ports.js';
 
@@ -56,13 +58,16 @@ export interface HeartbeatMonitorOptions {
 
 export class HeartbeatMonitor {
   private readonly deadlines = new Map<string, Deadline>();
+  private readonly lastHeard = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: HeartbeatMonitorOptions) {}
 
   /** Hot path: one Map write per heartbeat. */
   beat(nodeId: string): void {
-    this.deadlines.set(nodeId, nextDeadline({ kind: 'heartbeat' }, this.options.clock.now(), this.options.policy()));
+    const now = this.options.clock.now();
+    this.deadlines.set(nodeId, nextDeadline({ kind: 'heartbeat' }, now, this.options.policy()));
+    this.lastHeard.set(nodeId, now);
   }
 
   disconnected(nodeId: string): void {
@@ -71,7 +76,15 @@ export class HeartbeatMonitor {
 
   /** A node recorded as up when the coordinator started, not yet reconnected. */
   awaitReconnect(nodeId: string): void {
-    this.deadlines.set(nodeId, nextDeadline({ kind: 'startup' }, this.options.clock.now(), this.options.policy()));
+    const now = this.options.clock.now();
+    this.deadlines.set(nodeId, nextDeadline({ kind: 'startup' }, now, this.options.policy()));
+    // Not heard since before the coordinator (re)started: it can have heard from us no later than now.
+    if (!this.lastHeard.has(nodeId)) this.lastHeard.set(nodeId, now);
+  }
+
+  /** When a message from the node last arrived (kept after `forget`); null if never in this process. */
+  lastHeardAt(nodeId: string): number | null {
+    return this.lastHeard.get(nodeId) ?? null;
   }
 
   /** Stop watching (node down, removed, or gone for good). */

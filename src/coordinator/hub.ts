@@ -7,7 +7,7 @@
 import { BitacoraError, ErrorCode, isBitacoraError, toBitacoraError } from '../core/index.js';
 import { authorize, type AclPolicy, type Operation } from '../security/index.js';
 import type { FrameError } from '../rpc/errors.js';
-import type { AgentMessage, CoordinatorMessage } from '../rpc/messages.js';
+import type { AgentMessage, CoordinatorMessage, TaskRef } from '../rpc/messages.js';
 import type { AgentConnection } from '../rpc/server/index.js';
 import type { AuditWriter } from './audit-writer.js';
 import type { AgentSession, CoordinatorContext } from './context.js';
@@ -23,6 +23,7 @@ const NODE_OPERATIONS: Record<Exclude<AgentMessage['type'], 'hello'>, Operation>
   taskOutput: 'ReportResult',
   taskFinished: 'ReportResult',
   taskRejected: 'ReportResult',
+  leaving: 'ReportStatus',
   renewCertificate: 'RenewCertificate',
 };
 
@@ -147,6 +148,8 @@ export class Hub {
         return;
       case 'heartbeat': {
         deps.monitor.beat(nodeId);
+        // Renews the agent's lease from the heartbeat's sending time (agent/master-lease.ts).
+        session.connection.send({ type: 'heartbeatAck', at: message.at });
         this.ctx.roster.heartbeat(nodeId, { at: this.ctx.clock.now(), resources: message.resources, runningTasks: message.running.length });
         if (message.running.length > 0) deps.results.claims(session, nodeId, message.running);
         return;
@@ -176,6 +179,9 @@ export class Hub {
           );
         }
         deps.results.rejected(session, nodeId, message.taskId, message.attempt, message.reason);
+        return;
+      case 'leaving':
+        this.leaving(session, nodeId, message.reason, message.stopped);
         return;
       case 'renewCertificate':
         void this.renew(session, nodeId, message.csrPem);
@@ -245,6 +251,8 @@ export class Hub {
     // Its allow-list may have changed with the restart: let it be asked again.
     this.ctx.refusals.forgetNode(nodeId);
     session.connection.send(admission.welcome);
+    // The welcome carries the current agent config: from now on the node holds the current lease.
+    this.ctx.leaseTerms.welcomed(nodeId);
     if (admission.node.role !== 'master' && admission.node.role !== hello.node.role) {
       // The master's record is authoritative (a set-role may have happened while away).
       session.connection.send({ type: 'setRole', role: admission.node.role });
@@ -323,10 +331,26 @@ export class Hub {
   }
 
   /** The other node holding the very attempt `message` reports about, if any. */
+  /**
+   * A clean stop: no more work goes to the node (down, until it comes back), and the
+   * attempts it stopped are requeued now rather than at the end of its lease — their processes
+   * are dead, the agent says, and only it can know.
+   */
+  private leaving(session: AgentSession, nodeId: string, reason: string, stopped: readonly TaskRef[]): void {
+    const { ctx, deps } = this;
+    deps!.monitor.beat(nodeId);
+    const node = ctx.roster.get(nodeId);
+    // Not 'left': that is for removed and revoked nodes, whose identity is refused from then on.
+    if (node && node.status !== 'left') ctx.roster.setStatus(nodeId, 'down', `agent stopping: ${reason}`, ctx.clock.now());
+    for (const ref of stopped) deps!.results.rejected(session, nodeId, ref.taskId, ref.attempt, `agent stopping: ${reason}`);
+    ctx.log.info(`node ${node?.name ?? nodeId} is leaving (${reason}); ${stopped.length} stopped task(s) handed back`, { nodeId });
+  }
+
   private foreignHolder(nodeId: string, message: AgentMessage): string | null {
     const refs =
       message.type === 'taskStarted' || message.type === 'taskFinished' || message.type === 'taskRejected' ? [message]
       : message.type === 'taskOutput' ? message.chunks
+      : message.type === 'leaving' ? message.stopped
       : [];
     for (const ref of refs) {
       const entry = this.ctx.active.get(ref.taskId);

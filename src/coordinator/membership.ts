@@ -212,6 +212,8 @@ export class Membership {
     );
     if (node.status === 'left') node = ctx.roster.setStatus(nodeId, 'joining', 'rejoined after leaving', now);
     if (node.status !== 'ready' && node.status !== 'draining') node = ctx.roster.setStatus(nodeId, 'ready', 'reconnected', now);
+    // Back before its lease ended: SyncState, not the lease timer, decides about its tasks.
+    ctx.heldWork.release(nodeId);
     const sync = applySync(ctx, nodeId, hello.running);
     if (sync.voidTasks.length + sync.requeue.length > 0) {
       ctx.log.info(`sync with ${node.name}: ${sync.keep.length} kept, ${sync.voidTasks.length} void, ${sync.requeue.length} requeued`, { nodeId });

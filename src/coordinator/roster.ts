@@ -42,6 +42,10 @@ export class Roster {
     return this.byId.values();
   }
 
+  ids(): IterableIterator<string> {
+    return this.byId.keys();
+  }
+
   register(input: RegisterNodeInput, now: number): FleetNode {
     return this.keep(this.repo.register(input, now));
   }

@@ -4,6 +4,9 @@
  */
 import type { LogStream } from '../core/index.js';
 
+/** Abort reason for `RunRequest.signal`: no grace, SIGKILL now (a self-fence, not a cancel). */
+export const KILL_AT_ONCE = 'bitacora:kill-at-once';
+
 export interface RunRequest {
   /** argv; a shell line is ['sh', '-c', line]. */
   command: string[];
@@ -17,7 +20,10 @@ export interface RunRequest {
   killGraceMs?: number;
   /** Bytes of output kept; the rest is counted, not kept. Default 1 MiB. */
   outputLimitBytes?: number;
-  /** Aborting kills the whole process tree (including setsid/double-forked descendants). */
+  /**
+   * Aborting kills the whole process tree (including setsid/double-forked descendants):
+   * SIGTERM then SIGKILL after the grace, or SIGKILL at once when aborted with `KILL_AT_ONCE`.
+   */
   signal?: AbortSignal;
   /** Called with each piece of output as it arrives (already within the limit). */
   onOutput?: (stream: LogStream, data: string) => void;

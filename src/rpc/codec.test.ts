@@ -25,6 +25,8 @@ const agentMessages: AgentMessage[] = [
   { type: 'taskFinished', taskId: 'tsk_a', attempt: 1, result: { exitCode: 0, error: null, durationMs: 12 } },
   { type: 'taskFinished', taskId: 'tsk_a', attempt: 3, result: { exitCode: null, error: 'timeout', durationMs: 0 } },
   { type: 'taskRejected', taskId: 'tsk_a', attempt: 1, reason: 'at capacity' },
+  { type: 'leaving', reason: 'agent stopping', stopped: [{ taskId: 'tsk_a', attempt: 2 }] },
+  { type: 'leaving', reason: 'agent stopping', stopped: [] },
 ];
 
 const coordinatorMessages: CoordinatorMessage[] = [
@@ -43,6 +45,7 @@ const coordinatorMessages: CoordinatorMessage[] = [
   },
   { type: 'cancelTask', taskId: 't', attempt: 1, reason: 'user' },
   { type: 'voidTasks', tasks: [{ taskId: 't', attempt: 1 }] },
+  { type: 'heartbeatAck', at: 1_765_000_000_123.5 },
   { type: 'resultAck', taskId: 't', attempt: 1, accepted: true },
   { type: 'resultAck', taskId: 't', attempt: 1, accepted: false, reason: 'superseded' },
   { type: 'updateConfiguration', config: { heartbeatIntervalMs: 200 } },

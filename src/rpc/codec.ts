@@ -71,6 +71,8 @@ export function agentToWire(msg: AgentMessage): AgentFrame {
     }
     case 'taskRejected':
       return { taskRejected: { taskId: msg.taskId, attempt: msg.attempt, reason: msg.reason } };
+    case 'leaving':
+      return { leaving: { reason: msg.reason, stopped: msg.stopped } };
     case 'renewCertificate':
       return { renewCertificate: { csrPem: msg.csrPem } };
   }
@@ -133,6 +135,8 @@ function agentCandidate(frame: AgentFrame__Output): unknown {
     }
     case 'renewCertificate':
       return { type: 'renewCertificate', csrPem: frame.renewCertificate!.csrPem };
+    case 'leaving':
+      return { type: 'leaving', reason: frame.leaving!.reason, stopped: refsFrom(frame.leaving!.stopped) };
     default:
       throw new FrameError(ErrorCode.ProtocolViolation, 'agent frame carries no known message (empty frame or newer protocol)');
   }
@@ -172,6 +176,8 @@ export function coordinatorToWire(msg: CoordinatorMessage): CoordinatorFrame {
       return { cancelTask: { taskId: msg.taskId, attempt: msg.attempt, reason: msg.reason } };
     case 'voidTasks':
       return { voidTasks: { tasks: msg.tasks } };
+    case 'heartbeatAck':
+      return { heartbeatAck: { at: msg.at } };
     case 'resultAck':
       return { resultAck: { taskId: msg.taskId, attempt: msg.attempt, accepted: msg.accepted, reason: msg.reason ?? '' } };
     case 'updateConfiguration':
@@ -225,6 +231,8 @@ function coordinatorCandidate(frame: CoordinatorFrame__Output): unknown {
     }
     case 'voidTasks':
       return { type: 'voidTasks', tasks: refsFrom(frame.voidTasks!.tasks) };
+    case 'heartbeatAck':
+      return { type: 'heartbeatAck', at: frame.heartbeatAck!.at };
     case 'resultAck': {
       const a = frame.resultAck!;
       return { type: 'resultAck', taskId: a.taskId, attempt: a.attempt, accepted: a.accepted, ...(a.reason ? { reason: a.reason } : {}) };

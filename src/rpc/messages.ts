@@ -58,6 +58,8 @@ export type AgentMessage =
   | { type: 'taskFinished'; taskId: string; attempt: number; result: TaskResult }
   /** The agent will not run an assigned task (capacity, capability, draining). */
   | { type: 'taskRejected'; taskId: string; attempt: number; reason: string }
+  /** A clean stop: no more work; `stopped` ran here and are dead now (requeue them at once). */
+  | { type: 'leaving'; reason: string; stopped: TaskRef[] }
   /** Certificate rotation over the live stream: a CSR for a fresh key pair. */
   | { type: 'renewCertificate'; csrPem: string };
 
@@ -89,6 +91,8 @@ export type CoordinatorMessage =
   | { type: 'executeTask'; task: ExecuteTaskCommand }
   | { type: 'cancelTask'; taskId: string; attempt: number; reason: string }
   | { type: 'voidTasks'; tasks: TaskRef[] }
+  /** Answers a heartbeat, echoing its `at`: the agent's lease runs from that sending time. */
+  | { type: 'heartbeatAck'; at: number }
   /** Acknowledges a result so the agent can drop it from its resend buffer. */
   | { type: 'resultAck'; taskId: string; attempt: number; accepted: boolean; reason?: string }
   | { type: 'updateConfiguration'; config: Partial<AgentConfig> }

@@ -71,6 +71,7 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('taskRejected'), taskId: id, attempt, reason: shortText(1000) }),
   z.object({ type: z.literal('renewCertificate'), csrPem: pem }),
+  z.object({ type: z.literal('leaving'), reason: shortText(1000), stopped: refs }),
 ]);
 
 const agentConfigPatchSchema = z.object({
@@ -106,6 +107,7 @@ export const coordinatorMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('cancelTask'), taskId: id, attempt, reason: shortText(1000) }),
   z.object({ type: z.literal('voidTasks'), tasks: refs }),
+  z.object({ type: z.literal('heartbeatAck'), at: finite }),
   z.object({ type: z.literal('resultAck'), taskId: id, attempt, accepted: z.boolean(), reason: shortText(1000).optional() }),
   z.object({ type: z.literal('updateConfiguration'), config: agentConfigPatchSchema }),
   z.object({ type: z.literal('setRole'), role: z.enum(['worker', 'hybrid']) }),

@@ -3,9 +3,10 @@
  * through a loopback FaultProxy that drops (bytes vanish, nobody hears a FIN), stalls
  * (bytes held and delivered late, as TCP would after a short outage), cuts or delays
  * traffic (cuts and latency are exercised by the soak).
- * Checked: the master fences the cut-off worker's attempts and runs them elsewhere; after a
- * long cut the agent stops its own tasks (self-fence) while still cut off; after healing it
- * rejoins, its late reports are refused, and the history is clean.
+ * Checked: the master fences the cut-off worker's attempts and runs them elsewhere once the
+ * worker's lease has ended, by which time the worker has stopped them itself (self-fence)
+ * while still cut off; a cut shorter than the lease moves nothing; after healing it rejoins,
+ * its late reports are refused, and the history is clean.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FleetEvent, Task } from '../../src/core/index.js';
@@ -69,6 +70,36 @@ describe('fault 4: network partition of one worker', () => {
     });
   }
 
+  it('a blip shorter than the lease: the node comes back before its lease ends and keeps its attempts', { timeout: 120_000 }, async () => {
+    const fleet = await FaultFleet.start(scope, { workers: [{ name: 'w1' }, { name: 'w2', viaProxy: true }], settings: { selfFenceAfterMs: 8000 } });
+    const cutOff = fleet.worker('w2');
+    await fleet.submit(Array.from({ length: 8 }, () => fleet.task(sleepOn('w2', 4, 0.3))));
+    // Started there (not merely assigned: an executeTask still in flight would be cut off too,
+    // and SyncState rightly requeues what the agent never got).
+    const running = async (): Promise<Task[]> => fleet.master.call<Task[]>('listTasks', { nodeId: cutOff.nodeId, states: ['running'] });
+    await waitFor('w2 runs four tasks', async () => (await running()).length === 4, 30_000, 50);
+    const held = (await running()).map((t) => ({ id: t.id, attempt: t.attempt }));
+
+    fleet.recorder.fault('partition (drop, shorter than the lease)', cutOff.nodeId);
+    cutOff.proxy!.drop();
+    await fleet.waitNodeStatus('w2', 'down');
+    fleet.recorder.fault('heal', cutOff.nodeId);
+    cutOff.proxy!.heal();
+    await fleet.waitNodeStatus('w2', 'ready');
+    await fleet.waitIdle();
+    await fleet.expectClean();
+    // Down for a moment, but its lease never ended: SyncState kept its attempts, which finished
+    // there — nothing was requeued, nothing ran twice.
+    const tasks = await fleet.master.call<Task[]>('listTasks', {});
+    for (const { id, attempt } of held) {
+      const task = tasks.find((t) => t.id === id)!;
+      expect({ attempt: task.attempt, nodeId: task.nodeId, state: task.state }).toEqual({ attempt, nodeId: cutOff.nodeId, state: 'succeeded' });
+    }
+    const events = await fleet.master.call<FleetEvent[]>('events');
+    expect(events.filter((e) => e.type === 'task.requeued' && held.some((h) => h.id === e.subject))).toEqual([]);
+    expect(cutOff.agent.stderr).not.toContain('self-fence');
+  });
+
   it('a long cut: the agent stops its own tasks while still cut off, then rejoins and works', { timeout: 150_000 }, async () => {
     const fleet = await FaultFleet.start(scope, {
       workers: [{ name: 'w1' }, { name: 'w2', viaProxy: true }],
@@ -83,10 +114,14 @@ describe('fault 4: network partition of one worker', () => {
     fleet.recorder.fault('partition (drop, long)', cutOff.nodeId);
     cutOff.proxy!.drop();
     await fleet.waitNodeStatus('w2', 'down');
+    // Down, but its tasks stay its own until its lease has ended (selfFenceAfterMs + margin
+    // after the master last heard from it): they are still running over there.
+    expect(await heldBy(fleet, 'w2')).toEqual(held);
     await waitReassigned(fleet, held, cutOff.nodeId);
-    // The master cannot reach it: only the agent itself can stop these (keepalive notices
-    // the silence, then selfFenceAfterMs passes).
-    await waitFor('w2 stopped its own tasks', () => tagged(fleet.tag).filter((p) => p.ppid === cutOff.agent.pid).length === 0, 60_000, 200);
+    // The master cannot reach it: only the agent itself can stop these, and it did so before
+    // the master moved them (its lease, counted from the last heartbeat the master answered,
+    // ends first): no two copies ran at once.
+    expect(tagged(fleet.tag).filter((p) => p.ppid === cutOff.agent.pid)).toEqual([]);
     expect(cutOff.proxy!.currentMode).toBe('drop');
     expect((await fleet.node('w2')).status).toBe('down');
     expect(cutOff.agent.stderr).toContain('self-fence');

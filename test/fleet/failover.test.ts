@@ -76,21 +76,56 @@ describe('failover with real processes', () => {
     expect(moved).toBeGreaterThan(0);
   });
 
-  it('fences a SIGSTOPped worker: its late results are refused, its void tasks killed, nothing recorded twice', async () => {
+  it('a worker that stops cleanly hands its running tasks back: they move at once, not after its lease', async () => {
+    // A lease far longer than the test's waits: only the hand-back can move the work in time.
+    const dir = cleanup.dir();
+    const master = cleanup.track(await MasterProcess.start({
+      dataDir: join(dir, 'master'), httpPort: await freePort(), grpcPort: await freePort(), settings: { ...FAST, selfFenceAfterMs: 120_000 },
+    }));
+    const agents: AgentProcess[] = [];
+    for (const name of ['w1', 'w2']) {
+      const { token } = await master.createToken();
+      agents.push(cleanup.track(AgentProcess.spawn({ masterUrl: master.info.httpUrl, token, caHash: master.info.caHash, name, dataDir: join(dir, name), capacity: 2 })));
+    }
+    for (const agent of agents) await agent.joined();
+    const [leaving] = agents as [AgentProcess, AgentProcess];
+    await master.call('submitTasks', Array.from({ length: 4 }, () => ({ command: ['sh', '-c', 'sleep 3'] })));
+    await waitFor('w1 runs two tasks', async () => (await master.call<Task[]>('listTasks', { nodeId: leaving.nodeId, states: ['running'] })).length === 2);
+    const held = (await master.call<Task[]>('listTasks', { nodeId: leaving.nodeId, states: ['running'] })).map((t) => t.id);
+
+    leaving.kill('SIGTERM');
+    await waitFor('all four succeeded', async () => (await master.call<{ tasks: { succeeded: number } }>('status')).tasks.succeeded === 4, 30_000);
+    const tasks = await master.call<Task[]>('listTasks', {});
+    for (const id of held) {
+      const task = tasks.find((t) => t.id === id)!;
+      expect(task.nodeId).not.toBe(leaving.nodeId);
+      expect(task.attempt).toBe(2);
+    }
+    const events = await master.call<FleetEvent[]>('events');
+    const requeued = events.filter((e) => e.type === 'task.requeued' && held.includes(e.subject!));
+    expect(requeued.map((e) => String(e.data['reason']))).toEqual([expect.stringContaining('agent stopping'), expect.stringContaining('agent stopping')]);
+    // It is down (not removed): no work goes to it until it comes back.
+    expect((await master.call<FleetNode>('getNode', 'w1')).status).toBe('down');
+  });
+
+  it('fences a SIGSTOPped worker: its late claims are refused or never made, its tasks killed, nothing recorded twice', async () => {
     const { master, agents } = await fleetOf(['w1', 'w2'], 8);
     const paused = agents['w1']!;
-    // Long enough to still be running when w1 resumes (a frozen agent cannot kill anything);
-    // each writes a marker in its node's workspace when it completes.
+    // Long enough to still be running when w1 resumes: a frozen agent cannot kill anything, and
+    // the master moves w1's work only once w1's lease (selfFenceAfterMs + margin) has ended.
+    // Each writes a marker in its node's workspace when it completes.
     const submitted = await master.call<Array<{ task: Task }>>(
       'submitTasks',
-      Array.from({ length: 8 }, (_, i) => ({ command: ['sh', '-c', `sleep 5; touch done-${i}`] })),
+      Array.from({ length: 8 }, (_, i) => ({ command: ['sh', '-c', `sleep 12; touch done-${i}`] })),
     );
     await waitFor('w1 running tasks', async () => (await master.call<Task[]>('listTasks', { nodeId: paused.nodeId, states: ['running'] })).length >= 2);
     const onPaused = (await master.call<Task[]>('listTasks', { nodeId: paused.nodeId, states: ['assigned', 'running'] })).map((t) => ({ id: t.id, attempt: t.attempt }));
 
     process.kill(paused.pid, 'SIGSTOP');
     await waitFor('w1 down', async () => (await master.call<FleetNode>('getNode', 'w1')).status === 'down', 10_000);
-    // Its tasks moved to w2 while w1 is frozen.
+    // Its tasks stay w1's until its lease ends, then move to w2 while w1 is still frozen.
+    const held = await master.call<Task[]>('listTasks', { nodeId: paused.nodeId, states: ['assigned', 'running'] });
+    expect(held.map((t) => t.id).sort()).toEqual(onPaused.map((t) => t.id).sort());
     await waitFor('tasks of w1 reassigned', async () => {
       const tasks = await master.call<Task[]>('listTasks', {});
       return onPaused.every(({ id, attempt }) => {
@@ -101,17 +136,18 @@ describe('failover with real processes', () => {
     process.kill(paused.pid, 'SIGCONT');
 
     await waitFor('w1 back', async () => (await master.call<FleetNode>('getNode', 'w1')).status === 'ready', 15_000);
-    await waitFor('all succeeded', async () => (await master.call<{ tasks: { succeeded: number } }>('status')).tasks.succeeded === 8, 30_000);
+    await waitFor('all succeeded', async () => (await master.call<{ tasks: { succeeded: number } }>('status')).tasks.succeeded === 8, 40_000);
     const events = await master.call<FleetEvent[]>('events');
     const finished = finishedPerTask(events);
     for (const { task } of submitted) expect(finished.get(task.id)).toBe(1);
-    // Every superseded attempt that w1 still claimed was refused and recorded.
+    // Resumed, w1 either killed its attempts itself first (its lease had run out: it never
+    // claims them again) or claimed them in its hello and was refused (a fenced record).
     const fenced = events.filter((e) => e.type === 'task.fenced');
+    const selfFenced = paused.stderr.includes('self-fence');
     for (const { id, attempt } of onPaused) {
-      if (!fenced.some((e) => e.subject === id && e.data['attempt'] === attempt)) {
-        console.error(JSON.stringify(events.filter((e) => e.subject === id || e.type === 'node.status'), null, 1), paused.stderr);
-      }
-      expect(fenced.some((e) => e.subject === id && e.data['attempt'] === attempt), `fenced record for ${id}#${attempt}`).toBe(true);
+      const refused = fenced.some((e) => e.subject === id && e.data['attempt'] === attempt);
+      if (!refused && !selfFenced) console.error(JSON.stringify(events.filter((e) => e.subject === id || e.type === 'node.status'), null, 1), paused.stderr);
+      expect(refused || selfFenced, `${id}#${attempt}: fenced record or self-fence`).toBe(true);
     }
     // The voided attempts were killed on w1: none of them completed there.
     await new Promise((r) => setTimeout(r, 1000));

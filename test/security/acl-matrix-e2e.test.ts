@@ -392,7 +392,7 @@ describe('ACL matrix end to end (real master)', () => {
     /** Each agent message the hub authorizes, as the operation it is (hard-coded; src/coordinator/hub.ts NODE_OPERATIONS). */
     const MESSAGE_OPERATION: Record<Exclude<AgentMessage['type'], 'hello'>, Operation> = {
       heartbeat: 'ReportStatus', taskStarted: 'ReportResult', taskOutput: 'ReportResult', taskFinished: 'ReportResult', taskRejected: 'ReportResult',
-      renewCertificate: 'RenewCertificate',
+      leaving: 'ReportStatus', renewCertificate: 'RenewCertificate',
     };
     const resources = { cpus: 1, memoryBytes: 1 << 30, load: 0 };
     let probe = 0;
@@ -406,6 +406,7 @@ describe('ACL matrix end to end (real master)', () => {
         case 'taskOutput': return { message: { type, chunks: [{ taskId, attempt: 1, seq: 1, stream: 'stdout', data: 'x', at: Date.now() }] }, marker: taskId };
         case 'taskFinished': return { message: { type, taskId, attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } }, marker: taskId };
         case 'taskRejected': return { message: { type, taskId, attempt: 1, reason: 'busy' }, marker: taskId };
+        case 'leaving': return { message: { type, reason: 'probe', stopped: [{ taskId, attempt: 1 }] }, marker: taskId };
         case 'renewCertificate': return { message: { type, csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nnot one' }, marker: 'certificate not renewed' };
       }
     }

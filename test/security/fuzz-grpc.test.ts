@@ -89,6 +89,7 @@ const validAgentMessage: fc.Arbitrary<AgentMessage> = fc.oneof(
     }),
   }),
   fc.record({ type: fc.constant('taskRejected' as const), taskId: id, attempt, reason: text(100) }),
+  fc.record({ type: fc.constant('leaving' as const), reason: text(100), stopped: fc.array(ref, { maxLength: 5 }) }),
   fc.record({ type: fc.constant('renewCertificate' as const), csrPem: pem }),
 );
 
@@ -114,6 +115,7 @@ const validCoordinatorMessage: fc.Arbitrary<CoordinatorMessage> = fc.oneof(
   }),
   fc.record({ type: fc.constant('cancelTask' as const), taskId: id, attempt, reason: text(100) }),
   fc.record({ type: fc.constant('voidTasks' as const), tasks: fc.array(ref, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('heartbeatAck' as const), at: finite }),
   fc.record(
     { type: fc.constant('resultAck' as const), taskId: id, attempt, accepted: fc.boolean(), reason: fc.string({ minLength: 1, maxLength: 50 }) },
     { requiredKeys: ['type', 'taskId', 'attempt', 'accepted'] },

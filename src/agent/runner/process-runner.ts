@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { LogStream } from '../../core/index.js';
-import type { CommandRunner, OwnerMarker, RunRequest, RunResult } from '../../engine/ports.js';
+import { KILL_AT_ONCE, type CommandRunner, type OwnerMarker, type RunRequest, type RunResult } from '../../engine/ports.js';
 import { ProcSweeper, type ScanScope } from './proc-sweep.js';
 
 /** Name of the per-run marker variable. */
@@ -208,7 +208,13 @@ export class ProcessRunner implements CommandRunner {
     };
     const timeoutMs = request.timeoutMs;
     const timer = timeoutMs !== null && timeoutMs > 0 ? setTimeout(() => terminate('timeout'), timeoutMs) : undefined;
-    const onAbort = (): void => terminate('cancelled');
+    const onAbort = (): void => {
+      terminate('cancelled');
+      if (request.signal?.reason === KILL_AT_ONCE) {
+        clearTimeout(graceTimer);
+        hardKill();
+      }
+    };
     request.signal?.addEventListener('abort', onAbort, { once: true });
 
     const exit = await exited;

@@ -20,6 +20,9 @@ export interface DemoReport {
 
 type Say = (line: string) => void;
 
+/** The demo's lease (selfFenceAfterMs): above heartbeat × missed (3 s by default). */
+const DEMO_LEASE_MS = 4000;
+
 const sh = (line: string): string[] => ['sh', '-c', line];
 
 function work(project: string, name: string, line: string, extra: Partial<NewTaskSpec> = {}): NewTaskSpec {
@@ -48,6 +51,8 @@ export async function playDemo(fleet: DemoFleet, say: Say, signal: AbortSignal):
   const client = await fleet.startMaster(signal);
   const master = await waitFor('the master\'s local worker', async () => (await client.listNodes()).find((n) => n.status === 'ready') ?? null, 30_000, signal);
   say(`  master API at ${client.url}; local worker '${master.name}' ready`);
+  // A short lease keeps the story brisk (default 15 s): a lost node's work moves once it ends.
+  await client.updateConfig({ selfFenceAfterMs: DEMO_LEASE_MS });
 
   say('▶ joining worker-1 (specialization build) and worker-2 (specialization test)…');
   let worker1: RunningWorker = await fleet.startWorker({ name: 'worker-1', specialization: 'build' });
@@ -78,6 +83,7 @@ export async function playDemo(fleet: DemoFleet, say: Say, signal: AbortSignal):
   const killedAt = Date.now();
   await fleet.waitForNodes(['worker-1'], 'down', signal);
   say(`  the master marked worker-1 down after ${((Date.now() - killedAt) / 1000).toFixed(1)}s`);
+  say(`  its work waits for worker-1's lease to end (${DEMO_LEASE_MS / 1000}s + 1s after it was last heard): a worker cut off, not dead, has killed its copies by then`);
 
   const moved = await waitFor(
     "B's unfinished work to run elsewhere",

@@ -24,8 +24,13 @@ export interface CoordinatorLink {
   send(message: AgentMessage): boolean;
   /** Writes bytes as they are — for fault injection and protocol tests only. */
   sendRaw(bytes: Buffer): boolean;
-  /** Ends the stream and releases the channel. Idempotent. */
+  /** Ends the stream and releases the channel at once; unsent writes are lost. Idempotent. */
   close(reason?: string): void;
+  /**
+   * Half-closes the stream so that everything written reaches the coordinator, waits for it to
+   * end its side (at most `timeoutMs`), then closes. For a clean stop.
+   */
+  closeGracefully(reason: string, timeoutMs: number): Promise<void>;
 }
 
 export interface ConnectOptions {
@@ -100,6 +105,24 @@ class GrpcCoordinatorLink implements CoordinatorLink {
       /* already gone */
     }
     this.finish(reason);
+  }
+
+  async closeGracefully(reason: string, timeoutMs: number): Promise<void> {
+    const call = this.call;
+    if (this.closedReason !== null || !call) return;
+    let timer: NodeJS.Timeout | undefined;
+    const ended = new Promise<void>((resolve) => {
+      for (const event of ['end', 'close', 'error'] as const) call.once(event, () => resolve());
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    try {
+      call.end();
+    } catch {
+      /* already gone */
+    }
+    await ended;
+    clearTimeout(timer);
+    this.close(reason);
   }
 
   private receive(bytes: Buffer): void {

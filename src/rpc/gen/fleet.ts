@@ -13,7 +13,9 @@ import type { Error as _bitacora_fleet_v1_Error, Error__Output as _bitacora_flee
 import type { ExecuteTask as _bitacora_fleet_v1_ExecuteTask, ExecuteTask__Output as _bitacora_fleet_v1_ExecuteTask__Output } from './bitacora/fleet/v1/ExecuteTask.js';
 import type { FleetClient as _bitacora_fleet_v1_FleetClient, FleetDefinition as _bitacora_fleet_v1_FleetDefinition } from './bitacora/fleet/v1/Fleet.js';
 import type { Heartbeat as _bitacora_fleet_v1_Heartbeat, Heartbeat__Output as _bitacora_fleet_v1_Heartbeat__Output } from './bitacora/fleet/v1/Heartbeat.js';
+import type { HeartbeatAck as _bitacora_fleet_v1_HeartbeatAck, HeartbeatAck__Output as _bitacora_fleet_v1_HeartbeatAck__Output } from './bitacora/fleet/v1/HeartbeatAck.js';
 import type { Hello as _bitacora_fleet_v1_Hello, Hello__Output as _bitacora_fleet_v1_Hello__Output } from './bitacora/fleet/v1/Hello.js';
+import type { Leaving as _bitacora_fleet_v1_Leaving, Leaving__Output as _bitacora_fleet_v1_Leaving__Output } from './bitacora/fleet/v1/Leaving.js';
 import type { LogChunk as _bitacora_fleet_v1_LogChunk, LogChunk__Output as _bitacora_fleet_v1_LogChunk__Output } from './bitacora/fleet/v1/LogChunk.js';
 import type { NodeInfo as _bitacora_fleet_v1_NodeInfo, NodeInfo__Output as _bitacora_fleet_v1_NodeInfo__Output } from './bitacora/fleet/v1/NodeInfo.js';
 import type { RenewCertificate as _bitacora_fleet_v1_RenewCertificate, RenewCertificate__Output as _bitacora_fleet_v1_RenewCertificate__Output } from './bitacora/fleet/v1/RenewCertificate.js';
@@ -50,7 +52,9 @@ export interface ProtoGrpcType {
         ExecuteTask: MessageTypeDefinition<_bitacora_fleet_v1_ExecuteTask, _bitacora_fleet_v1_ExecuteTask__Output>
         Fleet: SubtypeConstructor<typeof grpc.Client, _bitacora_fleet_v1_FleetClient> & { service: _bitacora_fleet_v1_FleetDefinition }
         Heartbeat: MessageTypeDefinition<_bitacora_fleet_v1_Heartbeat, _bitacora_fleet_v1_Heartbeat__Output>
+        HeartbeatAck: MessageTypeDefinition<_bitacora_fleet_v1_HeartbeatAck, _bitacora_fleet_v1_HeartbeatAck__Output>
         Hello: MessageTypeDefinition<_bitacora_fleet_v1_Hello, _bitacora_fleet_v1_Hello__Output>
+        Leaving: MessageTypeDefinition<_bitacora_fleet_v1_Leaving, _bitacora_fleet_v1_Leaving__Output>
         LogChunk: MessageTypeDefinition<_bitacora_fleet_v1_LogChunk, _bitacora_fleet_v1_LogChunk__Output>
         LogStream: EnumTypeDefinition
         NodeInfo: MessageTypeDefinition<_bitacora_fleet_v1_NodeInfo, _bitacora_fleet_v1_NodeInfo__Output>

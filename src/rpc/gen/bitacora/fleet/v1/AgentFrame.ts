@@ -8,6 +8,7 @@ import type { TaskOutput as _bitacora_fleet_v1_TaskOutput, TaskOutput__Output as
 import type { TaskFinished as _bitacora_fleet_v1_TaskFinished, TaskFinished__Output as _bitacora_fleet_v1_TaskFinished__Output } from '../../../bitacora/fleet/v1/TaskFinished.js';
 import type { TaskRejected as _bitacora_fleet_v1_TaskRejected, TaskRejected__Output as _bitacora_fleet_v1_TaskRejected__Output } from '../../../bitacora/fleet/v1/TaskRejected.js';
 import type { RenewCertificate as _bitacora_fleet_v1_RenewCertificate, RenewCertificate__Output as _bitacora_fleet_v1_RenewCertificate__Output } from '../../../bitacora/fleet/v1/RenewCertificate.js';
+import type { Leaving as _bitacora_fleet_v1_Leaving, Leaving__Output as _bitacora_fleet_v1_Leaving__Output } from '../../../bitacora/fleet/v1/Leaving.js';
 
 export interface AgentFrame {
   'hello'?: (_bitacora_fleet_v1_Hello | null);
@@ -17,7 +18,8 @@ export interface AgentFrame {
   'taskFinished'?: (_bitacora_fleet_v1_TaskFinished | null);
   'taskRejected'?: (_bitacora_fleet_v1_TaskRejected | null);
   'renewCertificate'?: (_bitacora_fleet_v1_RenewCertificate | null);
-  'msg'?: "hello"|"heartbeat"|"taskStarted"|"taskOutput"|"taskFinished"|"taskRejected"|"renewCertificate";
+  'leaving'?: (_bitacora_fleet_v1_Leaving | null);
+  'msg'?: "hello"|"heartbeat"|"taskStarted"|"taskOutput"|"taskFinished"|"taskRejected"|"renewCertificate"|"leaving";
 }
 
 export interface AgentFrame__Output {
@@ -28,5 +30,6 @@ export interface AgentFrame__Output {
   'taskFinished'?: (_bitacora_fleet_v1_TaskFinished__Output | null);
   'taskRejected'?: (_bitacora_fleet_v1_TaskRejected__Output | null);
   'renewCertificate'?: (_bitacora_fleet_v1_RenewCertificate__Output | null);
-  'msg'?: "hello"|"heartbeat"|"taskStarted"|"taskOutput"|"taskFinished"|"taskRejected"|"renewCertificate";
+  'leaving'?: (_bitacora_fleet_v1_Leaving__Output | null);
+  'msg'?: "hello"|"heartbeat"|"taskStarted"|"taskOutput"|"taskFinished"|"taskRejected"|"renewCertificate"|"leaving";
 }

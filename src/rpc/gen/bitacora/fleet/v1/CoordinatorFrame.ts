@@ -11,6 +11,7 @@ import type { SetRole as _bitacora_fleet_v1_SetRole, SetRole__Output as _bitacor
 import type { EmergencyShutdown as _bitacora_fleet_v1_EmergencyShutdown, EmergencyShutdown__Output as _bitacora_fleet_v1_EmergencyShutdown__Output } from '../../../bitacora/fleet/v1/EmergencyShutdown.js';
 import type { Error as _bitacora_fleet_v1_Error, Error__Output as _bitacora_fleet_v1_Error__Output } from '../../../bitacora/fleet/v1/Error.js';
 import type { Certificate as _bitacora_fleet_v1_Certificate, Certificate__Output as _bitacora_fleet_v1_Certificate__Output } from '../../../bitacora/fleet/v1/Certificate.js';
+import type { HeartbeatAck as _bitacora_fleet_v1_HeartbeatAck, HeartbeatAck__Output as _bitacora_fleet_v1_HeartbeatAck__Output } from '../../../bitacora/fleet/v1/HeartbeatAck.js';
 
 export interface CoordinatorFrame {
   'welcome'?: (_bitacora_fleet_v1_Welcome | null);
@@ -23,7 +24,8 @@ export interface CoordinatorFrame {
   'emergencyShutdown'?: (_bitacora_fleet_v1_EmergencyShutdown | null);
   'error'?: (_bitacora_fleet_v1_Error | null);
   'certificate'?: (_bitacora_fleet_v1_Certificate | null);
-  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate";
+  'heartbeatAck'?: (_bitacora_fleet_v1_HeartbeatAck | null);
+  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck";
 }
 
 export interface CoordinatorFrame__Output {
@@ -37,5 +39,6 @@ export interface CoordinatorFrame__Output {
   'emergencyShutdown'?: (_bitacora_fleet_v1_EmergencyShutdown__Output | null);
   'error'?: (_bitacora_fleet_v1_Error__Output | null);
   'certificate'?: (_bitacora_fleet_v1_Certificate__Output | null);
-  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate";
+  'heartbeatAck'?: (_bitacora_fleet_v1_HeartbeatAck__Output | null);
+  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck";
 }
