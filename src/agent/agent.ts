@@ -444,11 +444,12 @@ export class Agent {
    */
   private armSelfFence(): void {
     this.fenceTimer = setInterval(() => {
-      if (this.executor.count === 0) return;
+      // Live attempts only: those already dropped are being killed.
+      const refs = this.executor.refs();
+      if (refs.length === 0) return;
       const now = this.clock.now();
       if (!this.lease.expired(now, this.config.selfFenceAfterMs)) return;
       const silence = this.lease.silenceAt(now);
-      const refs = this.executor.refs();
       this.log.warn(
         `no answer from the master for ${silence === null ? 'ever' : `${silence} ms`} (lease ${this.config.selfFenceAfterMs} ms): killing ${refs.length} task(s) (self-fence)`,
       );
