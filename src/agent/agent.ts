@@ -93,15 +93,13 @@ export class Agent {
   /** Renewed by the master's answers; once it runs out our tasks may run elsewhere: we kill them. */
   private readonly lease = new MasterLease();
   /**
-   * Attempts the self-fence killed that the master may still count as running here: those
-   * reported in the current hello (SyncState may keep them) or killed while the stream was up.
-   * They are handed back (`taskRejected`) so the master requeues them.
+   * Attempts the self-fence killed since the current hello: the master may still count them as
+   * running here (SyncState kept what the hello reported, or the stream stayed up while the
+   * master was slow), so they are handed back (`taskRejected`) once we are connected.
    */
   private fencedSinceHello: TaskRef[] = [];
   /** Set once `close` begins: the attempts to hand back to the master in `leaving`. */
   private handedBack: TaskRef[] | null = null;
-  /** The current stream got its welcome (the master knows us on it). */
-  private streamWelcomed = false;
   private readonly firstWelcome: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
   private readonly done: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
   private fatal: Error | null = null;
@@ -124,7 +122,7 @@ export class Agent {
       serve: options.serve ?? SERVE_EVERYTHING,
       reject: (ref, reason) => {
         if (reason.startsWith('BIT_ERR_FORBIDDEN')) this.log.warn(`refused task ${ref.taskId} (attempt ${ref.attempt}): ${reason}`);
-        this.send({ type: 'taskRejected', taskId: ref.taskId, attempt: ref.attempt, reason });
+        this.reject(ref, reason);
       },
       onError: (message) => this.log.error(message),
     });
@@ -186,6 +184,7 @@ export class Agent {
   /** Stops tasks (their results are dropped: the master requeues them), closes the stream. Idempotent. */
   async close(reason = 'agent stopping'): Promise<void> {
     if (this.lifecycle === 'closed') return this.done.promise.catch(() => {});
+    const wasConnected = this.lifecycle === 'connected';
     this.setState('closed');
     this.executor.refuseNew();
     this.stopTimers();
@@ -194,7 +193,7 @@ export class Agent {
     await this.executor.stopAll({ drop: true });
     this.outbox.detach();
     const link = this.link;
-    if (link && this.streamWelcomed) {
+    if (link && wasConnected) {
       // Their processes are gone: hand them back (with work that arrived meanwhile), so the
       // master need not wait out our lease; it sends nothing more. Then a clean half-close.
       link.send({ type: 'leaving', reason, stopped: this.handedBack });
@@ -258,7 +257,7 @@ export class Agent {
             clearTimeout(welcomeTimer);
             welcomed = true;
             this.lease.renew(helloSentAt, this.clock.now());
-            this.welcomed(message, address, caCertPem, caHash, hello.running);
+            this.welcomed(message, address, caCertPem, caHash);
             return;
           }
           if (message.type === 'error') {
@@ -278,7 +277,7 @@ export class Agent {
       });
       const helloSentAt = this.clock.now();
       this.fencedSinceHello = [];
-      const hello: Extract<AgentMessage, { type: 'hello' }> = {
+      const hello: AgentMessage = {
         type: 'hello',
         protocolVersion: PROTOCOL_VERSION,
         ...(mtls
@@ -302,7 +301,7 @@ export class Agent {
     });
   }
 
-  private welcomed(welcome: Welcome, address: string, caCertPem: string, caHash: string, reported: readonly TaskRef[]): void {
+  private welcomed(welcome: Welcome, address: string, caCertPem: string, caHash: string): void {
     if (welcome.certificatePem !== undefined) {
       this.storeEnrollment(welcome, address, caCertPem, caHash);
       return;
@@ -324,11 +323,10 @@ export class Agent {
     this.config = { ...welcome.config };
     if (welcome.voidTasks.length > 0) this.executor.drop(welcome.voidTasks);
     // Connected first: `send` drops everything while not connected.
-    this.streamWelcomed = true;
     this.setState('connected');
     this.outbox.attach((m) => this.send(m));
     this.outbox.resendAll();
-    this.handBackFenced(reported, welcome.voidTasks);
+    this.handBackFenced(welcome.voidTasks);
     this.armHeartbeat();
     this.certificates.arm();
     this.log.info(`${first ? 'joined' : 'reconnected to'} the fleet as ${this.options.node.name} (${welcome.nodeId})`);
@@ -338,14 +336,9 @@ export class Agent {
   private handle(message: CoordinatorMessage): void {
     switch (message.type) {
       case 'executeTask':
-        if (this.handedBack !== null) {
-          // Stopping: never started, handed back with the rest in `leaving`.
-          this.handedBack.push({ taskId: message.task.taskId, attempt: message.task.attempt });
-          return;
-        }
         // Work that arrives after our lease ran out may already be the master's to move: never start it.
         if (this.lease.expired(this.clock.now(), this.config.selfFenceAfterMs)) {
-          this.send({ type: 'taskRejected', taskId: message.task.taskId, attempt: message.task.attempt, reason: 'lease ran out (no answer from the master in time)' });
+          this.reject({ taskId: message.task.taskId, attempt: message.task.attempt }, 'lease ran out (no answer from the master in time)');
           return;
         }
         this.executor.execute(message.task);
@@ -417,7 +410,6 @@ export class Agent {
   }
 
   private disconnected(reason: string): void {
-    this.streamWelcomed = false;
     this.outbox.detach();
     this.certificates.reset();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
@@ -458,28 +450,27 @@ export class Agent {
       // them: once they are dead they are handed back; a hello in flight hands them back at its welcome.
       this.fencedSinceHello.push(...refs);
       void this.executor.stopAll({ drop: true, atOnce: true }).then(() => {
-        if (this.lifecycle !== 'connected') return;
-        for (const ref of this.fencedSinceHello) this.send({ type: 'taskRejected', ...ref, reason: 'self-fenced (lease ran out)' });
-        this.fencedSinceHello = [];
+        if (this.lifecycle === 'connected') this.handBackFenced([]);
       });
     }, SELF_FENCE_CHECK_MS);
     this.fenceTimer.unref();
   }
 
-  /**
-   * Attempts this hello reported as running that the self-fence killed while we waited for the
-   * welcome: SyncState kept them for us, so we reject them now and the master requeues them
-   * (otherwise they would stay "running" here forever).
-   */
-  private handBackFenced(reported: readonly TaskRef[], voided: readonly TaskRef[]): void {
-    const fenced = this.fencedSinceHello;
-    this.fencedSinceHello = [];
+  /** Hands back what the self-fence killed since the hello, but for what the master voided itself. */
+  private handBackFenced(voided: readonly TaskRef[]): void {
     const key = (r: TaskRef): string => `${r.taskId}#${r.attempt}`;
-    const lost = new Set(fenced.map(key));
-    for (const ref of voided) lost.delete(key(ref));
-    for (const ref of reported) {
-      if (lost.has(key(ref))) this.send({ type: 'taskRejected', ...ref, reason: 'self-fenced while reconnecting (lease ran out)' });
-    }
+    const skip = new Set(voided.map(key));
+    for (const ref of this.fencedSinceHello) if (!skip.has(key(ref))) this.reject(ref, 'self-fenced (lease ran out)');
+    this.fencedSinceHello = [];
+  }
+
+  /**
+   * Gives an attempt back to the master, which requeues it: while stopping, in the `leaving`
+   * message; otherwise as `taskRejected` (dropped when not connected: SyncState requeues it).
+   */
+  private reject(ref: TaskRef, reason: string): void {
+    if (this.handedBack !== null) this.handedBack.push(ref);
+    else this.send({ type: 'taskRejected', taskId: ref.taskId, attempt: ref.attempt, reason });
   }
 
   private stopTimers(): void {

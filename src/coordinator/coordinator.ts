@@ -20,7 +20,7 @@ import { Commands, CONFIG_KEY, DISPATCH_KEY, type DispatchState } from './comman
 import { silentLogger, type CoordinatorContext, type Logger } from './context.js';
 import { Dispatcher } from './dispatcher.js';
 import { CoordinatorUnavailableError } from './errors.js';
-import { markNodeDown, requeueHeldWork } from './failover.js';
+import { holdWorkOfLostNodes, markNodeDown, requeueHeldWork } from './failover.js';
 import { HeldWork, leaseEndsAt, LeaseTerms } from './held-work.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { Hub } from './hub.js';
@@ -219,14 +219,7 @@ export class Coordinator implements FleetService {
       for (const node of ctx.roster.values()) {
         if (node.status === 'ready' || node.status === 'draining' || node.status === 'joining') this.monitor.awaitReconnect(node.id);
       }
-      // Work still recorded on nodes that were lost before we stopped (held for their lease then):
-      // their agents have heard nothing from us since, so a lease from now covers them.
-      const restartedAt = ctx.clock.now();
-      for (const entry of ctx.active.all()) {
-        if (!this.monitor.isTracked(entry.nodeId) && !ctx.heldWork.get(entry.nodeId)) {
-          ctx.heldWork.hold(entry.nodeId, leaseEndsAt(restartedAt, ctx.leaseTerms.for(entry.nodeId, restartedAt)), 'lost before the coordinator restarted');
-        }
-      }
+      holdWorkOfLostNodes(ctx, (nodeId) => this.monitor.isTracked(nodeId));
       if (this.options.rpc) {
         const { host, port, tls, keepalive } = this.options.rpc;
         this.rpc = await startRpcServer({ host, port, tls, onConnection: (c) => this.attach(c), ...(keepalive ? { keepalive } : {}) });

@@ -7,6 +7,7 @@
  */
 import { ErrorCode, StaleAttemptError } from '../core/index.js';
 import type { CoordinatorContext } from './context.js';
+import { leaseEndsAt } from './held-work.js';
 
 /** Requeues every task the store says `nodeId` holds. Returns how many were requeued. */
 export function requeueNodeTasks(ctx: CoordinatorContext, nodeId: string, reason: string): number {
@@ -53,8 +54,7 @@ export function markNodeDown(ctx: CoordinatorContext, nodeId: string, reason: st
   const until = ctx.leaseEnd(nodeId);
   if (until <= now) {
     ctx.heldWork.release(nodeId);
-    const requeued = requeueNodeTasks(ctx, nodeId, `node ${node.name} lost: ${reason}`);
-    if (requeued > 0) ctx.log.info(`requeued ${requeued} task(s) of node ${node.name}`, { nodeId });
+    requeueLostWork(ctx, nodeId, reason);
     return;
   }
   ctx.heldWork.hold(nodeId, until, reason);
@@ -70,13 +70,33 @@ export function markNodeDown(ctx: CoordinatorContext, nodeId: string, reason: st
  */
 export function requeueHeldWork(ctx: CoordinatorContext): void {
   for (const entry of ctx.heldWork.due(ctx.clock.now())) {
-    const name = ctx.roster.get(entry.nodeId)?.name ?? entry.nodeId;
     try {
-      const requeued = requeueNodeTasks(ctx, entry.nodeId, `node ${name} lost: ${entry.reason}`);
-      if (requeued > 0) ctx.log.info(`requeued ${requeued} task(s) of node ${name} (its lease ended)`, { nodeId: entry.nodeId });
+      requeueLostWork(ctx, entry.nodeId, entry.reason);
     } catch (err) {
       ctx.heldWork.hold(entry.nodeId, entry.until, entry.reason);
-      ctx.log.warn(`cannot requeue the work of node ${name} yet (retrying): ${err instanceof Error ? err.message : String(err)}`, { nodeId: entry.nodeId });
+      ctx.log.warn(`cannot requeue the work of node ${entry.nodeId} yet (retrying): ${err instanceof Error ? err.message : String(err)}`, { nodeId: entry.nodeId });
     }
   }
+}
+
+/**
+ * At a coordinator start: work the store still records on nodes nobody waits for (lost before
+ * the stop, held for their lease then). Their agents have heard nothing from us since, so a
+ * lease counted from now covers them.
+ */
+export function holdWorkOfLostNodes(ctx: CoordinatorContext, awaited: (nodeId: string) => boolean): void {
+  const now = ctx.clock.now();
+  const seen = new Set<string>();
+  for (const { nodeId } of ctx.active.all()) {
+    if (seen.has(nodeId)) continue;
+    seen.add(nodeId);
+    if (!awaited(nodeId)) ctx.heldWork.hold(nodeId, leaseEndsAt(now, ctx.leaseTerms.for(nodeId, now)), 'lost before the coordinator restarted');
+  }
+}
+
+/** Requeues a lost node's tasks now (its lease has ended), with the reason in each task's history. */
+function requeueLostWork(ctx: CoordinatorContext, nodeId: string, reason: string): void {
+  const name = ctx.roster.get(nodeId)?.name ?? nodeId;
+  const requeued = requeueNodeTasks(ctx, nodeId, `node ${name} lost: ${reason}`);
+  if (requeued > 0) ctx.log.info(`requeued ${requeued} task(s) of node ${name}`, { nodeId });
 }

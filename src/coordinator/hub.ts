@@ -181,6 +181,7 @@ export class Hub {
         deps.results.rejected(session, nodeId, message.taskId, message.attempt, message.reason);
         return;
       case 'leaving':
+        deps.monitor.beat(nodeId);
         this.leaving(session, nodeId, message.reason, message.stopped);
         return;
       case 'renewCertificate':
@@ -330,22 +331,21 @@ export class Hub {
     return false;
   }
 
-  /** The other node holding the very attempt `message` reports about, if any. */
   /**
    * A clean stop: no more work goes to the node (down, until it comes back), and the
    * attempts it stopped are requeued now rather than at the end of its lease — their processes
    * are dead, the agent says, and only it can know.
    */
   private leaving(session: AgentSession, nodeId: string, reason: string, stopped: readonly TaskRef[]): void {
-    const { ctx, deps } = this;
-    deps!.monitor.beat(nodeId);
+    const { ctx } = this;
     const node = ctx.roster.get(nodeId);
     // Not 'left': that is for removed and revoked nodes, whose identity is refused from then on.
     if (node && node.status !== 'left') ctx.roster.setStatus(nodeId, 'down', `agent stopping: ${reason}`, ctx.clock.now());
-    for (const ref of stopped) deps!.results.rejected(session, nodeId, ref.taskId, ref.attempt, `agent stopping: ${reason}`);
+    for (const ref of stopped) this.deps!.results.rejected(session, nodeId, ref.taskId, ref.attempt, `agent stopping: ${reason}`);
     ctx.log.info(`node ${node?.name ?? nodeId} is leaving (${reason}); ${stopped.length} stopped task(s) handed back`, { nodeId });
   }
 
+  /** The other node holding the very attempt `message` reports about, if any. */
   private foreignHolder(nodeId: string, message: AgentMessage): string | null {
     const refs =
       message.type === 'taskStarted' || message.type === 'taskFinished' || message.type === 'taskRejected' ? [message]
