@@ -11,11 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, bitacora, startBitacora, type CliResult as Result } from '../helpers/cli-binary.js';
 
 
-/** Starts a long-running command and resolves with the first complete JSON document on stdout. */
-function startLongRunning(args: string[]): Promise<{ child: ChildProcess; banner: Record<string, unknown>; output: () => Result }> {
-  return startBitacora(args);
-}
-
 function exited(child: ChildProcess): Promise<number | null> {
   return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
 }
@@ -41,7 +36,7 @@ describe.skipIf(!existsSync(BIN))('bitacora CLI end to end (built binary, real m
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bitacora-e2e-'));
-    ({ child: master, banner, output: masterOutput } = await startLongRunning([
+    ({ child: master, banner, output: masterOutput } = await startBitacora([
       'up', '--local-worker', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--json', '--data-dir', join(dir, 'master'),
     ]));
     await eventually(() => local('nodes', '--json'), (r) => r.code === 0 && (JSON.parse(r.stdout) as { status: string }[]).some((n) => n.status === 'ready'));
@@ -113,7 +108,7 @@ describe.skipIf(!existsSync(BIN))('bitacora CLI end to end (built binary, real m
     expect(created.caHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(created.join).toContain(created.token);
     const joinArgs = created.join.split(' ').slice(1);
-    const { child: agent, banner: joined } = await startLongRunning([...joinArgs, '--name', 'e2e-w2', '--specialization', 'build', '--json', '--data-dir', join(dir, 'w2')]);
+    const { child: agent, banner: joined } = await startBitacora([...joinArgs, '--name', 'e2e-w2', '--specialization', 'build', '--json', '--data-dir', join(dir, 'w2')]);
     agents.push(agent);
     expect(joined['nodeId']).toMatch(/^nod_/);
     await eventually(() => local('nodes', '--json'), (r) => (JSON.parse(r.stdout) as { name: string; status: string }[]).some((n) => n.name === 'e2e-w2' && n.status === 'ready'));
