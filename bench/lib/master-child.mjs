@@ -96,12 +96,13 @@ serve({
 
   /**
    * Throughput, time-boxed: for `durationMs`, no-op tasks are submitted one-by-one (one
-   * submitTask call per task, `concurrency` callers at once, each waiting for its durable
-   * acknowledgement before the next, as separate clients would) or in batches (submitTasks of
+   * submitTask call per task, each waiting for its durable acknowledgement before the next —
+   * one caller, like the BullMQ producer's awaited `add`; `concurrency` > 1 runs that many
+   * such callers) or in batches (submitTasks of
    * `batchSize`, keeping at most `maxOutstanding` unfinished). Then every submitted task is
    * awaited. Timed from the first submission to the last finish committed.
    */
-  throughput: async ({ mode, durationMs, batchSize = 200, maxOutstanding = 400, concurrency = 16 }) => {
+  throughput: async ({ mode, durationMs, batchSize = 200, maxOutstanding = 400, concurrency = 1 }) => {
     let resolveDone;
     const done = new Promise((resolve) => (resolveDone = resolve));
     run = { finished: 0, target: Infinity, resolve: resolveDone, wake: null };

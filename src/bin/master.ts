@@ -19,6 +19,7 @@ import type { HttpTlsConfig } from '../config/index.js';
 import { openSqliteBackbone } from '../store/sqlite/index.js';
 import type { Backbone } from '../store/backbone.js';
 import { startAgent } from './agent-main.js';
+import { grpcAgentEndpoint } from './agent-endpoint.js';
 import { stderrLogger } from './support.js';
 
 export const CLIENT_FILE = 'client.json';
@@ -78,7 +79,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       secrets: { generateSecret: generateSecret as (p: string) => string, hashSecret, secretsEqual },
       settings,
       // Mutual TLS: agents present node certificates from the fleet CA (a certless stream may only join).
-      rpc: { host: grpc.host, port: grpc.port, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } },
+      agentEndpoint: grpcAgentEndpoint({ host: grpc.host, port: grpc.port, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } }),
       nodeCa: { ca: { certPem: tls.caCertPem, keyPem: tls.caKeyPem }, validityDays: config.security.nodeCertValidityDays },
       identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
       aclPolicyFile: config.security.aclPolicyFile,

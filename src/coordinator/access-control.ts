@@ -24,7 +24,7 @@ import {
 } from '../security/index.js';
 import type { KeyValueStore } from '../store/kv.js';
 import type { JoinTokenRecord, JoinTokenRepository } from '../store/tokens.js';
-import type { Logger } from './context.js';
+import type { Logger } from './runtime.js';
 import type { AccessService } from './fleet-service.js';
 import { PolicyFile } from './policy-file.js';
 import type { SecurityOps } from './security-ops.js';

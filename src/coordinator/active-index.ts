@@ -7,6 +7,9 @@
  */
 import type { Task } from '../core/index.js';
 
+/** `taskId#attempt`, the key of per-attempt bookkeeping. */
+export const refKey = (taskId: string, attempt: number): string => `${taskId}#${attempt}`;
+
 export interface ActiveEntry {
   taskId: string;
   attempt: number;

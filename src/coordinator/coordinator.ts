@@ -12,16 +12,18 @@ import {
 import { systemClock, type Clock } from '../engine/ports.js';
 import { estimateKeyOf, type Scheduler } from '../scheduler/index.js';
 import { PROTOCOL_VERSION, type AgentConfig, type EmergencyTier } from '../rpc/messages.js';
-import { startRpcServer, type AgentConnection, type RpcServer, type RpcServerTls } from '../rpc/server/index.js';
-import type { KeepaliveOptions } from '../rpc/transport.js';
+import type { AgentConnection } from '../rpc/server/index.js';
 import type { Backbone, TaskFilter } from '../store/backbone.js';
 import { ActiveIndex } from './active-index.js';
 import { Commands, CONFIG_KEY, DISPATCH_KEY, type DispatchState } from './commands.js';
-import { silentLogger, type CoordinatorContext, type Logger } from './context.js';
+import { AgentStreams } from './agent-streams.js';
+import type { FleetState } from './fleet-state.js';
+import { ProtocolGuard } from './protocol-guard.js';
+import { silentLogger, type DispatchTrigger, type Logger, type Runtime } from './runtime.js';
 import { Dispatcher } from './dispatcher.js';
 import { CoordinatorUnavailableError } from './errors.js';
-import { holdWorkOfLostNodes, markNodeDown, requeueHeldWork } from './failover.js';
-import { HeldWork, leaseEndsAt, LeaseTerms } from './held-work.js';
+import { Failover } from './failover.js';
+import { HeldWork, LeaseTerms } from './held-work.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { Hub } from './hub.js';
 import { Membership, type SecretPort } from './membership.js';
@@ -41,6 +43,14 @@ import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fl
 const HEARTBEAT_FLUSH_MS = 1000;
 /** How often held work of lost nodes is checked for an ended lease. */
 const LEASE_CHECK_MS = 250;
+/** The agents' way in, as the coordinator uses it (src/bin adapts the gRPC server to it). */
+export interface AgentEndpoint {
+  /** Starts accepting streams, each handed to `onConnection`; resolves with the `host:port` bound. */
+  listen(onConnection: (connection: AgentConnection) => void): Promise<string>;
+  /** Ends every stream and stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
 export type CoordinatorState = 'created' | 'starting' | 'running' | 'stopping' | 'closed';
 
 export interface CoordinatorOptions {
@@ -52,8 +62,12 @@ export interface CoordinatorOptions {
   clock?: Clock;
   /** Missing fields take DEFAULT_SETTINGS. */
   settings?: Partial<CoordinatorSettings>;
-  /** The gRPC endpoint for agents. Omitted: no listener (tests attach connections directly). */
-  rpc?: { host: string; port: number; tls: RpcServerTls; keepalive?: KeepaliveOptions };
+  /**
+   * Where agents connect (the gRPC endpoint, wired by src/bin). The coordinator starts it once
+   * it is ready to admit agents and closes it when it stops. Omitted: no listener (tests attach
+   * connections directly).
+   */
+  agentEndpoint?: AgentEndpoint;
   /** What joining agents are told. `grpcAddress` defaults to the bound RPC address. */
   identity: { caCertPem: string; caHash: string; httpUrl: string; grpcAddress?: string };
   /**
@@ -84,8 +98,10 @@ const tokenOptionsSchema = z
 
 export class Coordinator implements FleetService {
   private lifecycle: CoordinatorState = 'created';
-  private readonly ctx: CoordinatorContext;
+  private readonly runtime: Runtime;
+  private readonly fleet: FleetState;
   private readonly hub: Hub;
+  private readonly failover: Failover;
   private readonly monitor: HeartbeatMonitor;
   private readonly dispatcher: Dispatcher;
   private readonly results: ResultHandler;
@@ -100,7 +116,6 @@ export class Coordinator implements FleetService {
    * token import) without a cast.
    */
   readonly access: AccessControl;
-  private rpc: RpcServer | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private heartbeatFlushTimer: NodeJS.Timeout | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -109,73 +124,67 @@ export class Coordinator implements FleetService {
   private httpUrl: string;
 
   constructor(private readonly options: CoordinatorOptions) {
+    const { backbone } = options;
     const settings: ResolvedSettings = resolveSettings({ ...DEFAULT_SETTINGS, ...options.settings });
-    const hubRef: { hub?: Hub } = {};
-    const dispatchRef: { dispatcher?: Dispatcher } = {};
-    this.ctx = {
-      backbone: options.backbone,
-      clock: options.clock ?? systemClock,
-      log: options.log ?? silentLogger,
-      settings,
-      agentConfig: { heartbeatIntervalMs: settings.heartbeatIntervalMs, selfFenceAfterMs: settings.selfFenceAfterMs },
-      roster: new Roster(options.backbone.nodes),
+    // Built in dependency order: each part gets the ports it uses, none reaches back for a later one.
+    const runtime: Runtime = { clock: options.clock ?? systemClock, log: options.log ?? silentLogger, settings };
+    const state: FleetState = {
+      roster: new Roster(backbone.nodes),
       active: new ActiveIndex(),
       refusals: new RefusalBook(),
-      sessions: new Map(),
+      streams: new AgentStreams(),
       heldWork: new HeldWork(),
       leaseTerms: new LeaseTerms(settings.selfFenceAfterMs),
-      leaseEnd: (nodeId) => {
-        const now = ctx.clock.now();
-        return leaseEndsAt(this.monitor.lastHeardAt(nodeId) ?? now, ctx.leaseTerms.for(nodeId, now));
-      },
-      scheduleDispatch: () => dispatchRef.dispatcher?.schedule(),
-      sendTo: (nodeId, message) => hubRef.hub?.sendTo(nodeId, message) ?? false,
+      lastHeard: new Map(),
+      agentConfig: { heartbeatIntervalMs: settings.heartbeatIntervalMs, selfFenceAfterMs: settings.selfFenceAfterMs },
     };
-    const ctx = this.ctx;
+    this.runtime = runtime;
+    this.fleet = state;
     this.grpcAddress = options.identity.grpcAddress ?? '';
     this.httpUrl = options.identity.httpUrl;
-    this.hub = hubRef.hub = new Hub(ctx);
-    this.estimates = new EstimateBook(options.backbone.kv);
+    this.estimates = new EstimateBook(backbone.kv);
+    this.dispatcher = new Dispatcher({ runtime, state, tasks: backbone.tasks, projects: backbone.projects, scheduler: options.scheduler, estimates: this.estimates });
+    const dispatch: DispatchTrigger = this.dispatcher;
+    this.failover = new Failover({ runtime, state, tasks: backbone.tasks, dispatch });
     this.monitor = new HeartbeatMonitor({
-      clock: ctx.clock,
+      clock: runtime.clock,
+      lastHeard: state.lastHeard,
       policy: () => ({
-        heartbeatIntervalMs: ctx.agentConfig.heartbeatIntervalMs,
+        heartbeatIntervalMs: state.agentConfig.heartbeatIntervalMs,
         missedHeartbeats: settings.missedHeartbeats,
         reconnectGraceMs: settings.reconnectGraceMs,
         startupGraceMs: settings.startupGraceMs,
       }),
-      onDown: (nodeId, reason) => markNodeDown(ctx, nodeId, reason),
-      onError: (nodeId, err) => ctx.log.warn(`cannot mark node ${nodeId} down yet (retrying): ${err instanceof Error ? err.message : String(err)}`),
+      onDown: (nodeId, reason) => this.failover.markNodeDown(nodeId, reason),
+      onError: (nodeId, err) => runtime.log.warn(`cannot mark node ${nodeId} down yet (retrying): ${err instanceof Error ? err.message : String(err)}`),
     });
-    this.dispatcher = dispatchRef.dispatcher = new Dispatcher(ctx, { scheduler: options.scheduler, estimates: this.estimates });
-    this.results = new ResultHandler(ctx, this.estimates, (session, error) => this.hub.refuse(session, error, false));
-    this.certs = options.nodeCa ? new NodeCertificates(options.backbone.kv, options.nodeCa) : null;
-    const audit = new AuditWriter(options.backbone.events, () => ctx.clock.now());
-    this.security = new SecurityOps(ctx, audit, this.certs);
+    const guard = new ProtocolGuard({ runtime, events: backbone.events });
+    this.results = new ResultHandler({ runtime, state, tasks: backbone.tasks, taskLogs: backbone.taskLogs, estimates: this.estimates, dispatch, guard });
+    this.certs = options.nodeCa ? new NodeCertificates(backbone.kv, options.nodeCa) : null;
+    const audit = new AuditWriter(backbone.events, () => runtime.clock.now());
+    this.security = new SecurityOps({ runtime, state, audit, certs: this.certs, failover: this.failover });
     this.access = this.accessControl = new AccessControl({
-      kv: options.backbone.kv,
-      joinTokens: options.backbone.joinTokens,
+      kv: backbone.kv,
+      joinTokens: backbone.joinTokens,
       security: this.security,
-      now: () => ctx.clock.now(),
-      log: ctx.log,
+      now: () => runtime.clock.now(),
+      log: runtime.log,
       policyFile: options.aclPolicyFile ?? null,
       ...(options.aclPolicy ? { defaultPolicy: options.aclPolicy } : {}),
     });
     const access = this.accessControl;
-    this.hub.wire({
-      audit,
+    const membership = new Membership({
+      runtime, state, tasks: backbone.tasks, joinTokens: backbone.joinTokens, events: backbone.events, dispatch, secrets: options.secrets, certs: this.certs,
+    });
+    this.hub = new Hub({
+      runtime, state, membership, monitor: this.monitor, results: this.results, failover: this.failover, audit, guard, dispatch,
       // Read per message: a policy change (CLI, API or a hand edit of the file) applies at once.
       policy: () => access.aclPolicy(),
-      membership: new Membership(ctx, options.secrets, this.certs),
-      monitor: this.monitor,
-      results: this.results,
       accepting: () => this.lifecycle === 'running',
     });
-    this.commands = new Commands(ctx, {
-      hub: this.hub,
-      dispatcher: this.dispatcher,
-      monitor: this.monitor,
-      estimates: this.estimates,
+    this.commands = new Commands({
+      runtime, state, kv: backbone.kv, events: backbone.events, tasks: backbone.tasks,
+      dispatcher: this.dispatcher, monitor: this.monitor, estimates: this.estimates, failover: this.failover,
       onShutdownRequested: (reason) => {
         // Give the emergencyShutdown frames a moment to reach the agents before we stop.
         setTimeout(() => options.onShutdownRequested?.(reason), 300).unref();
@@ -199,28 +208,27 @@ export class Coordinator implements FleetService {
   /** Loads state from the store, starts listening and the background loops. */
   async start(): Promise<void> {
     this.transition('created', 'starting');
-    const { ctx } = this;
+    const { fleet, runtime } = this;
     const { backbone } = this.options;
     try {
-      await ctx.roster.load();
+      await fleet.roster.load();
       await this.certs?.load();
       await this.accessControl.start();
-      ctx.active.clear();
-      for (const task of await backbone.tasks.list({ states: [...ACTIVE_TASK_STATES] })) ctx.active.add(task, estimateKeyOf(task));
+      fleet.active.clear();
+      for (const task of await backbone.tasks.list({ states: [...ACTIVE_TASK_STATES] })) fleet.active.add(task, estimateKeyOf(task));
       await this.estimates.load();
       const stored = await backbone.kv.get<AgentConfig>(CONFIG_KEY);
-      if (stored) ctx.agentConfig = { ...ctx.agentConfig, ...stored.value };
-      ctx.leaseTerms.change(ctx.agentConfig.selfFenceAfterMs, ctx.clock.now(), ctx.roster.ids());
+      if (stored) fleet.agentConfig = { ...fleet.agentConfig, ...stored.value };
+      fleet.leaseTerms.change(fleet.agentConfig.selfFenceAfterMs, runtime.clock.now(), fleet.roster.ids());
       if ((await backbone.kv.get<DispatchState>(DISPATCH_KEY))?.value.frozen) this.dispatcher.freeze();
       // Nodes recorded as up get a grace period to reconnect before their work is requeued.
-      for (const node of ctx.roster.values()) {
+      for (const node of fleet.roster.values()) {
         if (node.status === 'ready' || node.status === 'draining' || node.status === 'joining') this.monitor.awaitReconnect(node.id);
       }
-      holdWorkOfLostNodes(ctx, (nodeId) => this.monitor.isTracked(nodeId));
-      if (this.options.rpc) {
-        const { host, port, tls, keepalive } = this.options.rpc;
-        this.rpc = await startRpcServer({ host, port, tls, onConnection: (c) => this.attach(c), ...(keepalive ? { keepalive } : {}) });
-        if (!this.options.identity.grpcAddress) this.grpcAddress = this.rpc.address;
+      this.failover.holdWorkOfLostNodes((nodeId) => this.monitor.isTracked(nodeId));
+      if (this.options.agentEndpoint) {
+        const bound = await this.options.agentEndpoint.listen((connection) => this.attach(connection));
+        if (!this.options.identity.grpcAddress) this.grpcAddress = bound;
       }
     } catch (err) {
       this.accessControl.close();
@@ -229,14 +237,14 @@ export class Coordinator implements FleetService {
     }
     this.monitor.start();
     this.dispatcher.start();
-    this.flushTimer = setInterval(() => void this.flushEstimates(), ctx.settings.estimatesFlushMs);
+    this.flushTimer = setInterval(() => void this.flushEstimates(), runtime.settings.estimatesFlushMs);
     this.flushTimer.unref();
     this.heartbeatFlushTimer = setInterval(() => void this.flushHeartbeats(), HEARTBEAT_FLUSH_MS);
     this.heartbeatFlushTimer.unref();
-    this.leaseTimer = setInterval(() => void requeueHeldWork(ctx), LEASE_CHECK_MS);
+    this.leaseTimer = setInterval(() => void this.failover.requeueHeldWork(), LEASE_CHECK_MS);
     this.leaseTimer.unref();
     this.lifecycle = 'running';
-    ctx.log.info(`coordinator running; agents dial ${this.grpcAddress || '(no listener)'}`);
+    runtime.log.info(`coordinator running; agents dial ${this.grpcAddress || '(no listener)'}`);
   }
 
   /** The API's URL, once it listens: used in the join commands handed out. */
@@ -260,7 +268,7 @@ export class Coordinator implements FleetService {
       if (this.heartbeatFlushTimer) clearInterval(this.heartbeatFlushTimer);
       if (this.leaseTimer) clearInterval(this.leaseTimer);
       this.hub.closeAll('coordinator stopping');
-      await this.rpc?.close();
+      await this.options.agentEndpoint?.close();
       await this.flushEstimates();
       this.lifecycle = 'closed';
     })();
@@ -276,7 +284,7 @@ export class Coordinator implements FleetService {
 
   async status(): Promise<FleetStatus> {
     const nodes = { total: 0, ready: 0, down: 0, draining: 0 };
-    for (const n of this.ctx.roster.values()) {
+    for (const n of this.fleet.roster.values()) {
       if (n.status === 'left') continue;
       nodes.total++;
       if (n.status === 'ready') nodes.ready++;
@@ -287,16 +295,16 @@ export class Coordinator implements FleetService {
       nodes,
       tasks: await this.options.backbone.tasks.counts(),
       acceptingWork: this.lifecycle === 'running' && !this.dispatcher.isFrozen,
-      config: { ...this.ctx.agentConfig },
+      config: { ...this.fleet.agentConfig },
     };
   }
 
   listNodes(): FleetNode[] {
-    return this.ctx.roster.list();
+    return this.fleet.roster.list();
   }
 
   getNode(idOrName: string): FleetNode {
-    const node = this.ctx.roster.find(idOrName);
+    const node = this.fleet.roster.find(idOrName);
     if (!node) throw new NotFoundError('node', idOrName);
     return node;
   }
@@ -350,7 +358,7 @@ export class Coordinator implements FleetService {
     const resolved = specs.map((s) => this.resolvePin(s));
     const projects = [...new Set(resolved.map((s) => s.project ?? null))].slice(0, 20);
     // Audited per call (a batch is one entry), stored with the submission: one commit for both.
-    const outcomes = await this.security.privilegedWrite('task.submit', null, (record) => this.options.backbone.tasks.submitMany(resolved, this.ctx.clock.now(), { record }), {
+    const outcomes = await this.security.privilegedWrite('task.submit', null, (record) => this.options.backbone.tasks.submitMany(resolved, this.runtime.clock.now(), { record }), {
       details: { count: resolved.length, projects },
     });
     this.dispatcher.schedule();
@@ -382,14 +390,14 @@ export class Coordinator implements FleetService {
   }
 
   private async issueJoinToken(valid: z.infer<typeof tokenOptionsSchema>): Promise<CreatedJoinToken> {
-    const now = this.ctx.clock.now();
+    const now = this.runtime.clock.now();
     const token = this.options.secrets.generateSecret('bjt_');
     const record = await this.options.backbone.joinTokens.create({
       id: newId('tok'),
       hash: this.options.secrets.hashSecret(token),
       role: valid.role,
       createdAt: now,
-      expiresAt: now + (valid.ttlMs ?? this.ctx.settings.joinTokenTtlMs),
+      expiresAt: now + (valid.ttlMs ?? this.runtime.settings.joinTokenTtlMs),
       createdBy: valid.createdBy,
     });
     const { caHash } = this.options.identity;
@@ -442,7 +450,7 @@ export class Coordinator implements FleetService {
 
   private resolvePin(spec: NewTaskSpec): NewTaskSpec {
     if (spec.pinnedNode === undefined || spec.pinnedNode === null) return spec;
-    const node = this.ctx.roster.find(spec.pinnedNode);
+    const node = this.fleet.roster.find(spec.pinnedNode);
     if (!node) throw new NotFoundError('node', spec.pinnedNode, { details: { field: 'pinnedNode' } });
     return node.id === spec.pinnedNode ? spec : { ...spec, pinnedNode: node.id };
   }
@@ -450,9 +458,9 @@ export class Coordinator implements FleetService {
   /** Every node's latest heartbeat in one store write (see Roster.heartbeat). */
   private async flushHeartbeats(): Promise<void> {
     try {
-      await this.ctx.roster.flushHeartbeats();
+      await this.fleet.roster.flushHeartbeats();
     } catch (err) {
-      this.ctx.log.warn(`cannot persist heartbeats (retrying): ${(err as Error).message}`);
+      this.runtime.log.warn(`cannot persist heartbeats (retrying): ${(err as Error).message}`);
     }
   }
 
@@ -460,7 +468,7 @@ export class Coordinator implements FleetService {
     try {
       await this.estimates.flush();
     } catch (err) {
-      this.ctx.log.warn(`cannot persist duration estimates: ${(err as Error).message}`);
+      this.runtime.log.warn(`cannot persist duration estimates: ${(err as Error).message}`);
     }
   }
 

@@ -12,11 +12,17 @@ import type { Task } from '../core/index.js';
 import type { ItemOutcome, RequeueInput } from '../store/backbone.js';
 import { estimateKeyOf, type FleetSnapshot, type NodeView, type Plan, type Scheduler } from '../scheduler/index.js';
 import type { ExecuteTaskCommand } from '../rpc/messages.js';
-import type { CoordinatorContext } from './context.js';
+import type { ProjectRepository, TaskQueue } from '../store/backbone.js';
+import type { FleetState } from './fleet-state.js';
+import type { DispatchTrigger, Runtime } from './runtime.js';
 import { Roster } from './roster.js';
 import type { EstimateBook } from './results.js';
 
-export interface DispatcherOptions {
+export interface DispatcherDeps {
+  runtime: Runtime;
+  state: Pick<FleetState, 'roster' | 'active' | 'refusals' | 'streams'>;
+  tasks: TaskQueue;
+  projects: ProjectRepository;
   scheduler: Scheduler;
   estimates: EstimateBook;
   /** Safety-net pass period. Default 1000 ms. */
@@ -32,7 +38,7 @@ export interface DispatchStats {
   lastPlanMs: number;
 }
 
-export class Dispatcher {
+export class Dispatcher implements DispatchTrigger {
   private scheduled = false;
   /** A pass is in flight (it awaits the store); passes never overlap. */
   private running = false;
@@ -44,7 +50,7 @@ export class Dispatcher {
   private pins: { at: number; value: Record<string, string[]> } | null = null;
   readonly stats: DispatchStats = { passes: 0, assigned: 0, conflicts: 0, lastPlanMs: 0 };
 
-  constructor(private readonly ctx: CoordinatorContext, private readonly options: DispatcherOptions) {}
+  constructor(private readonly deps: DispatcherDeps) {}
 
   /** Stop-dispatch (emergency tier 1): nothing new is assigned until `resume`. */
   get isFrozen(): boolean {
@@ -62,7 +68,7 @@ export class Dispatcher {
 
   start(): void {
     this.stopped = false;
-    this.tick = setInterval(() => this.schedule(), this.options.tickMs ?? 1000);
+    this.tick = setInterval(() => this.schedule(), this.deps.tickMs ?? 1000);
     this.tick.unref();
     this.schedule();
   }
@@ -90,7 +96,7 @@ export class Dispatcher {
       if (this.stopped || this.frozen) return;
       this.running = true;
       this.pass()
-        .catch((err: unknown) => this.ctx.log.error(`dispatch pass failed: ${(err as Error).message}`, { err }))
+        .catch((err: unknown) => this.deps.runtime.log.error(`dispatch pass failed: ${(err as Error).message}`, { err }))
         .finally(() => {
           this.running = false;
           if (this.again) {
@@ -103,31 +109,31 @@ export class Dispatcher {
 
   /** One plan-and-apply pass. Resolves with the number of tasks assigned. Public for tests and benchmarks. */
   async pass(): Promise<number> {
-    const { ctx } = this;
+    const ctx = this.deps;
     const views: NodeView[] = [];
     let free = 0;
-    for (const [nodeId, session] of ctx.sessions) {
-      const node = ctx.roster.get(nodeId);
+    for (const [nodeId, session] of ctx.state.streams.entries()) {
+      const node = ctx.state.roster.get(nodeId);
       if (!node || session.state !== 'active' || !Roster.acceptsWork(node)) continue;
-      const activeTasks = ctx.active.countOn(nodeId);
+      const activeTasks = ctx.state.active.countOn(nodeId);
       free += Math.max(0, node.capacity - activeTasks);
       views.push({ node, activeTasks });
     }
     if (free === 0) return 0;
-    const window = Math.min(ctx.settings.maxPlanWindow, Math.max(64, free * 4));
-    const [pending, projectPins] = await Promise.all([ctx.backbone.tasks.pending(window), this.projectPins()]);
+    const window = Math.min(ctx.runtime.settings.maxPlanWindow, Math.max(64, free * 4));
+    const [pending, projectPins] = await Promise.all([ctx.tasks.pending(window), this.projectPins()]);
     if (pending.length === 0) return 0;
     const snapshot: FleetSnapshot = {
       nodes: views,
       pending,
-      activeByProject: { ...ctx.active.byProject() },
-      estimates: this.options.estimates.snapshot(),
+      activeByProject: { ...ctx.state.active.byProject() },
+      estimates: this.deps.estimates.snapshot(),
       projectPins,
     };
-    const refusedBy = ctx.refusals.forTasks(pending);
+    const refusedBy = ctx.state.refusals.forTasks(pending);
     if (refusedBy) snapshot.refusedBy = refusedBy;
     const started = performance.now();
-    const plan = this.options.scheduler.plan(snapshot, ctx.clock.now());
+    const plan = this.deps.scheduler.plan(snapshot, ctx.runtime.clock.now());
     this.stats.lastPlanMs = performance.now() - started;
     this.stats.passes++;
     if (plan.assignments.length === 0) return 0;
@@ -146,25 +152,25 @@ export class Dispatcher {
    * meanwhile (node lost) is requeued.
    */
   private async apply(assignments: Plan['assignments'], byId: Map<string, Task>): Promise<number> {
-    const { ctx } = this;
+    const ctx = this.deps;
     const chosen: Plan['assignments'] = [];
     for (const a of assignments) {
-      const node = ctx.roster.get(a.nodeId);
-      const session = ctx.sessions.get(a.nodeId);
+      const node = ctx.state.roster.get(a.nodeId);
+      const session = ctx.state.streams.get(a.nodeId);
       const task = byId.get(a.taskId);
       if (!task || !node || !session || session.state !== 'active' || !Roster.acceptsWork(node)) continue;
-      if (ctx.active.countOn(a.nodeId) >= node.capacity || ctx.active.get(a.taskId)) continue;
-      ctx.active.add({ id: task.id, attempt: a.expectedAttempt + 1, nodeId: a.nodeId, project: task.project }, estimateKeyOf(task));
+      if (ctx.state.active.countOn(a.nodeId) >= node.capacity || ctx.state.active.get(a.taskId)) continue;
+      ctx.state.active.add({ id: task.id, attempt: a.expectedAttempt + 1, nodeId: a.nodeId, project: task.project }, estimateKeyOf(task));
       chosen.push(a);
     }
     if (chosen.length === 0) return 0;
-    const now = ctx.clock.now();
+    const now = ctx.runtime.clock.now();
     let outcomes: ItemOutcome[];
     try {
-      outcomes = await ctx.backbone.tasks.assignMany(chosen.map(({ taskId, nodeId, expectedAttempt }) => ({ taskId, nodeId, expectedAttempt })), now);
+      outcomes = await ctx.tasks.assignMany(chosen.map(({ taskId, nodeId, expectedAttempt }) => ({ taskId, nodeId, expectedAttempt })), now);
     } catch (err) {
       // Nothing was committed: give the slots back; nothing was sent.
-      for (const a of chosen) if (ctx.active.holder(a.taskId, a.expectedAttempt + 1, a.nodeId)) ctx.active.remove(a.taskId);
+      for (const a of chosen) if (ctx.state.active.holder(a.taskId, a.expectedAttempt + 1, a.nodeId)) ctx.state.active.remove(a.taskId);
       throw err;
     }
     let sent = 0;
@@ -172,16 +178,16 @@ export class Dispatcher {
     const perNode = new Map<string, ExecuteTaskCommand[]>();
     outcomes.forEach((outcome, i) => {
       const a = chosen[i]!;
-      const reserved = ctx.active.holder(a.taskId, a.expectedAttempt + 1, a.nodeId);
+      const reserved = ctx.state.active.holder(a.taskId, a.expectedAttempt + 1, a.nodeId);
       if (!outcome.ok) {
         // Someone acted first (cancelled, already assigned): a lost race, skipped.
-        if (reserved) ctx.active.remove(a.taskId);
+        if (reserved) ctx.state.active.remove(a.taskId);
         this.stats.conflicts++;
         return;
       }
-      const session = ctx.sessions.get(a.nodeId);
+      const session = ctx.state.streams.get(a.nodeId);
       if (!reserved || !session || session.state !== 'active') {
-        if (reserved) ctx.active.remove(a.taskId);
+        if (reserved) ctx.state.active.remove(a.taskId);
         orphans.push({ taskId: a.taskId, attempt: outcome.task.attempt, reason: 'node lost before the assignment was sent' });
         return;
       }
@@ -192,19 +198,19 @@ export class Dispatcher {
     });
     // One frame per node (the codec cuts one that would be too large); a node whose stream
     // dropped meanwhile loses the frame, and its reconnect's SyncState requeues the attempts.
-    for (const [nodeId, tasks] of perNode) ctx.sendTo(nodeId, { type: 'executeTasks', tasks });
+    for (const [nodeId, tasks] of perNode) ctx.state.streams.send(nodeId, { type: 'executeTasks', tasks });
     if (orphans.length > 0) {
-      await ctx.backbone.tasks.requeueMany(orphans, ctx.clock.now());
+      await ctx.tasks.requeueMany(orphans, ctx.runtime.clock.now());
       this.again = true;
     }
     return sent;
   }
 
   private async projectPins(): Promise<Record<string, string[]>> {
-    const now = this.ctx.clock.now();
-    if (this.pins && now - this.pins.at < (this.options.pinsTtlMs ?? 2000)) return this.pins.value;
+    const now = this.deps.runtime.clock.now();
+    if (this.pins && now - this.pins.at < (this.deps.pinsTtlMs ?? 2000)) return this.pins.value;
     const value: Record<string, string[]> = {};
-    for (const p of await this.ctx.backbone.projects.list()) if (p.pinnedNodes.length > 0) value[p.name] = p.pinnedNodes;
+    for (const p of await this.deps.projects.list()) if (p.pinnedNodes.length > 0) value[p.name] = p.pinnedNodes;
     this.pins = { at: now, value };
     return value;
   }

@@ -54,14 +54,18 @@ export interface HeartbeatMonitorOptions {
   onError?(nodeId: string, err: unknown): void;
   /** Check period. Default: a quarter of the heartbeat interval, between 50 and 500 ms. */
   tickMs?: number;
+  /** Where it writes when each node was last heard (shared with the lease arithmetic). Default: its own map. */
+  lastHeard?: Map<string, number>;
 }
 
 export class HeartbeatMonitor {
   private readonly deadlines = new Map<string, Deadline>();
-  private readonly lastHeard = new Map<string, number>();
+  private readonly lastHeard: Map<string, number>;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly options: HeartbeatMonitorOptions) {}
+  constructor(private readonly options: HeartbeatMonitorOptions) {
+    this.lastHeard = options.lastHeard ?? new Map();
+  }
 
   /** Hot path: one Map write per heartbeat. */
   beat(nodeId: string): void {

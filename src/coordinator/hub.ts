@@ -10,7 +10,11 @@ import type { FrameError } from '../rpc/errors.js';
 import type { AgentMessage, CoordinatorMessage, TaskRef, TaskRejectedReport, TaskReports } from '../rpc/messages.js';
 import type { AgentConnection } from '../rpc/server/index.js';
 import type { AuditWriter } from './audit-writer.js';
-import type { AgentSession, CoordinatorContext } from './context.js';
+import type { AgentStream } from './agent-streams.js';
+import type { Failover } from './failover.js';
+import type { FleetState } from './fleet-state.js';
+import type { ProtocolGuard } from './protocol-guard.js';
+import type { DispatchTrigger, Runtime } from './runtime.js';
 import { ProtocolViolationError } from './errors.js';
 import type { HeartbeatMonitor } from './heartbeat-monitor.js';
 import type { Admission, Membership } from './membership.js';
@@ -35,10 +39,15 @@ const REPORT_OPERATIONS: Record<keyof TaskReports, Operation> = {
 const MAX_BACKLOG = 64;
 
 export interface HubDeps {
+  runtime: Runtime;
+  state: Pick<FleetState, 'roster' | 'active' | 'refusals' | 'streams' | 'leaseTerms'>;
   membership: Membership;
   monitor: HeartbeatMonitor;
   results: ResultHandler;
+  failover: Failover;
   audit: AuditWriter;
+  guard: ProtocolGuard;
+  dispatch: DispatchTrigger;
   /** The ACL policy in force (read per message, so a live change applies at once). */
   policy(): AclPolicy;
   /** May the hub admit agents now? (false while stopping) */
@@ -46,25 +55,20 @@ export interface HubDeps {
 }
 
 export class Hub {
-  private readonly pending = new Set<AgentSession>();
-  private deps: HubDeps | null = null;
+  /** Streams not (yet) a node's live stream: awaiting or checking their hello, enrolling. */
+  private readonly pending = new Set<AgentStream>();
 
-  constructor(private readonly ctx: CoordinatorContext) {}
+  constructor(private readonly deps: HubDeps) {}
 
-  /** Wired after construction because the result handler reports violations back here. */
-  wire(deps: HubDeps): void {
-    this.deps = deps;
-  }
-
-  /** A new stream from the RPC server. */
+  /** A new stream from the agent endpoint. */
   accept(connection: AgentConnection): void {
-    const session: AgentSession = {
-      connection, state: 'awaiting-hello', nodeId: null, violations: 0, fencedSeen: new Set(), backlog: [],
+    const session: AgentStream = {
+      connection, state: 'awaiting-hello', nodeId: null, violations: 0, staleSeen: new Set(), backlog: [],
     };
     this.pending.add(session);
     const helloTimer = setTimeout(() => {
-      if (session.state === 'awaiting-hello') this.refuse(session, new ProtocolViolationError(`no hello within ${this.ctx.settings.helloTimeoutMs} ms`), true);
-    }, this.ctx.settings.helloTimeoutMs);
+      if (session.state === 'awaiting-hello') this.refuse(session, new ProtocolViolationError(`no hello within ${this.deps.runtime.settings.helloTimeoutMs} ms`), true);
+    }, this.deps.runtime.settings.helloTimeoutMs);
     helloTimer.unref();
     connection.start({
       onMessage: (message) => this.handle(session, message),
@@ -76,50 +80,27 @@ export class Hub {
     });
   }
 
-  /** Sends to a node's live stream. */
-  sendTo(nodeId: string, message: CoordinatorMessage): boolean {
-    const session = this.ctx.sessions.get(nodeId);
-    return session ? session.connection.send(message) : false;
-  }
-
-  broadcast(message: CoordinatorMessage): number {
-    let n = 0;
-    for (const session of this.ctx.sessions.values()) if (session.connection.send(message)) n++;
-    return n;
-  }
-
   /** Closes every stream (coordinator stopping). */
   closeAll(reason: string): void {
-    for (const session of [...this.pending, ...this.ctx.sessions.values()]) session.connection.close(reason);
+    for (const session of [...this.pending, ...this.deps.state.streams.all()]) session.connection.close(reason);
   }
 
-  /** Records a refused frame/message; closes the stream when `fatal` or too many. Public for ResultHandler. */
-  refuse(session: AgentSession, error: BitacoraError, fatal: boolean): void {
-    session.violations++;
-    const tooMany = session.violations >= this.ctx.settings.maxViolationsPerConnection;
-    const close = fatal || tooMany;
-    const address = session.connection.remoteAddress;
-    if (session.violations <= this.ctx.settings.maxViolationsPerConnection) {
-      this.ctx.backbone.events.append({
-        type: 'protocol.violation',
-        subject: session.nodeId,
-        data: { code: error.code, message: error.message.slice(0, 500), address, connection: session.connection.id, closed: close },
-      }).catch((err: unknown) => this.ctx.log.warn(`cannot record protocol violation: ${(err as Error).message}`));
-    }
-    this.ctx.log.warn(`refused input from ${session.nodeId ?? address}: ${error.message}`, { code: error.code });
-    const message = tooMany && !fatal ? `${error.message} (too many refused frames: closing)` : error.message;
-    this.reply(session, { type: 'error', code: error.code, message: message.slice(0, 4000), fatal: close });
-    if (close) session.connection.close(`protocol violation: ${error.code}`);
+  private refuse(session: AgentStream, error: BitacoraError, fatal: boolean): void {
+    this.deps.guard.refuse(session, error, fatal);
+  }
+
+  private reply(session: AgentStream, message: CoordinatorMessage): void {
+    this.deps.guard.reply(session, message);
   }
 
   /**
    * Routes one message; its handling may continue asynchronously (store calls), but every
    * store call of a message is issued in arrival order, so a node's reports land in order.
    */
-  private handle(session: AgentSession, message: AgentMessage): void {
+  private handle(session: AgentStream, message: AgentMessage): void {
     const failed = (err: unknown): void => {
       // A bug or store trouble while handling one message must not take the hub down.
-      this.ctx.log.error(`failed to handle ${message.type} from ${session.nodeId ?? session.connection.remoteAddress}: ${(err as Error).message}`, { err });
+      this.deps.runtime.log.error(`failed to handle ${message.type} from ${session.nodeId ?? session.connection.remoteAddress}: ${(err as Error).message}`, { err });
       this.reply(session, { type: 'error', code: toBitacoraError(err).code, message: `could not handle ${message.type}: ${(err as Error).message}`, fatal: false });
     };
     try {
@@ -130,8 +111,8 @@ export class Hub {
     }
   }
 
-  private route(session: AgentSession, message: AgentMessage): Promise<void> | void {
-    const deps = this.deps!;
+  private route(session: AgentStream, message: AgentMessage): Promise<void> | void {
+    const { deps } = this;
     if (session.state === 'closed') return;
     if (session.state === 'admitting') {
       // The hello is being checked against the store: what follows waits for its answer.
@@ -170,13 +151,13 @@ export class Hub {
         deps.monitor.beat(nodeId);
         // Renews the agent's lease from the heartbeat's sending time (agent/master-lease.ts).
         session.connection.send({ type: 'heartbeatAck', at: message.at });
-        this.ctx.roster.heartbeat(nodeId, { at: this.ctx.clock.now(), resources: message.resources, runningTasks: message.running.length });
+        this.deps.state.roster.heartbeat(nodeId, { at: this.deps.runtime.clock.now(), resources: message.resources, runningTasks: message.running.length });
         if (message.running.length > 0) return deps.results.claims(session, nodeId, message.running);
         return;
       }
       case 'leaving':
         deps.monitor.beat(nodeId);
-        return this.leaving(session, nodeId, message.reason, message.stopped);
+        return this.deps.failover.nodeLeaving(nodeId, message.reason, message.stopped);
       case 'renewCertificate':
         void this.renew(session, nodeId, message.csrPem);
         return;
@@ -192,8 +173,8 @@ export class Hub {
    * (operation × target) is made once per frame, so a hostile frame is refused (and audited)
    * once per target, not once per item.
    */
-  private reports(session: AgentSession, nodeId: string, message: TaskReports): Promise<void> {
-    const { monitor, results } = this.deps!;
+  private reports(session: AgentStream, nodeId: string, message: TaskReports): Promise<void> {
+    const { monitor, results } = this.deps;
     monitor.beat(nodeId);
     const decided = new Map<string, boolean>();
     const decide = (operation: Operation, target: string): boolean => {
@@ -218,23 +199,23 @@ export class Hub {
     return Promise.all(handled).then(() => undefined);
   }
 
-  private rejected(session: AgentSession, nodeId: string, report: TaskRejectedReport): Promise<void> {
-    const { audit, results } = this.deps!;
+  private rejected(session: AgentStream, nodeId: string, report: TaskRejectedReport): Promise<void> {
+    const { audit, results } = this.deps;
     // Audited only for an attempt the node holds, so a chatty node cannot flood the trail.
-    if (report.reason.startsWith(ErrorCode.Forbidden) && this.ctx.active.holder(report.taskId, report.attempt, nodeId)) {
+    if (report.reason.startsWith(ErrorCode.Forbidden) && this.deps.state.active.holder(report.taskId, report.attempt, nodeId)) {
       // The node's own allow-list (serve-only / serve-projects) refused the assignment: recorded
       // as its denial; the task is requeued like any rejection, so it is placed elsewhere or,
       // once its retries are spent, fails with this reason — it never counts as run.
       void audit.tryRecord(
         { actor: `node:${nodeId}`, action: 'task.refuse', target: report.taskId, outcome: 'denied', reason: report.reason.slice(0, 500), details: { attempt: report.attempt } },
-        (m) => this.ctx.log.error(m),
+        (m) => this.deps.runtime.log.error(m),
       );
     }
     return results.rejected(session, nodeId, report.taskId, report.attempt, report.reason);
   }
 
-  private async hello(session: AgentSession, hello: Extract<AgentMessage, { type: 'hello' }>): Promise<void> {
-    const deps = this.deps!;
+  private async hello(session: AgentStream, hello: Extract<AgentMessage, { type: 'hello' }>): Promise<void> {
+    const { deps } = this;
     if (!deps.accepting()) {
       this.reply(session, { type: 'error', code: ErrorCode.Unavailable, message: 'coordinator is shutting down; retry later', fatal: true });
       session.connection.close('coordinator not accepting');
@@ -256,7 +237,7 @@ export class Hub {
       const error = toBitacoraError(err);
       await this.audit(session, 'node.connect', hello.credential?.nodeId ?? null, 'denied', error);
       const isTokenRefusal = error.code.startsWith('BIT_ERR_TOKEN_');
-      if (!isTokenRefusal && !isBitacoraError(err)) this.ctx.log.error(`hello failed: ${error.message}`, { err });
+      if (!isTokenRefusal && !isBitacoraError(err)) this.deps.runtime.log.error(`hello failed: ${error.message}`, { err });
       if (isTokenRefusal) {
         // Already recorded as 'token.refused' by membership; just answer and close.
         this.reply(session, { type: 'error', code: error.code, message: error.message, fatal: true });
@@ -269,7 +250,7 @@ export class Hub {
     }
     if (session.state !== 'admitting') {
       // The stream closed while the hello was checked: the node counts as disconnected (grace, then down).
-      this.deps!.monitor.disconnected(admission.node.id);
+      this.deps.monitor.disconnected(admission.node.id);
       return;
     }
     this.activate(session, hello, admission);
@@ -278,8 +259,8 @@ export class Hub {
   }
 
   /** The admitted stream becomes the node's one live stream. */
-  private activate(session: AgentSession, hello: Extract<AgentMessage, { type: 'hello' }>, admission: Admission): void {
-    const deps = this.deps!;
+  private activate(session: AgentStream, hello: Extract<AgentMessage, { type: 'hello' }>, admission: Admission): void {
+    const { deps } = this;
     const nodeId = admission.node.id;
     if (admission.identity) session.certificate = { role: admission.identity.role, serial: admission.identity.serial, notAfter: admission.identity.notAfter };
     this.pending.delete(session);
@@ -291,7 +272,7 @@ export class Hub {
         return;
       }
     }
-    const previous = this.ctx.sessions.get(nodeId);
+    const previous = this.deps.state.streams.get(nodeId);
     if (previous && previous !== session) {
       // One live stream per node: the newer one wins (the old one is usually a dead TCP
       // connection the agent already gave up on).
@@ -301,19 +282,19 @@ export class Hub {
     }
     session.state = 'active';
     session.nodeId = nodeId;
-    this.ctx.sessions.set(nodeId, session);
+    this.deps.state.streams.set(nodeId, session);
     // Its allow-list may have changed with the restart: let it be asked again.
-    this.ctx.refusals.forgetNode(nodeId);
+    this.deps.state.refusals.forgetNode(nodeId);
     session.connection.send(admission.welcome);
     // The welcome carries the current agent config: from now on the node holds the current lease.
-    this.ctx.leaseTerms.welcomed(nodeId);
+    this.deps.state.leaseTerms.welcomed(nodeId);
     if (admission.node.role !== 'master' && admission.node.role !== hello.node.role) {
       // The master's record is authoritative (a set-role may have happened while away).
       session.connection.send({ type: 'setRole', role: admission.node.role });
     }
     deps.monitor.beat(nodeId);
-    this.ctx.roster.heartbeat(nodeId, { at: this.ctx.clock.now(), resources: hello.node.resources, runningTasks: hello.running.length });
-    this.ctx.scheduleDispatch();
+    this.deps.state.roster.heartbeat(nodeId, { at: this.deps.runtime.clock.now(), resources: hello.node.resources, runningTasks: hello.running.length });
+    this.deps.dispatch.schedule();
   }
 
   /**
@@ -321,19 +302,19 @@ export class Hub {
    * stream ends and the agent reconnects with mutual TLS. Audited either way; if the audit
    * entry cannot be written the join is undone and refused (fail-closed).
    */
-  private enroll(session: AgentSession, hello: Extract<AgentMessage, { type: 'hello' }>): void {
+  private enroll(session: AgentStream, hello: Extract<AgentMessage, { type: 'hello' }>): void {
     const { connection } = session;
     session.state = 'enrolling';
-    this.deps!.membership.enroll(hello, connection.remoteAddress).then(
+    this.deps.membership.enroll(hello, connection.remoteAddress).then(
       async (admission) => {
         const node = admission.node;
         try {
-          await this.deps!.audit.record({
+          await this.deps.audit.record({
             actor: `node:${node.id}`, action: 'node.join', target: node.id, outcome: 'succeeded',
             details: { name: node.name, role: node.role, address: connection.remoteAddress },
           });
         } catch (err) {
-          await this.ctx.roster.setStatus(node.id, 'left', 'join not audited', this.ctx.clock.now());
+          await this.deps.state.roster.setStatus(node.id, 'left', 'join not audited', this.deps.runtime.clock.now());
           this.reply(session, { type: 'error', code: toBitacoraError(err).code, message: (err as Error).message, fatal: true });
           connection.close('join refused: audit unavailable');
           session.state = 'closed';
@@ -345,15 +326,15 @@ export class Hub {
       },
       (err: unknown) => {
         const error = toBitacoraError(err);
-        if (!isBitacoraError(err)) this.ctx.log.error(`join failed: ${error.message}`, { err });
+        if (!isBitacoraError(err)) this.deps.runtime.log.error(`join failed: ${error.message}`, { err });
         this.deny(session, 'node.join', null, error, { nodeName: hello.node.name, role: hello.node.role });
       },
     );
   }
 
   /** Certificate rotation on a live mutual-TLS stream. Failures are answered, not fatal: the old certificate is still valid. */
-  private async renew(session: AgentSession, nodeId: string, csrPem: string): Promise<void> {
-    const { membership, audit } = this.deps!;
+  private async renew(session: AgentStream, nodeId: string, csrPem: string): Promise<void> {
+    const { membership, audit } = this.deps;
     if (!membership.certs) {
       this.refuse(session, new ProtocolViolationError('this coordinator does not issue node certificates'), false);
       return;
@@ -361,7 +342,7 @@ export class Hub {
     try {
       const issued = await membership.renew(nodeId, csrPem);
       await audit.record({ actor: `node:${nodeId}`, action: 'node.certificate.renew', target: nodeId, outcome: 'succeeded', details: { serial: issued.serial, notAfter: issued.notAfter } });
-      if (session.state === 'active') session.certificate = { ...(session.certificate ?? { role: this.ctx.roster.get(nodeId)?.role ?? 'worker' }), serial: issued.serial, notAfter: issued.notAfter };
+      if (session.state === 'active') session.certificate = { ...(session.certificate ?? { role: this.deps.state.roster.get(nodeId)?.role ?? 'worker' }), serial: issued.serial, notAfter: issued.notAfter };
       this.reply(session, { type: 'certificate', certificatePem: issued.certPem, notAfter: issued.notAfter });
     } catch (err) {
       const error = toBitacoraError(err);
@@ -374,9 +355,9 @@ export class Hub {
    * The ACL at the gRPC entry: what a node sends is an operation it performs on a target (for
    * now always itself). A denial is answered, audited and counted as a violation.
    */
-  private allowed(session: AgentSession, nodeId: string, operation: Operation, targetNode = nodeId, fatal = false): boolean {
-    const role = session.certificate?.role ?? this.ctx.roster.get(nodeId)?.role ?? 'worker';
-    const decision = authorize(operation, { kind: 'node', nodeId, role }, { kind: 'node', nodeId: targetNode }, this.deps!.policy());
+  private allowed(session: AgentStream, nodeId: string, operation: Operation, targetNode = nodeId, fatal = false): boolean {
+    const role = session.certificate?.role ?? this.deps.state.roster.get(nodeId)?.role ?? 'worker';
+    const decision = authorize(operation, { kind: 'node', nodeId, role }, { kind: 'node', nodeId: targetNode }, this.deps.policy());
     if (decision.allowed) return true;
     const error = new BitacoraError(ErrorCode.Forbidden, decision.reason, { details: { operation } });
     const audited = this.audit(session, operation, targetNode, 'denied', error);
@@ -386,47 +367,33 @@ export class Hub {
     return false;
   }
 
-  /**
-   * A clean stop: no more work goes to the node (down, until it comes back), and the
-   * attempts it stopped are requeued now rather than at the end of its lease — their processes
-   * are dead, the agent says, and only it can know.
-   */
-  private async leaving(session: AgentSession, nodeId: string, reason: string, stopped: readonly TaskRef[]): Promise<void> {
-    const { ctx } = this;
-    const node = ctx.roster.get(nodeId);
-    // Not 'left': that is for removed and revoked nodes, whose identity is refused from then on.
-    const statusWritten = node && node.status !== 'left' ? ctx.roster.setStatus(nodeId, 'down', `agent stopping: ${reason}`, ctx.clock.now()) : null;
-    await Promise.all([statusWritten, ...stopped.map((ref) => this.deps!.results.rejected(session, nodeId, ref.taskId, ref.attempt, `agent stopping: ${reason}`))]);
-    ctx.log.info(`node ${node?.name ?? nodeId} is leaving (${reason}); ${stopped.length} stopped task(s) handed back`, { nodeId });
-  }
-
   /** The other node holding the very attempt one of `refs` is about, if any. */
   private foreignHolder(nodeId: string, refs: readonly TaskRef[]): string | null {
     for (const ref of refs) {
-      const entry = this.ctx.active.get(ref.taskId);
+      const entry = this.deps.state.active.get(ref.taskId);
       if (entry && entry.attempt === ref.attempt && entry.nodeId !== nodeId) return entry.nodeId;
     }
     return null;
   }
 
   /** Refuses and closes a stream for an authentication or authorization reason, audited. */
-  private deny(session: AgentSession, action: string, target: string | null, error: BitacoraError, details?: Record<string, unknown>): void {
+  private deny(session: AgentStream, action: string, target: string | null, error: BitacoraError, details?: Record<string, unknown>): void {
     // Nothing more is handled on this stream; it ends once the denial is on record.
     session.state = 'closed';
     void this.audit(session, action, target, 'denied', error, details).finally(() => this.refuse(session, error, true));
   }
 
   /** Best effort: a denial goes ahead even when its audit entry cannot be written (the refusal is the safe side). */
-  private audit(session: AgentSession, action: string, target: string | null, outcome: 'denied' | 'failed', error: BitacoraError, extra?: Record<string, unknown>): Promise<void> {
+  private audit(session: AgentStream, action: string, target: string | null, outcome: 'denied' | 'failed', error: BitacoraError, extra?: Record<string, unknown>): Promise<void> {
     const { connection } = session;
     const actor = session.nodeId ? `node:${session.nodeId}` : connection.peer ? `peer:${connection.peer.serialNumber}` : `anonymous@${connection.remoteAddress}`;
-    return this.deps!.audit.tryRecord(
+    return this.deps.audit.tryRecord(
       { actor, action, target, outcome, reason: error.message.slice(0, 500), details: { code: error.code, address: connection.remoteAddress, ...(extra ?? {}), ...(error.details ?? {}) } },
-      (m) => this.ctx.log.error(m),
+      (m) => this.deps.runtime.log.error(m),
     );
   }
 
-  private invalidFrame(session: AgentSession, error: FrameError): void {
+  private invalidFrame(session: AgentStream, error: FrameError): void {
     // Before hello nothing is trusted: any bad frame ends the stream. After, one bad frame
     // is answered and the stream goes on (up to the violation limit). With node certificates a
     // bad first frame (e.g. a hello claiming the role 'master', which no agent may hold) is an
@@ -454,28 +421,21 @@ export class Hub {
    * BIT_ERR_CA_MISMATCH and stops). A foreign certificate cannot be told apart from no
    * certificate (no unverified peer data reaches us).
    */
-  private entryAction(session: AgentSession): string {
+  private entryAction(session: AgentStream): string {
     return session.connection.peer ? 'node.connect' : 'node.join';
   }
 
-  private closed(session: AgentSession, reason: string): void {
+  private closed(session: AgentStream, reason: string): void {
     this.pending.delete(session);
     const wasActive = session.state === 'active';
     session.state = 'closed';
     const nodeId = session.nodeId;
     if (!wasActive || nodeId === null) return;
     // Only the node's current stream counts; a replaced one closing means nothing.
-    if (this.ctx.sessions.get(nodeId) !== session) return;
-    this.ctx.sessions.delete(nodeId);
-    this.deps!.monitor.disconnected(nodeId);
-    this.ctx.log.info(`stream of node ${this.ctx.roster.get(nodeId)?.name ?? nodeId} closed: ${reason}`, { nodeId });
+    if (this.deps.state.streams.get(nodeId) !== session) return;
+    this.deps.state.streams.delete(nodeId);
+    this.deps.monitor.disconnected(nodeId);
+    this.deps.runtime.log.info(`stream of node ${this.deps.state.roster.get(nodeId)?.name ?? nodeId} closed: ${reason}`, { nodeId });
   }
 
-  private reply(session: AgentSession, message: CoordinatorMessage): void {
-    try {
-      session.connection.send(message);
-    } catch (err) {
-      this.ctx.log.warn(`cannot send ${message.type}: ${(err as Error).message}`);
-    }
-  }
 }

@@ -10,9 +10,13 @@ import {
 } from '../core/index.js';
 import { updateEstimate, type DurationEstimate } from '../scheduler/index.js';
 import type { ResultAck, TaskRef } from '../rpc/messages.js';
-import type { ItemOutcome, KeyValueStore, TaskReport } from '../store/backbone.js';
+import type { ItemOutcome, KeyValueStore, TaskLogStore, TaskQueue, TaskReport } from '../store/backbone.js';
+import { refKey } from './active-index.js';
+import type { AgentStream } from './agent-streams.js';
 import { Coalescer } from './coalescer.js';
-import { refKey, type AgentSession, type CoordinatorContext } from './context.js';
+import type { FleetState } from './fleet-state.js';
+import type { ProtocolGuard } from './protocol-guard.js';
+import type { DispatchTrigger, Runtime } from './runtime.js';
 import { ProtocolViolationError } from './errors.js';
 
 const ESTIMATES_PREFIX = 'estimates/';
@@ -63,18 +67,27 @@ export class EstimateBook {
 
 export type LogListener = (chunk: TaskLogChunk) => void;
 
+export interface ResultDeps {
+  runtime: Runtime;
+  state: Pick<FleetState, 'active' | 'refusals' | 'streams'>;
+  tasks: TaskQueue;
+  taskLogs: TaskLogStore;
+  estimates: EstimateBook;
+  dispatch: DispatchTrigger;
+  /** Refusals that are the agent's fault (a report about a task that never existed). */
+  guard: ProtocolGuard;
+}
+
 export class ResultHandler {
   private readonly logListeners = new Set<LogListener>();
   /** Reports of one event-loop turn become one store call (one group commit). */
   private readonly reports: Coalescer<TaskReport, ItemOutcome>;
 
-  constructor(
-    private readonly ctx: CoordinatorContext,
-    private readonly estimates: EstimateBook,
-    /** Refusals that are the agent's fault (unknown task): recorded as protocol violations. */
-    private readonly violation: (session: AgentSession, error: ProtocolViolationError) => void,
-  ) {
-    this.reports = new Coalescer((items) => ctx.backbone.tasks.recordReports(items, ctx.clock.now()));
+  private readonly estimates: EstimateBook;
+
+  constructor(private readonly deps: ResultDeps) {
+    this.estimates = deps.estimates;
+    this.reports = new Coalescer((items) => deps.tasks.recordReports(items, deps.runtime.clock.now()));
   }
 
   subscribeLogs(listener: LogListener): () => void {
@@ -82,29 +95,29 @@ export class ResultHandler {
     return () => this.logListeners.delete(listener);
   }
 
-  async started(session: AgentSession, nodeId: string, taskId: string, attempt: number): Promise<void> {
-    if (this.ctx.active.holder(taskId, attempt, nodeId)) {
+  async started(session: AgentStream, nodeId: string, taskId: string, attempt: number): Promise<void> {
+    if (this.deps.state.active.holder(taskId, attempt, nodeId)) {
       const outcome = await this.reports.push({ kind: 'started', taskId, attempt });
       if (outcome.ok) return;
       if (!(outcome.error instanceof StaleAttemptError)) throw outcome.error;
-      if (this.ctx.active.holder(taskId, attempt, nodeId)) this.ctx.active.remove(taskId);
+      if (this.deps.state.active.holder(taskId, attempt, nodeId)) this.deps.state.active.remove(taskId);
     } else if (!(await this.isKnown(session, taskId, 'taskStarted'))) {
       return;
     }
-    await this.fence(session, taskId, attempt, 'taskStarted');
+    await this.recordStale(session, taskId, attempt, 'taskStarted');
     // The agent runs an attempt that is no longer its: have it killed.
-    this.ctx.sendTo(nodeId, { type: 'voidTasks', tasks: [{ taskId, attempt }] });
+    this.deps.state.streams.send(nodeId, { type: 'voidTasks', tasks: [{ taskId, attempt }] });
   }
 
-  async output(session: AgentSession, nodeId: string, chunks: TaskLogChunk[]): Promise<void> {
+  async output(session: AgentStream, nodeId: string, chunks: TaskLogChunk[]): Promise<void> {
     const accepted: TaskLogChunk[] = [];
-    const limit = this.ctx.settings.maxOutputBytesPerAttempt;
+    const limit = this.deps.runtime.settings.maxOutputBytesPerAttempt;
     const fenced: Array<Promise<void>> = [];
     for (const chunk of chunks) {
-      const entry = this.ctx.active.holder(chunk.taskId, chunk.attempt, nodeId);
+      const entry = this.deps.state.active.holder(chunk.taskId, chunk.attempt, nodeId);
       if (!entry) {
-        if (session.fencedSeen.has(refKey(chunk.taskId, chunk.attempt))) continue;
-        fenced.push(this.fenceIfKnown(session, chunk.taskId, chunk.attempt, 'taskOutput'));
+        if (session.staleSeen.has(refKey(chunk.taskId, chunk.attempt))) continue;
+        fenced.push(this.recordStaleIfKnown(session, chunk.taskId, chunk.attempt, 'taskOutput'));
         continue;
       }
       if (chunk.seq <= entry.lastSeq) continue; // re-sent after a reconnect
@@ -114,13 +127,13 @@ export class ResultHandler {
       accepted.push(chunk);
     }
     if (accepted.length > 0) {
-      await this.ctx.backbone.taskLogs.append(accepted);
+      await this.deps.taskLogs.append(accepted);
       for (const listener of this.logListeners) {
         for (const chunk of accepted) {
           try {
             listener(chunk);
           } catch (err) {
-            this.ctx.log.warn(`log listener failed: ${(err as Error).message}`);
+            this.deps.runtime.log.warn(`log listener failed: ${(err as Error).message}`);
           }
         }
       }
@@ -128,8 +141,8 @@ export class ResultHandler {
     await Promise.all(fenced);
   }
 
-  async finished(session: AgentSession, nodeId: string, taskId: string, attempt: number, result: TaskResult): Promise<void> {
-    const entry = this.ctx.active.holder(taskId, attempt, nodeId);
+  async finished(session: AgentStream, nodeId: string, taskId: string, attempt: number, result: TaskResult): Promise<void> {
+    const entry = this.deps.state.active.holder(taskId, attempt, nodeId);
     if (entry?.finishing) {
       // The same result re-sent while the first copy is being recorded: answered like any
       // duplicate once the first is (nothing to answer if it could not be: it is re-sent).
@@ -139,7 +152,7 @@ export class ResultHandler {
     if (!entry) {
       // Not in the index: superseded, cancelled, already recorded — or unknown altogether.
       const known = await this.isKnown(session, taskId, 'taskFinished');
-      if (known) await this.fence(session, taskId, attempt, 'taskFinished');
+      if (known) await this.recordStale(session, taskId, attempt, 'taskFinished');
       this.ack(nodeId, { taskId, attempt }, false, known ? 'attempt superseded or already recorded' : 'unknown task');
       return;
     }
@@ -152,54 +165,54 @@ export class ResultHandler {
       entry.finishing = null;
       settle(false);
       // Store trouble: no ack, so the agent keeps the result and re-sends it after reconnect.
-      this.ctx.log.error(`cannot record result of ${taskId}#${attempt}: ${(err as Error).message}`);
-      this.ctx.sendTo(nodeId, { type: 'error', code: isBitacoraError(err) ? err.code : ErrorCode.Internal, message: `result of ${taskId} not recorded yet: ${(err as Error).message}`, fatal: false });
+      this.deps.runtime.log.error(`cannot record result of ${taskId}#${attempt}: ${(err as Error).message}`);
+      this.deps.state.streams.send(nodeId, { type: 'error', code: isBitacoraError(err) ? err.code : ErrorCode.Internal, message: `result of ${taskId} not recorded yet: ${(err as Error).message}`, fatal: false });
       return;
     }
-    if (this.ctx.active.get(taskId) === entry) this.ctx.active.remove(taskId);
+    if (this.deps.state.active.get(taskId) === entry) this.deps.state.active.remove(taskId);
     settle(true);
     if (!outcome.ok) {
-      await this.fence(session, taskId, attempt, 'taskFinished');
+      await this.recordStale(session, taskId, attempt, 'taskFinished');
       this.ack(nodeId, { taskId, attempt }, false, outcome.error.message);
       return;
     }
-    this.ctx.refusals.forgetTask(taskId);
+    this.deps.state.refusals.forgetTask(taskId);
     this.ack(nodeId, { taskId, attempt }, true);
     if (result.error === null) this.estimates.record(nodeId, entry.estimateKey, result.durationMs);
-    this.ctx.scheduleDispatch();
+    this.deps.dispatch.schedule();
   }
 
-  async rejected(session: AgentSession, nodeId: string, taskId: string, attempt: number, reason: string): Promise<void> {
-    if (!this.ctx.active.holder(taskId, attempt, nodeId)) {
-      await this.fenceIfKnown(session, taskId, attempt, 'taskRejected');
+  async rejected(session: AgentStream, nodeId: string, taskId: string, attempt: number, reason: string): Promise<void> {
+    if (!this.deps.state.active.holder(taskId, attempt, nodeId)) {
+      await this.recordStaleIfKnown(session, taskId, attempt, 'taskRejected');
       return;
     }
-    this.ctx.active.remove(taskId);
+    this.deps.state.active.remove(taskId);
     // A policy refusal (the node's serve allow-list) holds for every later attempt; a full node's does not.
-    if (reason.startsWith(ErrorCode.Forbidden)) this.ctx.refusals.note(taskId, nodeId);
+    if (reason.startsWith(ErrorCode.Forbidden)) this.deps.state.refusals.note(taskId, nodeId);
     try {
-      await this.ctx.backbone.tasks.requeue(taskId, attempt, `node refused the task: ${reason}`, this.ctx.clock.now());
+      await this.deps.tasks.requeue(taskId, attempt, `node refused the task: ${reason}`, this.deps.runtime.clock.now());
     } catch (err) {
       if (!(err instanceof StaleAttemptError)) throw err;
     }
-    this.ctx.scheduleDispatch();
+    this.deps.dispatch.schedule();
   }
 
   /**
    * Heartbeat claims: refs the agent says it runs that are not its current attempts are
    * fenced (recorded once per stream) and voided so the agent kills them.
    */
-  async claims(session: AgentSession, nodeId: string, running: readonly TaskRef[]): Promise<void> {
+  async claims(session: AgentStream, nodeId: string, running: readonly TaskRef[]): Promise<void> {
     let stale: TaskRef[] | null = null;
     for (const ref of running) {
-      if (this.ctx.active.holder(ref.taskId, ref.attempt, nodeId)) continue;
+      if (this.deps.state.active.holder(ref.taskId, ref.attempt, nodeId)) continue;
       (stale ??= []).push(ref);
     }
     if (!stale) return;
-    this.ctx.sendTo(nodeId, { type: 'voidTasks', tasks: stale });
+    this.deps.state.streams.send(nodeId, { type: 'voidTasks', tasks: stale });
     for (const ref of stale) {
-      if (session.fencedSeen.has(refKey(ref.taskId, ref.attempt))) continue;
-      if (await this.ctx.backbone.tasks.get(ref.taskId)) await this.fence(session, ref.taskId, ref.attempt, 'heartbeat claim');
+      if (session.staleSeen.has(refKey(ref.taskId, ref.attempt))) continue;
+      if (await this.deps.tasks.get(ref.taskId)) await this.recordStale(session, ref.taskId, ref.attempt, 'heartbeat claim');
     }
   }
 
@@ -219,29 +232,29 @@ export class ResultHandler {
   private flushAcks(): void {
     const acks = this.acks;
     this.acks = new Map();
-    for (const [nodeId, list] of acks) this.ctx.sendTo(nodeId, { type: 'resultAcks', acks: list });
+    for (const [nodeId, list] of acks) this.deps.state.streams.send(nodeId, { type: 'resultAcks', acks: list });
   }
 
-  private async fenceIfKnown(session: AgentSession, taskId: string, attempt: number, what: string): Promise<void> {
-    if (await this.isKnown(session, taskId, what)) await this.fence(session, taskId, attempt, what);
+  private async recordStaleIfKnown(session: AgentStream, taskId: string, attempt: number, what: string): Promise<void> {
+    if (await this.isKnown(session, taskId, what)) await this.recordStale(session, taskId, attempt, what);
   }
 
-  /** Records a fenced report once per (stream, task, attempt). */
-  private async fence(session: AgentSession, taskId: string, attempt: number, what: string): Promise<void> {
+  /** Records a stale report (a superseded attempt) once per (stream, task, attempt). */
+  private async recordStale(session: AgentStream, taskId: string, attempt: number, what: string): Promise<void> {
     const key = refKey(taskId, attempt);
-    if (session.fencedSeen.has(key)) return;
-    session.fencedSeen.add(key);
+    if (session.staleSeen.has(key)) return;
+    session.staleSeen.add(key);
     try {
-      await this.ctx.backbone.tasks.recordFenced(taskId, attempt, what, this.ctx.clock.now());
+      await this.deps.tasks.recordFenced(taskId, attempt, what, this.deps.runtime.clock.now());
     } catch (err) {
-      if (!(err instanceof NotFoundError)) this.ctx.log.warn(`cannot record fenced ${what}: ${(err as Error).message}`);
+      if (!(err instanceof NotFoundError)) this.deps.runtime.log.warn(`cannot record fenced ${what}: ${(err as Error).message}`);
     }
   }
 
   /** False (and a recorded violation) when the store has never heard of the task. */
-  private async isKnown(session: AgentSession, taskId: string, what: string): Promise<boolean> {
-    if (await this.ctx.backbone.tasks.get(taskId)) return true;
-    this.violation(session, new ProtocolViolationError(`${what} for unknown task ${taskId}`, { details: { taskId } }));
+  private async isKnown(session: AgentStream, taskId: string, what: string): Promise<boolean> {
+    if (await this.deps.tasks.get(taskId)) return true;
+    this.deps.guard.refuse(session, new ProtocolViolationError(`${what} for unknown task ${taskId}`, { details: { taskId } }), false);
     return false;
   }
 }

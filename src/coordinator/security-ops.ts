@@ -7,25 +7,38 @@
 import { ErrorCode, isBitacoraError, NotFoundError, type FleetNode, type NewFleetEvent } from '../core/index.js';
 import type { AuditOutcome, AuditRecord, AuditVerification } from '../security/index.js';
 import { AuditUnavailableError, type AuditWriter, type StoredAuditEntry } from './audit-writer.js';
-import type { CoordinatorContext } from './context.js';
-import { markNodeDown } from './failover.js';
+import type { Failover } from './failover.js';
+import type { FleetState } from './fleet-state.js';
+import type { Runtime } from './runtime.js';
 import type { NodeCertificates } from './node-certs.js';
 
 /** The principal recorded when no requester is known (the coordinator's own API view, before `actingFor`). */
 export const API_ACTOR = 'user:admin';
 
+export interface SecurityOpsDeps {
+  runtime: Runtime;
+  state: Pick<FleetState, 'roster' | 'streams'>;
+  audit: AuditWriter;
+  certs: NodeCertificates | null;
+  failover: Failover;
+}
+
 export class SecurityOps {
+  private readonly audit: AuditWriter;
+  private readonly certs: NodeCertificates | null;
+
   constructor(
-    private readonly ctx: CoordinatorContext,
-    private readonly audit: AuditWriter,
-    private readonly certs: NodeCertificates | null,
+    private readonly deps: SecurityOpsDeps,
     /** Who privileged operations are recorded as when the caller names no actor; null → API_ACTOR. */
     readonly actor: string | null = null,
-  ) {}
+  ) {
+    this.audit = deps.audit;
+    this.certs = deps.certs;
+  }
 
   /** The same operations, recorded as done by `actor` (`user:<name>`, `node:<id>`): what `actingFor` views use. */
   as(actor: string): SecurityOps {
-    return new SecurityOps(this.ctx, this.audit, this.certs, actor);
+    return new SecurityOps(this.deps, actor);
   }
 
   /**
@@ -67,7 +80,7 @@ export class SecurityOps {
 
   /** A denial or notice that must not stop the caller. */
   async note(actor: string, action: string, target: string | null, outcome: AuditOutcome, reason: string, details?: Record<string, unknown>): Promise<void> {
-    return this.audit.tryRecord({ actor, action, target, outcome, reason: reason.slice(0, 500), ...(details ? { details } : {}) }, (m) => this.ctx.log.error(m));
+    return this.audit.tryRecord({ actor, action, target, outcome, reason: reason.slice(0, 500), ...(details ? { details } : {}) }, (m) => this.deps.runtime.log.error(m));
   }
 
   /**
@@ -77,19 +90,13 @@ export class SecurityOps {
    */
   async revoke(node: FleetNode, reason = 'revoked by the administrator'): Promise<FleetNode> {
     return this.privileged('node.revoke', node.id, async () => {
-      const { ctx } = this;
-      const now = ctx.clock.now();
+      const ctx = this.deps;
+      const now = ctx.runtime.clock.now();
       const serials = (await this.certs?.revoke(node.id, reason, now)) ?? [];
-      const session = ctx.sessions.get(node.id);
-      if (session) {
-        ctx.sessions.delete(node.id);
-        session.state = 'closed';
-        session.connection.send({ type: 'error', code: ErrorCode.CertificateRevoked, message: `this node was revoked: ${reason}`, fatal: true });
-        session.connection.close('node revoked');
-      }
-      await markNodeDown(ctx, node.id, `revoked: ${reason}`);
-      const gone = ctx.roster.get(node.id)?.status === 'left' ? ctx.roster.get(node.id)! : await ctx.roster.setStatus(node.id, 'left', `revoked: ${reason}`, now);
-      ctx.log.warn(`node ${node.name} revoked (${serials.length} certificate serial(s) refused from now on)`, { nodeId: node.id });
+      ctx.state.streams.expel(node.id, { code: ErrorCode.CertificateRevoked, message: `this node was revoked: ${reason}` }, 'node revoked');
+      await ctx.failover.markNodeDown(node.id, `revoked: ${reason}`);
+      const gone = ctx.state.roster.get(node.id)?.status === 'left' ? ctx.state.roster.get(node.id)! : await ctx.state.roster.setStatus(node.id, 'left', `revoked: ${reason}`, now);
+      ctx.runtime.log.warn(`node ${node.name} revoked (${serials.length} certificate serial(s) refused from now on)`, { nodeId: node.id });
       return gone;
     }, { details: { name: node.name, reason } });
   }
@@ -103,7 +110,7 @@ export class SecurityOps {
   }
 
   requireNode(idOrName: string): FleetNode {
-    const node = this.ctx.roster.find(idOrName);
+    const node = this.deps.state.roster.find(idOrName);
     if (!node) throw new NotFoundError('node', idOrName);
     return node;
   }

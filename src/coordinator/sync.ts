@@ -9,7 +9,9 @@
 import { isTerminal, type TaskState } from '../core/index.js';
 import { estimateKeyOf } from '../scheduler/index.js';
 import type { TaskRef } from '../rpc/messages.js';
-import type { CoordinatorContext } from './context.js';
+import type { TaskQueue } from '../store/backbone.js';
+import type { FleetState } from './fleet-state.js';
+import type { DispatchTrigger, Runtime } from './runtime.js';
 
 export interface TaskView {
   attempt: number;
@@ -53,8 +55,15 @@ export function reconcile(
  * Reconciles `reported` with the store for `nodeId`: requeues what the agent lost (fenced,
  * so a concurrent change wins), re-indexes what it keeps, and returns the refs to void.
  */
-export async function applySync(ctx: CoordinatorContext, nodeId: string, reported: readonly TaskRef[]): Promise<SyncDecision> {
-  const { tasks } = ctx.backbone;
+export interface SyncDeps {
+  runtime: Runtime;
+  state: Pick<FleetState, 'active'>;
+  tasks: TaskQueue;
+  dispatch: DispatchTrigger;
+}
+
+export async function applySync(deps: SyncDeps, nodeId: string, reported: readonly TaskRef[]): Promise<SyncDecision> {
+  const { tasks, state } = deps;
   const held = await tasks.activeOn(nodeId);
   const byId = new Map(held.map((t) => [t.id, t]));
   // Reported tasks the node does not hold by the store's record: read once, for the pure decision.
@@ -72,8 +81,8 @@ export async function applySync(ctx: CoordinatorContext, nodeId: string, reporte
       return t ? { attempt: t.attempt, nodeId: t.nodeId, state: t.state } : null;
     },
   );
-  const now = ctx.clock.now();
-  for (const ref of decision.requeue) ctx.active.remove(ref.taskId);
+  const now = deps.runtime.clock.now();
+  for (const ref of decision.requeue) state.active.remove(ref.taskId);
   const writes: Array<Promise<unknown>> = [];
   if (decision.requeue.length > 0) {
     // Fenced: a stale attempt (a concurrent change won) is answered in its outcome, not thrown.
@@ -89,9 +98,9 @@ export async function applySync(ctx: CoordinatorContext, nodeId: string, reporte
   }
   for (const ref of decision.keep) {
     const task = byId.get(ref.taskId);
-    if (task && !ctx.active.holder(task.id, task.attempt, nodeId)) ctx.active.add(task, estimateKeyOf(task));
+    if (task && !state.active.holder(task.id, task.attempt, nodeId)) state.active.add(task, estimateKeyOf(task));
   }
   await Promise.all(writes);
-  if (decision.requeue.length > 0) ctx.scheduleDispatch();
+  if (decision.requeue.length > 0) deps.dispatch.schedule();
   return decision;
 }

@@ -11,6 +11,7 @@ import { Agent, type AgentOptions } from '../../src/agent/index.js';
 import { ProcessRunner } from '../../src/agent/runner/process-runner.js';
 import { DirectoryWorkspaces } from '../../src/agent/runner/workspaces.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
+import { grpcAgentEndpoint } from '../../src/bin/agent-endpoint.js';
 import { Coordinator, type CoordinatorOptions, type CoordinatorSettings } from '../../src/coordinator/index.js';
 import { PlacementScheduler } from '../../src/scheduler/index.js';
 import { ensureFleetCa, generateSecret, hashSecret, secretsEqual } from '../../src/security/index.js';
@@ -42,7 +43,7 @@ export async function startInProcessFleet(settings: Partial<CoordinatorSettings>
     scheduler: new PlacementScheduler(),
     secrets: { generateSecret: generateSecret as (p: string) => string, hashSecret, secretsEqual },
     settings: { heartbeatIntervalMs: 200, missedHeartbeats: 3, reconnectGraceMs: 500, selfFenceAfterMs: 3000, ...settings },
-    rpc: { host: '127.0.0.1', port: 0, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } },
+    agentEndpoint: grpcAgentEndpoint({ host: '127.0.0.1', port: 0, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } }),
     nodeCa: { ca: { certPem: tls.caCertPem, keyPem: tls.caKeyPem } },
     ...extras,
     identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
