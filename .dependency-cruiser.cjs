@@ -25,9 +25,10 @@ module.exports = {
     layer('engine', ['core/', 'store/[^/]+\\.ts$']),
     layer('security', ['core/', 'store/[^/]+\\.ts$']),
     layer('rpc', ['core/']),
-    layer('coordinator', ['core/', 'config/', 'scheduler/', 'engine/', 'store/[^/]+\\.ts$', 'security/', 'rpc/server/', 'rpc/[^/]+\\.ts$']),
+    layer('access', ['core/', 'store/[^/]+\\.ts$', 'security/']),
+    layer('coordinator', ['core/', 'config/', 'scheduler/', 'engine/', 'store/[^/]+\\.ts$', 'security/', 'access/', 'rpc/server/', 'rpc/[^/]+\\.ts$']),
     layer('agent', ['core/', 'config/', 'engine/', 'security/', 'rpc/client/', 'rpc/[^/]+\\.ts$']),
-    layer('api', ['core/', 'config/', 'coordinator/', 'store/[^/]+\\.ts$', 'security/', 'engine/']),
+    layer('api', ['core/', 'config/', 'coordinator/', 'access/', 'store/[^/]+\\.ts$', 'security/', 'engine/']),
     layer('client', ['core/']),
     layer('cli', ['core/', 'config/', 'client/', 'engine/', 'store/[^/]+\\.ts$']),
     {

@@ -15,7 +15,7 @@
  */
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { BitacoraError, ErrorCode } from '../core/index.js';
-import type { AccessService } from '../coordinator/fleet-service.js';
+import type { AccessService } from '../access/access-service.js';
 import { secretsEqual, type Operation, type Target } from '../security/index.js';
 import { sendError } from './errors.js';
 import type { DashboardSession, SessionStore, UserPrincipal } from './sessions.js';

@@ -6,6 +6,7 @@
 import { BitacoraError, ErrorCode, isTerminal, NotFoundError, type FleetNode, type NodeRole, type Task } from '../core/index.js';
 import type { AgentConfig, EmergencyTier } from '../rpc/messages.js';
 import type { EventLog, KeyValueStore, TaskQueue } from '../store/backbone.js';
+import type { NodeCertificates } from '../access/node-certs.js';
 import type { Failover } from './failover.js';
 import type { FleetState } from './fleet-state.js';
 import type { Runtime } from './runtime.js';
@@ -34,6 +35,8 @@ export interface CommandDeps {
   monitor: HeartbeatMonitor;
   estimates: EstimateBook;
   failover: Failover;
+  /** Node certificates (revocation list); null without mutual TLS (tests). */
+  certs: NodeCertificates | null;
   /** Called after a 'shutdown-nodes' emergency: the master stops too. */
   onShutdownRequested(reason: string): void;
 }
@@ -128,6 +131,23 @@ export class Commands {
     await this.deps.failover.markNodeDown(node.id, 'removed by operator');
     await ctx.state.roster.remove(node.id, ctx.runtime.clock.now());
     await this.deps.estimates.forget(node.id);
+  }
+
+  /**
+   * Revokes `node`: its certificates (node id and every serial issued) are refused from now on
+   * — persisted first —, its live stream gets a fatal CertificateRevoked error and is closed
+   * at once, it is marked down and its tasks are requeued, and it leaves the fleet.
+   */
+  async revoke(node: FleetNode, reason: string): Promise<FleetNode> {
+    const { state, runtime } = this.deps;
+    const now = runtime.clock.now();
+    const serials = (await this.deps.certs?.revoke(node.id, reason, now)) ?? [];
+    state.streams.expel(node.id, { code: ErrorCode.CertificateRevoked, message: `this node was revoked: ${reason}` }, 'node revoked');
+    await this.deps.failover.markNodeDown(node.id, `revoked: ${reason}`);
+    const current = state.roster.get(node.id);
+    const gone = current?.status === 'left' ? current : await state.roster.setStatus(node.id, 'left', `revoked: ${reason}`, now);
+    runtime.log.warn(`node ${node.name} revoked (${serials.length} certificate serial(s) refused from now on)`, { nodeId: node.id });
+    return gone;
   }
 
   private async cancelOne(task: Task, reason: string): Promise<Task> {

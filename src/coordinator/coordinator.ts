@@ -31,11 +31,11 @@ import { DEFAULT_SETTINGS, resolveSettings, type CoordinatorSettings, type Resol
 import { RefusalBook } from './refusals.js';
 import { EstimateBook, ResultHandler } from './results.js';
 import { Roster } from './roster.js';
-import { AuditWriter, type StoredAuditEntry } from './audit-writer.js';
-import { NodeCertificates, type NodeCertOptions } from './node-certs.js';
-import { SecurityOps } from './security-ops.js';
+import { AuditWriter, type StoredAuditEntry } from '../access/audit-writer.js';
+import { NodeCertificates, type NodeCertOptions } from '../access/node-certs.js';
+import { AuditedOperations } from '../access/audited-operations.js';
 import type { AclPolicy, AuditVerification, Requester } from '../security/index.js';
-import { AccessControl, actorOf } from './access-control.js';
+import { AccessControl, actorOf } from '../access/access-control.js';
 import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fleet-service.js';
 
 
@@ -108,7 +108,7 @@ export class Coordinator implements FleetService {
   private readonly commands: Commands;
   private readonly estimates: EstimateBook;
   private readonly certs: NodeCertificates | null;
-  private readonly security: SecurityOps;
+  private readonly security: AuditedOperations;
   private readonly accessControl: AccessControl;
   /**
    * Users, API/login tokens, the live ACL policy and `authorize` (the API's one check): an
@@ -162,7 +162,7 @@ export class Coordinator implements FleetService {
     this.results = new ResultHandler({ runtime, state, tasks: backbone.tasks, taskLogs: backbone.taskLogs, estimates: this.estimates, dispatch, guard });
     this.certs = options.nodeCa ? new NodeCertificates(backbone.kv, options.nodeCa) : null;
     const audit = new AuditWriter(backbone.events, () => runtime.clock.now());
-    this.security = new SecurityOps({ runtime, state, audit, certs: this.certs, failover: this.failover });
+    this.security = new AuditedOperations({ audit, log: runtime.log });
     this.access = this.accessControl = new AccessControl({
       kv: backbone.kv,
       joinTokens: backbone.joinTokens,
@@ -184,7 +184,7 @@ export class Coordinator implements FleetService {
     });
     this.commands = new Commands({
       runtime, state, kv: backbone.kv, events: backbone.events, tasks: backbone.tasks,
-      dispatcher: this.dispatcher, monitor: this.monitor, estimates: this.estimates, failover: this.failover,
+      dispatcher: this.dispatcher, monitor: this.monitor, estimates: this.estimates, failover: this.failover, certs: this.certs,
       onShutdownRequested: (reason) => {
         // Give the emergencyShutdown frames a moment to reach the agents before we stop.
         setTimeout(() => options.onShutdownRequested?.(reason), 300).unref();
@@ -332,7 +332,9 @@ export class Coordinator implements FleetService {
 
   /** Closes the node's live stream at once, refuses its certificates from now on, requeues its tasks. */
   async revokeNode(idOrName: string, reason?: string): Promise<FleetNode> {
-    return this.security.revoke(this.getNode(idOrName), reason);
+    const node = this.getNode(idOrName);
+    const why = reason ?? 'revoked by the administrator';
+    return this.security.privileged('node.revoke', node.id, () => this.commands.revoke(node, why), { details: { name: node.name, reason: why } });
   }
 
   /** The audit trail, oldest first (each entry with its event-log seq). */
@@ -436,7 +438,7 @@ export class Coordinator implements FleetService {
 
   /**
    * A view of this coordinator whose privileged operations are audited as done by `requester`:
-   * the same object underneath (one lifecycle, one state), only its SecurityOps records another
+   * the same object underneath (one lifecycle, one state), only its AuditedOperations records another
    * actor. Cheap enough to make per request. Not for lifecycle calls (start/close): it is typed
    * as a FleetService for that reason.
    */

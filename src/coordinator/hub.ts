@@ -9,7 +9,7 @@ import { authorize, type AclPolicy, type Operation } from '../security/index.js'
 import type { FrameError } from '../rpc/errors.js';
 import type { AgentMessage, CoordinatorMessage, TaskRef, TaskRejectedReport, TaskReports } from '../rpc/messages.js';
 import type { AgentConnection } from '../rpc/server/index.js';
-import type { AuditWriter } from './audit-writer.js';
+import type { AuditWriter } from '../access/audit-writer.js';
 import type { AgentStream } from './agent-streams.js';
 import type { Failover } from './failover.js';
 import type { FleetState } from './fleet-state.js';

@@ -16,7 +16,7 @@ import type { DispatchTrigger, Runtime } from './runtime.js';
 import { checkCsr } from '../security/index.js';
 import type { PeerCertificate } from '../rpc/server/index.js';
 import { UnauthenticatedError } from './errors.js';
-import type { NodeCertificates, PeerIdentity } from './node-certs.js';
+import type { NodeCertificates, PeerIdentity } from '../access/node-certs.js';
 import { applySync } from './sync.js';
 
 export type Hello = Extract<AgentMessage, { type: 'hello' }>;

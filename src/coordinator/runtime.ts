@@ -5,13 +5,9 @@
 import type { Clock } from '../engine/ports.js';
 import type { ResolvedSettings } from './options.js';
 
-export interface Logger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+import type { Logger } from '../core/index.js';
 
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+export { silentLogger, type Logger } from '../core/index.js';
 
 export interface Runtime {
   readonly clock: Clock;

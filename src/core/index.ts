@@ -1,5 +1,6 @@
 /** Public surface of the core: the model, its schemas, errors and pure helpers. */
 export * from './errors.js';
+export * from './logger.js';
 export * from './ids.js';
 export * from './names.js';
 export * from './duration.js';

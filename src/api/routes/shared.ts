@@ -2,7 +2,8 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BitacoraError, ErrorCode, parseDuration, parseOrThrow, ValidationError } from '../../core/index.js';
-import type { AccessService, FleetService } from '../../coordinator/fleet-service.js';
+import type { AccessService } from '../../access/access-service.js';
+import type { FleetService } from '../../coordinator/fleet-service.js';
 import type { Target } from '../../security/index.js';
 
 export interface RouteDeps {

@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { BitacoraError, ErrorCode, issuesOf, parseOrThrow, ValidationError, type FleetEvent, type TaskLogChunk } from '../../core/index.js';
-import type { AccessService } from '../../coordinator/fleet-service.js';
+import type { AccessService } from '../../access/access-service.js';
 import { credentialsStillValid, FLEET_TARGET, type Requirement } from '../auth.js';
 import type { SessionStore } from '../sessions.js';
 import { errorBody, sendError, toHttpError } from '../errors.js';

@@ -6,9 +6,18 @@
  */
 import { BitacoraError, ErrorCode, type NodeRole } from '../core/index.js';
 import { issueNodeCertificate, nodeIdentityFromSubjectAltName, type FleetCa, type NodeIdentity } from '../security/index.js';
-import type { PeerCertificate } from '../rpc/server/index.js';
 import type { KeyValueStore } from '../store/kv.js';
 import { UnauthenticatedError } from './errors.js';
+
+/** What the transport verified of a client certificate (the agent endpoint exposes it per stream). */
+export interface PeerCertificate {
+  /** As Node prints it: `URI:bitacora://node/<id>?role=worker`. */
+  subjectAltName: string;
+  /** Hex, lower case, without separators. */
+  serialNumber: string;
+  /** ms since the epoch. */
+  notAfter: number;
+}
 
 export const REVOCATIONS_KEY = 'security/revocations';
 const certsKey = (nodeId: string): string => `security/certs/${nodeId}`;

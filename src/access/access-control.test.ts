@@ -7,7 +7,7 @@ import { PlacementScheduler } from '../scheduler/index.js';
 import { DEFAULT_ACL_POLICY, generateSecret, hashSecret, secretsEqual, type AclPolicy, type Requester } from '../security/index.js';
 import { openSqliteBackbone, type SqliteBackbone } from '../store/sqlite/index.js';
 import { AccessControl, ForbiddenError, LOGIN_TOKEN_TTL_MS, type SystemActor } from './access-control.js';
-import { Coordinator } from './coordinator.js';
+import { Coordinator } from '../coordinator/coordinator.js';
 
 const SYSTEM: SystemActor = { kind: 'system', name: 'test' };
 const ADMIN: Requester = { kind: 'user', name: 'admin', role: 'admin' };

@@ -6,7 +6,7 @@
  * `auth/users/<name>`, API and login tokens under `auth/api-tokens/<id>` holding only the
  * sha256 of the secret. An in-memory hash → id index, built by `start` and kept current here
  * (the coordinator is the single writer), finds a bearer's record in O(1); the stored hash is
- * then compared in constant time. Every change runs through `SecurityOps.privileged` (no audit
+ * then compared in constant time. Every change runs through `AuditedOperations.privileged` (no audit
  * entry, no change); every denial is recorded through the non-throwing path.
  *
  * Call order: construct → `start()` (loads the index and the policy file; a bad policy file
@@ -24,10 +24,10 @@ import {
 } from '../security/index.js';
 import type { KeyValueStore } from '../store/kv.js';
 import type { JoinTokenRecord, JoinTokenRepository } from '../store/tokens.js';
-import type { Logger } from './runtime.js';
-import type { AccessService } from './fleet-service.js';
+import type { Logger } from '../core/index.js';
+import type { AccessService } from './access-service.js';
 import { PolicyFile } from './policy-file.js';
-import type { SecurityOps } from './security-ops.js';
+import type { AuditedOperations } from './audited-operations.js';
 
 export const USERS_PREFIX = 'auth/users/';
 export const API_TOKENS_PREFIX = 'auth/api-tokens/';
@@ -86,7 +86,7 @@ export interface AccessControlOptions {
   kv: KeyValueStore;
   joinTokens: JoinTokenRepository;
   /** The fail-closed audited wrapper (privileged) and the non-throwing notes (denials). */
-  security: SecurityOps;
+  security: AuditedOperations;
   now: () => number;
   log: Logger;
   /** The policy file; null keeps the policy in memory only (tests). */

@@ -1,44 +1,34 @@
 /**
- * The coordinator's security operations: node revocation (live stream closed, certificate
- * refused from then on, tasks requeued), the audit trail's reads, and `privileged` — the
- * fail-closed wrapper every state-changing FleetService operation runs through: no audit
- * entry, no operation.
+ * AuditedOperations: `privileged` — the fail-closed wrapper every state-changing operation of
+ * the master runs through: no audit entry, no operation — its variant for operations that
+ * store their entry themselves, denials and notices, and the audit trail's reads.
  */
-import { ErrorCode, isBitacoraError, NotFoundError, type FleetNode, type NewFleetEvent } from '../core/index.js';
+import { ErrorCode, isBitacoraError, type Logger, type NewFleetEvent } from '../core/index.js';
 import type { AuditOutcome, AuditRecord, AuditVerification } from '../security/index.js';
 import { AuditUnavailableError, type AuditWriter, type StoredAuditEntry } from './audit-writer.js';
-import type { Failover } from './failover.js';
-import type { FleetState } from './fleet-state.js';
-import type { Runtime } from './runtime.js';
-import type { NodeCertificates } from './node-certs.js';
 
 /** The principal recorded when no requester is known (the coordinator's own API view, before `actingFor`). */
 export const API_ACTOR = 'user:admin';
 
-export interface SecurityOpsDeps {
-  runtime: Runtime;
-  state: Pick<FleetState, 'roster' | 'streams'>;
+export interface AuditedOperationsDeps {
   audit: AuditWriter;
-  certs: NodeCertificates | null;
-  failover: Failover;
+  log: Logger;
 }
 
-export class SecurityOps {
+export class AuditedOperations {
   private readonly audit: AuditWriter;
-  private readonly certs: NodeCertificates | null;
 
   constructor(
-    private readonly deps: SecurityOpsDeps,
+    private readonly deps: AuditedOperationsDeps,
     /** Who privileged operations are recorded as when the caller names no actor; null → API_ACTOR. */
     readonly actor: string | null = null,
   ) {
     this.audit = deps.audit;
-    this.certs = deps.certs;
   }
 
   /** The same operations, recorded as done by `actor` (`user:<name>`, `node:<id>`): what `actingFor` views use. */
-  as(actor: string): SecurityOps {
-    return new SecurityOps(this.deps, actor);
+  as(actor: string): AuditedOperations {
+    return new AuditedOperations(this.deps, actor);
   }
 
   /**
@@ -80,25 +70,7 @@ export class SecurityOps {
 
   /** A denial or notice that must not stop the caller. */
   async note(actor: string, action: string, target: string | null, outcome: AuditOutcome, reason: string, details?: Record<string, unknown>): Promise<void> {
-    return this.audit.tryRecord({ actor, action, target, outcome, reason: reason.slice(0, 500), ...(details ? { details } : {}) }, (m) => this.deps.runtime.log.error(m));
-  }
-
-  /**
-   * Revokes `node`: its certificates (node id and every serial issued) are refused from now on
-   * — persisted first —, its live stream gets a fatal CertificateRevoked error and is closed
-   * at once, it is marked down and its tasks are requeued, and it leaves the fleet.
-   */
-  async revoke(node: FleetNode, reason = 'revoked by the administrator'): Promise<FleetNode> {
-    return this.privileged('node.revoke', node.id, async () => {
-      const ctx = this.deps;
-      const now = ctx.runtime.clock.now();
-      const serials = (await this.certs?.revoke(node.id, reason, now)) ?? [];
-      ctx.state.streams.expel(node.id, { code: ErrorCode.CertificateRevoked, message: `this node was revoked: ${reason}` }, 'node revoked');
-      await ctx.failover.markNodeDown(node.id, `revoked: ${reason}`);
-      const gone = ctx.state.roster.get(node.id)?.status === 'left' ? ctx.state.roster.get(node.id)! : await ctx.state.roster.setStatus(node.id, 'left', `revoked: ${reason}`, now);
-      ctx.runtime.log.warn(`node ${node.name} revoked (${serials.length} certificate serial(s) refused from now on)`, { nodeId: node.id });
-      return gone;
-    }, { details: { name: node.name, reason } });
+    return this.audit.tryRecord({ actor, action, target, outcome, reason: reason.slice(0, 500), ...(details ? { details } : {}) }, (m) => this.deps.log.error(m));
   }
 
   async auditLog(options: { afterIndex?: number; limit?: number } = {}): Promise<StoredAuditEntry[]> {
@@ -109,9 +81,4 @@ export class SecurityOps {
     return this.audit.verify();
   }
 
-  requireNode(idOrName: string): FleetNode {
-    const node = this.deps.state.roster.find(idOrName);
-    if (!node) throw new NotFoundError('node', idOrName);
-    return node;
-  }
 }
