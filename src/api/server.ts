@@ -28,6 +28,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { nodeRevokeRoutes } from './routes/node-revoke.js';
 import { eventsRoute } from './ws/events.js';
+import { dashboardRoutes, type DashboardOptions } from './dashboard.js';
 
 export interface ApiServerOptions {
   fleet: FleetService;
@@ -49,8 +50,10 @@ export interface ApiServerOptions {
    * recorded before they happen; it throws to refuse them (fail-closed). Default: `access.record`.
    */
   audit?: AuditSink;
-  /** Dashboard sessions: idle (default 12 h) and absolute (default 7 d) expiry. */
-  sessions?: Pick<SessionStoreOptions, 'idleMs' | 'absoluteMs' | 'maxSessions'>;
+  /** Dashboard sessions: idle (default 12 h) and absolute (default 7 d) expiry; `file` keeps them across restarts (default: memory only). */
+  sessions?: Pick<SessionStoreOptions, 'idleMs' | 'absoluteMs' | 'maxSessions' | 'file'>;
+  /** The dashboard's built files (`dist/web`), served at `/`. Default: no dashboard (`/` answers 404). */
+  dashboard?: DashboardOptions;
 }
 
 /** Options of `startApiServer` only: how it listens. */
@@ -102,7 +105,7 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
   app.decorate('routeAccess', routeAccess);
   // Default deny at registration: a route that declares no access cannot be added.
   app.addHook('onRoute', routeAccessGuard(routeAccess));
-  app.addHook('onClose', async () => sessions.clear());
+  app.addHook('onClose', async () => sessions.close());
   app.decorateRequest('principal', null);
   app.decorateRequest('authVia', null);
   app.decorateRequest('dashboardSession', null);
@@ -156,6 +159,7 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
       { prefix },
     );
   }
+  if (options.dashboard) dashboardRoutes(app, options.dashboard);
   if (options.extend) await options.extend(app);
   return app;
 }

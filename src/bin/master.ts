@@ -7,7 +7,9 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../api/server.js';
+import { dashboardLoginUrl } from '../client/index.js';
 import type { MasterHandle, MasterStartOptions } from '../cli/context.js';
 import { compileMasterConfig, nodeNameFromHostname, processContext } from '../config/index.js';
 import { Coordinator, type AccessControl, type CoordinatorSettings, type FleetService, type Logger, type SystemActor } from '../coordinator/index.js';
@@ -24,6 +26,7 @@ import { stderrLogger } from './support.js';
 export const CLIENT_FILE = 'client.json';
 export const ADMIN_KEY = 'auth/admin';
 export const LOCAL_AGENT_DIR = 'local-agent';
+export const DASHBOARD_SESSIONS_FILE = 'dashboard-sessions.json';
 
 /** What tests and embedders get beyond MasterHandle: the running service itself. */
 export interface LocalMaster extends MasterHandle {
@@ -103,6 +106,9 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       access: coordinator.access,
       latestEventSeq: () => backbone.events.latestSeq(),
       logbook: backbone,
+      // Built by `npm run build` (vite) next to dist/bin; sessions survive restarts of this master.
+      dashboard: { root: fileURLToPath(new URL('../web/', import.meta.url)) },
+      sessions: { file: join(dataDir, DASHBOARD_SESSIONS_FILE) },
     });
     cleanups.push(() => api.close());
     coordinator.setHttpUrl(api.url);
@@ -148,7 +154,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       dashboardUrl: `${api.url}/`,
       grpcAddress: coordinator.agentAddress,
       adminToken: admin.token,
-      ...(loginToken ? { loginToken } : {}),
+      ...(loginToken ? { loginToken, loginUrl: dashboardLoginUrl(api.url, loginToken) } : {}),
       caHash: tls.caHash,
       joinCommand: joinToken.join,
       closed,

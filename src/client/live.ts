@@ -120,6 +120,8 @@ export interface WatchOptions {
   onLog?: (chunk: TaskLogChunk) => void;
   /** Called on each (re)connection with the seq it resumes after. */
   onConnected?: (after: number) => void;
+  /** Called each time the stream closes and a reconnect is due (e.g. to mark shown data stale). */
+  onDisconnected?: (closed: StreamClosed) => void;
 }
 
 export type OpenStream = (query: StreamQuery, onFrame: (frame: ServerFrame) => void) => StreamConnection;
@@ -172,6 +174,7 @@ export async function watchEvents(
     if (failure !== null) throw failure;
     if (signal.aborted) return;
     if (closed.error) throw closed.error;
+    options.onDisconnected?.(closed);
     await sleep(backoffMs, signal);
     backoffMs = Math.min(backoffMs * 2, 5000);
   }

@@ -1,0 +1,86 @@
+/**
+ * Serves the dashboard's built files (`npm run build` writes them to `dist/web`) on the API's
+ * own port and origin, so the session cookie, the CSRF rule and the WebSocket's same-origin
+ * check apply as they are. Files are read once at start and served from memory: one public
+ * route per file, so every other path (API or not) keeps the API's 404 and auth behaviour.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, relative, sep } from 'node:path';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+export interface DashboardOptions {
+  /** The folder with `index.html` and the hashed `assets/`. */
+  root: string;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff2': 'font/woff2',
+};
+
+/**
+ * Everything the page loads comes from this origin (nothing from the internet at run time); the
+ * WebSocket is same-origin too. No framing: the one-tap controls must not be clickjacked.
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+interface StaticFile {
+  body: Buffer;
+  type: string;
+  /** Vite's hashed assets never change under their name; the rest is revalidated. */
+  immutable: boolean;
+}
+
+function listFiles(root: string, dir = root): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...listFiles(root, path));
+    else out.push(relative(root, path).split(sep).join('/'));
+  }
+  return out;
+}
+
+function send(reply: FastifyReply, file: StaticFile): FastifyReply {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+  reply.header('content-type', file.type);
+  reply.header('cache-control', file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+  return reply.send(file.body);
+}
+
+export function dashboardRoutes(app: FastifyInstance, { root }: DashboardOptions): void {
+  if (!existsSync(join(root, 'index.html'))) {
+    // A checkout that was never built: say how to get the dashboard instead of a bare 404.
+    app.get('/', { config: { public: true } }, async (_request, reply) =>
+      reply.code(503).type('text/plain; charset=utf-8').send(`The dashboard is not built (no ${join(root, 'index.html')}): run \`npm run build\`.\n`),
+    );
+    return;
+  }
+  const files = new Map<string, StaticFile>();
+  for (const rel of listFiles(root)) {
+    files.set(rel, {
+      body: readFileSync(join(root, rel)),
+      type: TYPES[extname(rel)] ?? 'application/octet-stream',
+      immutable: rel.startsWith('assets/'),
+    });
+  }
+  const index = files.get('index.html')!;
+  app.get('/', { config: { public: true } }, async (_request, reply) => send(reply, index));
+  for (const [rel, file] of files) {
+    app.get(`/${rel}`, { config: { public: true } }, async (_request, reply) => send(reply, file));
+  }
+}

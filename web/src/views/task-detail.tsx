@@ -1,0 +1,162 @@
+/**
+ * One task: its state, the live output tail with "jump to first error", and the attempt timeline
+ * built from the task's own events (the stream replays them from the start, then stays live).
+ * Output is the stored chunks first, then live ones, each (attempt, seq) once.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { isTerminal, type FleetEvent, type Task, type TaskLogChunk } from '../../../src/core/index.js';
+import { clock, commandLine, duration } from '../format.js';
+import { retrySpec } from '../task-spec.js';
+import { ActionButton, Badge, Confirmed, Empty, Section } from '../ui.js';
+import type { ViewProps } from '../views.js';
+import { STATE_TONE } from './tasks.js';
+
+/** Keep the tail bounded: a chatty task must not grow the page without end. */
+const MAX_CHUNKS = 2000;
+const ERROR_RE = /\b(error|failed|fatal|exception|panic)\b/i;
+
+interface Attempt {
+  attempt: number;
+  nodeId: string | null;
+  assignedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  ending: string | null;
+}
+
+/** Each attempt's node, start, end and why it ended or moved, from the task's events. */
+export function attemptsOf(events: FleetEvent[]): Attempt[] {
+  const out = new Map<number, Attempt>();
+  const at = (n: number) => out.get(n) ?? (out.set(n, { attempt: n, nodeId: null, assignedAt: null, startedAt: null, endedAt: null, ending: null }), out.get(n)!);
+  let current = 0;
+  for (const e of events) {
+    const n = typeof e.data['attempt'] === 'number' ? (e.data['attempt'] as number) : current;
+    if (e.type === 'task.assigned') {
+      current = n;
+      Object.assign(at(n), { nodeId: (e.data['nodeId'] as string | undefined) ?? null, assignedAt: e.at });
+    } else if (e.type === 'task.running') at(n).startedAt = e.at;
+    else if (e.type === 'task.finished') Object.assign(at(n), { endedAt: e.at, ending: String(e.data['reason'] ?? e.data['state'] ?? 'finished') });
+    else if (e.type === 'task.requeued') Object.assign(at(n), { endedAt: e.at, ending: `moved: ${String(e.data['reason'] ?? 'requeued')}` });
+    else if (e.type === 'task.cancelled') Object.assign(at(n), { endedAt: e.at, ending: `cancelled${e.data['reason'] ? `: ${String(e.data['reason'])}` : ''}` });
+    else if (e.type === 'task.fenced') {
+      const a = at(n);
+      a.ending = a.ending ?? `fenced: a stale ${String(e.data['what'] ?? 'message')} was refused`;
+    }
+  }
+  return [...out.values()].filter((a) => a.attempt > 0).sort((a, b) => a.attempt - b.attempt);
+}
+
+export function TaskDetailView({ picture, client, live, id }: ViewProps & { id: string }) {
+  const [own, setOwn] = useState<Task | null>(null);
+  // The live picture keeps the recent tasks current; an older one is read here once per connection.
+  const task = picture.tasks.find((t) => t.id === id) ?? (own?.id === id ? own : null);
+  const [events, setEvents] = useState<FleetEvent[]>([]);
+  const [chunks, setChunks] = useState<TaskLogChunk[]>([]);
+  const [missing, setMissing] = useState<string | null>(null);
+  const firstError = useRef<HTMLSpanElement>(null);
+  const outputRef = useRef<HTMLPreElement>(null);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    const seen = new Map<number, number>(); // attempt → highest seq shown
+    const add = (list: TaskLogChunk[]) => {
+      const fresh = list.filter((c) => c.seq > (seen.get(c.attempt) ?? -1)).sort((a, b) => a.attempt - b.attempt || a.seq - b.seq);
+      for (const c of fresh) seen.set(c.attempt, Math.max(seen.get(c.attempt) ?? -1, c.seq));
+      if (fresh.length > 0) setChunks((old) => [...old, ...fresh].slice(-MAX_CHUNKS));
+    };
+    // Stored output for every attempt so far; called again on each reconnect to fill what was missed.
+    const backfill = async () => {
+      try {
+        const t = await client.getTask(id);
+        setOwn(t);
+        for (let attempt = 1; attempt <= Math.max(1, t.attempt); attempt++) {
+          const after = seen.get(attempt);
+          add(await client.taskLogs(id, { attempt, ...(after !== undefined ? { after } : {}) }));
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) setMissing(err instanceof Error ? err.message : String(err));
+      }
+    };
+    setEvents([]);
+    setChunks([]);
+    void client
+      .watchEvents(0, (e) => setEvents((old) => [...old, e]), {
+        signal: abort.signal,
+        task: id,
+        types: ['task.'],
+        onLog: (chunk) => add([chunk]),
+        onConnected: () => void backfill(),
+      })
+      .catch(() => undefined);
+    return () => abort.abort();
+  }, [id, client]);
+
+  useEffect(() => {
+    const pre = outputRef.current;
+    if (pre && pre.scrollHeight - pre.scrollTop - pre.clientHeight < 80) pre.scrollTop = pre.scrollHeight;
+  }, [chunks.length]);
+
+  const attempts = attemptsOf(events);
+  const nodeName = (nid: string | null) => picture.nodes.find((n) => n.id === nid)?.name ?? nid ?? '—';
+  const errorIndex = chunks.findIndex((c) => c.stream === 'stderr' || ERROR_RE.test(c.data));
+  const refresh = () => void live.refresh();
+
+  if (!task && missing) return <><h1>Task {id}</h1><Empty>This task is not known to the master ({missing}). <a href="#/tasks">Back to the tasks</a>.</Empty></>;
+  return (
+    <>
+      <p><a href="#/tasks">← Tasks</a></p>
+      <h1>Task <code>{id}</code></h1>
+      {task ? (
+        <div class="card">
+          <p><code class="cmd">{commandLine(task.command)}</code></p>
+          <p class="row wrap">
+            <Badge tone={STATE_TONE[task.state]}>{task.state}</Badge>
+            <span class="meta" data-testid="task-state">{task.state} · attempt {task.attempt} · on {nodeName(task.nodeId)}{task.exitCode !== null ? ` · exit ${task.exitCode}` : ''}{task.project ? ` · ${task.project}` : ''}</span>
+          </p>
+          {task.error && <p class="error">{task.error}</p>}
+          <div class="row wrap">
+            {!isTerminal(task.state) ? (
+              <Confirmed label="Cancel task" title="Cancel this task?" confirmLabel="Cancel task" onConfirm={() => client.cancelTask(task.id, 'cancelled from the dashboard').then(refresh)}>
+                <p>Its process is stopped on its node; the task ends as cancelled.</p>
+              </Confirmed>
+            ) : (
+              <ActionButton label="Retry" name="Retry this task" run={async () => {
+                const { task: next } = await client.submitTask(retrySpec(task));
+                location.hash = `#/tasks/${next.id}`;
+              }} />
+            )}
+          </div>
+        </div>
+      ) : <p class="loading" role="status">Reading the task…</p>}
+
+      <Section title="Output" id="output">
+        <div class="row wrap">
+          <button type="button" class="btn plain" disabled={errorIndex < 0} onClick={() => {
+            firstError.current?.scrollIntoView({ block: 'center' });
+            firstError.current?.focus();
+          }}>Jump to first error</button>
+          <span class="meta">{chunks.length === 0 ? 'no output yet' : `${chunks.length} chunks${errorIndex < 0 ? ', no error seen' : ''}`}</span>
+        </div>
+        <pre class="output" ref={outputRef} tabIndex={0} aria-label="Task output" data-testid="task-output">
+          {chunks.map((c, i) => (
+            <span key={`${c.attempt}:${c.seq}`} class={`chunk ${c.stream}`} ref={i === errorIndex ? firstError : undefined} tabIndex={i === errorIndex ? -1 : undefined}>{c.data}</span>
+          ))}
+        </pre>
+      </Section>
+
+      <Section title="Attempts" id="attempts">
+        {attempts.length === 0 ? <Empty>Not placed on a node yet.</Empty> : (
+          <ol class="timeline" aria-label="Attempt timeline">
+            {attempts.map((a) => (
+              <li key={a.attempt}>
+                <strong>Attempt {a.attempt}</strong> on {nodeName(a.nodeId)}: started {clock(a.startedAt ?? a.assignedAt)}
+                {a.endedAt !== null ? `, ended ${clock(a.endedAt)} (${duration(a.endedAt - (a.startedAt ?? a.assignedAt ?? a.endedAt))})` : ', still going'}
+                {a.ending && <> — <span class="ending">{a.ending}</span></>}
+              </li>
+            ))}
+          </ol>
+        )}
+      </Section>
+    </>
+  );
+}
