@@ -48,7 +48,7 @@ function NodeCard({ node, client, refresh, now, live, heartbeatMs }: CardProps) 
               <p>It takes no new tasks; the ones running finish. Undrain brings it back.</p>
             </Confirmed>
           )}
-          <Confirmed label={`Make ${other}`} name={`Make ${node.name} a ${other}`} title={`Make ${node.name} a ${other}?`} confirmLabel={`Make ${other}`} variant="primary"
+          <Confirmed label={`Make ${other}`} name={`Make ${other}: ${node.name}`} title={`Make ${node.name} a ${other}?`} confirmLabel={`Make ${other}`} variant="primary"
             onConfirm={() => client.setNodeRole(node.id, other).then(refresh)}>
             <p>{other === 'hybrid' ? 'A hybrid runs tasks and can coordinate a group of workers.' : 'A worker only runs tasks.'}</p>
           </Confirmed>
