@@ -50,7 +50,8 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const size = page.viewportSize();
   const path = join(dir, `${name}-${size?.width ?? 0}x${size?.height ?? 0}.png`);
-  await page.screenshot({ path, fullPage: true });
+  // What a person sees at that size (a full-page capture would paint the fixed bottom bar mid-page).
+  await page.screenshot({ path });
   return path;
 }
 
