@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { FleetClient } from '../../src/client/index.js';
-import { BIN, startBitacora } from '../helpers/cli-binary.js';
+import { BIN, bitacora, startBitacora } from '../helpers/cli-binary.js';
 import { freePort } from '../helpers/processes.js';
 import { DESKTOP, launch, MOBILE, screenshot, seriousViolations, type Browser } from './browser.js';
 
 const VIEWS = ['now', 'fleet', 'tasks', 'approvals', 'projects', 'logbook', 'audit', 'controls', 'more'] as const;
-const WAIT = { timeout: 30_000 };
+const WAIT = { timeout: 20_000 };
 
 function exited(child: ChildProcess): Promise<number | null> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
@@ -44,9 +44,10 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     return started;
   };
   const url = () => String(banner['url']);
-  const open = async (view: string) => {
-    await page.evaluate((v) => (location.hash = `#/${v}`), view);
-    await page.locator(`main[data-view="${view}"]`).waitFor(WAIT);
+  const open = async (route: string) => {
+    // In-page code is passed as text: the test's TypeScript has no DOM types.
+    await page.evaluate(`location.hash = ${JSON.stringify(`#/${route}`)}`);
+    await page.locator(`main[data-view="${route.split('/')[0]}"]`).waitFor(WAIT);
   };
 
   beforeAll(async () => {
@@ -80,6 +81,18 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     expect(again.status).toBe(401);
   });
 
+  it('signs in another browser with the link of `bitacora token create --user admin --login --json`', async () => {
+    await page.getByRole('button', { name: /Sign out admin/ }).click();
+    await page.getByLabel('Or paste a login token').waitFor(WAIT);
+    const created = await bitacora(['token', 'create', '--user', 'admin', '--login', '--json', '--data-dir', join(dir, 'master')]);
+    expect(created.code).toBe(0);
+    const { url: link, kind } = JSON.parse(created.stdout) as { url: string; kind: string };
+    expect(kind).toBe('login');
+    expect(link).toMatch(new RegExp(`^${url()}/#login=bat_`));
+    await page.goto(link);
+    await page.locator('[data-connection="live"]').waitFor(WAIT);
+  });
+
   it('shows a worker appear when it joins', async () => {
     await open('fleet');
     await page.getByText(/No node has joined/).waitFor(WAIT);
@@ -89,6 +102,15 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     children.push(worker);
     await page.locator('[data-node="web-worker"][data-status="ready"]').waitFor(WAIT);
     expect(await page.locator('[data-node="web-worker"]').textContent()).toMatch(/worker.*Load: 0 of 2 slots/s);
+  });
+
+  it('drains a node after a confirmation, and undrains it', async () => {
+    await page.getByRole('button', { name: 'Drain web-worker' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Drain web-worker?' });
+    await dialog.getByRole('button', { name: 'Drain', exact: true }).click();
+    await page.locator('[data-node="web-worker"][data-status="draining"]').waitFor(WAIT);
+    await page.getByRole('button', { name: 'Undrain web-worker' }).click();
+    await page.locator('[data-node="web-worker"][data-status="ready"]').waitFor(WAIT);
   });
 
   it('runs a task from the Tasks view and shows its output arriving, with a jump to the first error', async () => {
@@ -103,8 +125,20 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     expect(await output.textContent()).toMatch(/hello-from-the-dashboard[\s\S]*finished-line/);
     await page.getByTestId('task-state').getByText(/succeeded/).waitFor(WAIT);
     await page.getByRole('button', { name: 'Jump to first error' }).click();
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(/error: flaky thing/);
+    expect(await page.evaluate('document.activeElement?.textContent')).toMatch(/error: flaky thing/);
     await page.getByRole('list', { name: 'Attempt timeline' }).getByText(/Attempt 1 on web-worker/).waitFor(WAIT);
+  });
+
+  it('cancels a running task from its detail, after a confirmation', async () => {
+    await open('tasks');
+    await page.getByLabel('Run a command on the fleet').fill('echo started-long; sleep 60');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await page.getByTestId('task-output').getByText('started-long').waitFor(WAIT);
+    await page.getByRole('button', { name: 'Cancel task' }).click();
+    await page.getByRole('dialog', { name: 'Cancel this task?' }).getByRole('button', { name: 'Cancel task' }).click();
+    await page.getByTestId('task-state').getByText(/cancelled/).waitFor(WAIT);
+    await page.getByRole('list', { name: 'Attempt timeline' }).getByText(/cancelled/).waitFor(WAIT);
+    await page.getByRole('button', { name: 'Retry this task' }).waitFor(WAIT);
   });
 
   it('freezes the fleet by press-and-hold: scheduling stops; resume lets the work run', async () => {
@@ -141,7 +175,7 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
   });
 
   it('shows the last known state marked stale while the master is down, and catches up without a reload after a restart', async () => {
-    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.evaluate('window.notReloaded = true');
     await open('fleet');
     master.kill('SIGINT');
     await exited(master);
@@ -158,21 +192,36 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     await page.locator('[data-connection="live"]').waitFor(WAIT);
     await open('tasks');
     await page.locator(`[data-task="${task.id}"]`).waitFor(WAIT);
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
   });
 
-  it('renders every view at 390×844 and 1280×800 with no serious or critical axe violations', async () => {
-    await admin.logbook.addSpark({ content: 'an idea from the e2e test', type: 'idea' });
+  it('captures a spark in two taps', async () => {
+    await open('logbook');
+    await page.getByRole('button', { name: '+ Spark' }).click();
+    await page.getByLabel(/New spark/).fill('ship the dashboard on Friday');
+    await page.getByRole('button', { name: 'Save spark' }).click();
+    await page.getByRole('list', { name: 'Logbook timeline' }).getByText('ship the dashboard on Friday').waitFor(WAIT);
+  });
+
+  it('renders every view at 390×844 and 1280×800, light and dark, with no serious or critical axe violations', async () => {
+    const [someTask] = await admin.listTasks({ limit: 1 });
+    const views: string[] = [...VIEWS, `tasks/${someTask!.id}`];
     const failures: string[] = [];
-    for (const size of [MOBILE, DESKTOP]) {
-      await page.setViewportSize(size);
-      for (const view of VIEWS) {
+    const check = async (label: string) => {
+      for (const view of views) {
         await open(view);
         await page.locator('.loading').first().waitFor({ ...WAIT, state: 'detached' });
-        await screenshot(page, view);
-        for (const v of await seriousViolations(page)) failures.push(`${view} @${size.width}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(', ')}`);
+        await screenshot(page, `${view.replace('/', '-')}${label}`);
+        for (const v of await seriousViolations(page)) failures.push(`${view}${label} @${page.viewportSize()?.width}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(', ')}`);
       }
+    };
+    for (const size of [MOBILE, DESKTOP]) {
+      await page.setViewportSize(size);
+      await check('');
     }
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize(MOBILE);
+    await check('-dark');
     expect(failures).toEqual([]);
   });
 });

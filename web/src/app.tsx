@@ -4,7 +4,8 @@ import type { FleetClient } from '../../src/client/index.js';
 import { ago, clock } from './format.js';
 import { useNow, usePicture, useRoute } from './hooks.js';
 import type { FleetPicture, LiveFleet } from './live.js';
-import { currentUser, signOut, type SignedIn } from './session.js';
+import { errorText } from './format.js';
+import { currentUser, signIn, signOut, takeLinkToken, type SignedIn } from './session.js';
 import { ApprovalsView } from './views/approvals.js';
 import { AuditView } from './views/audit.js';
 import { ControlsView } from './views/controls.js';
@@ -53,8 +54,24 @@ function Nav({ current, pending }: { current: string; pending: number }) {
   );
 }
 
-export function App({ client, live }: { client: FleetClient; live: LiveFleet }) {
+export function App({ client, live, signInError }: { client: FleetClient; live: LiveFleet; signInError: string | null }) {
   const [user, setUser] = useState<SignedIn | null>(currentUser);
+  const [linkError, setLinkError] = useState(signInError);
+  const signedIn = (u: SignedIn) => {
+    setLinkError(null);
+    setUser(u);
+    live.stop();
+    live.start();
+  };
+  // A sign-in link opened in a tab that already shows the dashboard changes only the fragment: no page load.
+  useEffect(() => {
+    const onHash = () => {
+      const token = takeLinkToken();
+      if (token !== null) signIn(token).then(signedIn, (err: unknown) => setLinkError(errorText(err)));
+    };
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, [live]);
   const picture = usePicture(live);
   const route = useRoute();
   const now = useNow();
@@ -69,14 +86,7 @@ export function App({ client, live }: { client: FleetClient; live: LiveFleet }) 
 
   if (!user || picture.connection === 'signed-out') {
     return (
-      <SignInView
-        expired={user !== null}
-        onSignedIn={(u) => {
-          setUser(u);
-          live.stop();
-          live.start();
-        }}
-      />
+      <SignInView expired={user !== null} error={linkError} onSignedIn={signedIn} />
     );
   }
   const view = route[0] ?? 'now';
@@ -98,7 +108,7 @@ export function App({ client, live }: { client: FleetClient; live: LiveFleet }) 
       <header class="top">
         <a class="brand" href="#/now">Bitácora Fleet</a>
         <ConnectionBanner picture={picture} now={now} />
-        <button type="button" class="btn plain small" onClick={() => void signOut().finally(() => setUser(null))}>
+        <button type="button" class="btn plain small" onClick={() => void signOut().finally(() => (live.forget(), setUser(null)))}>
           Sign out {user.user}
         </button>
       </header>

@@ -94,6 +94,22 @@ export class LiveFleet {
     this.#abort = null;
   }
 
+  /** Signing out: stop, and drop the kept picture so the next user of this browser does not see it. */
+  forget(): void {
+    this.stop();
+    for (const timer of this.#pending.values()) clearTimeout(timer);
+    this.#pending.clear();
+    if (this.#saveTimer) clearTimeout(this.#saveTimer);
+    this.#saveTimer = null;
+    try {
+      localStorage.removeItem(CACHE_KEY);
+    } catch {
+      // nothing kept
+    }
+    this.#picture = EMPTY;
+    for (const l of this.#listeners) l(this.#picture);
+  }
+
   /** Re-reads everything now (after an action whose effect the stream will also report). */
   refresh(): Promise<void> {
     return this.#resync();

@@ -10,15 +10,16 @@ const root = document.getElementById('app')!;
 
 async function boot(): Promise<void> {
   const token = takeLinkToken();
+  let signInError: string | null = null;
   if (token !== null) {
     try {
       await signIn(token);
     } catch (err) {
       // The sign-in view explains; a used or expired link is the usual reason.
-      sessionStorage.setItem('bitacora.signin-error', err instanceof Error ? err.message : String(err));
+      signInError = err instanceof Error ? err.message : String(err);
     }
   }
-  render(<App client={client} live={live} />, root);
+  render(<App client={client} live={live} signInError={signInError} />, root);
 }
 
 void boot();

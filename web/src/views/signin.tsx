@@ -1,15 +1,12 @@
 /** Sign-in: the one-time link `bitacora up` prints signs in by itself; a pasted login token works too. */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../format.js';
 import { signIn, type SignedIn } from '../session.js';
 
-export function SignInView({ expired, onSignedIn }: { expired: boolean; onSignedIn: (u: SignedIn) => void }) {
+export function SignInView({ expired, error: linkError, onSignedIn }: { expired: boolean; error: string | null; onSignedIn: (u: SignedIn) => void }) {
   const [token, setToken] = useState('');
-  const [error, setError] = useState<string | null>(() => {
-    const e = sessionStorage.getItem('bitacora.signin-error');
-    sessionStorage.removeItem('bitacora.signin-error');
-    return e;
-  });
+  const [error, setError] = useState<string | null>(linkError);
+  useEffect(() => setError(linkError), [linkError]);
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
