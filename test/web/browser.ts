@@ -21,7 +21,8 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launch(): Promise<Browser> {
+/** `ignoreHTTPSErrors`: for a master whose private CA this fresh profile does not trust (the HTTPS test checks the chain itself). */
+export async function launch(options: { ignoreHTTPSErrors?: boolean } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y chromium; .ci/run does) or set BITACORA_CHROMIUM`);
   }
@@ -31,6 +32,7 @@ export async function launch(): Promise<Browser> {
     executablePath: CHROMIUM,
     headless: true,
     viewport: MOBILE,
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
   const page = context.pages()[0] ?? (await context.newPage());
@@ -44,9 +46,16 @@ export async function launch(): Promise<Browser> {
   };
 }
 
+const SHOTS = join(ARTIFACTS, 'dashboard');
+
+/** Each run leaves exactly its own screenshots. */
+export function clearScreenshots(): void {
+  rmSync(SHOTS, { recursive: true, force: true });
+}
+
 /** Saves `<name>-390x844.png` (or the current viewport) under test-artifacts/dashboard/. */
 export async function screenshot(page: Page, name: string): Promise<string> {
-  const dir = join(ARTIFACTS, 'dashboard');
+  const dir = SHOTS;
   mkdirSync(dir, { recursive: true });
   const size = page.viewportSize();
   const path = join(dir, `${name}-${size?.width ?? 0}x${size?.height ?? 0}.png`);

@@ -15,7 +15,7 @@ import type { Page } from 'playwright-core';
 import { FleetClient } from '../../src/client/index.js';
 import { BIN, bitacora, startBitacora } from '../helpers/cli-binary.js';
 import { freePort } from '../helpers/processes.js';
-import { DESKTOP, launch, MOBILE, screenshot, seriousViolations, type Browser } from './browser.js';
+import { clearScreenshots, DESKTOP, launch, MOBILE, screenshot, seriousViolations, type Browser } from './browser.js';
 
 const VIEWS = ['now', 'fleet', 'tasks', 'approvals', 'projects', 'logbook', 'audit', 'controls', 'more'] as const;
 const WAIT = { timeout: 20_000 };
@@ -52,6 +52,7 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bitacora-web-'));
+    clearScreenshots();
     httpPort = await freePort();
     grpcPort = await freePort();
     ({ child: master, banner } = await startMaster());
@@ -211,7 +212,7 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
       for (const view of views) {
         await open(view);
         await page.locator('.loading').first().waitFor({ ...WAIT, state: 'detached' });
-        await screenshot(page, `${view.replace('/', '-')}${label}`);
+        await screenshot(page, `${view.startsWith('tasks/') ? 'task-detail' : view}${label}`);
         for (const v of await seriousViolations(page)) failures.push(`${view}${label} @${page.viewportSize()?.width}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(', ')}`);
       }
     };

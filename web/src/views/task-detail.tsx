@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { isTerminal, type FleetEvent, type Task, type TaskLogChunk } from '../../../src/core/index.js';
 import { clock, commandLine, duration } from '../format.js';
+import { attemptsOf } from '../attempts.js';
 import { retrySpec } from '../task-spec.js';
 import { ActionButton, Badge, Confirmed, Empty, Section } from '../ui.js';
 import type { ViewProps } from '../views.js';
@@ -14,37 +15,6 @@ import { STATE_TONE } from './tasks.js';
 /** Keep the tail bounded: a chatty task must not grow the page without end. */
 const MAX_CHUNKS = 2000;
 const ERROR_RE = /\b(error|failed|fatal|exception|panic)\b/i;
-
-interface Attempt {
-  attempt: number;
-  nodeId: string | null;
-  assignedAt: number | null;
-  startedAt: number | null;
-  endedAt: number | null;
-  ending: string | null;
-}
-
-/** Each attempt's node, start, end and why it ended or moved, from the task's events. */
-export function attemptsOf(events: FleetEvent[]): Attempt[] {
-  const out = new Map<number, Attempt>();
-  const at = (n: number) => out.get(n) ?? (out.set(n, { attempt: n, nodeId: null, assignedAt: null, startedAt: null, endedAt: null, ending: null }), out.get(n)!);
-  let current = 0;
-  for (const e of events) {
-    const n = typeof e.data['attempt'] === 'number' ? (e.data['attempt'] as number) : current;
-    if (e.type === 'task.assigned') {
-      current = n;
-      Object.assign(at(n), { nodeId: (e.data['nodeId'] as string | undefined) ?? null, assignedAt: e.at });
-    } else if (e.type === 'task.running') at(n).startedAt = e.at;
-    else if (e.type === 'task.finished') Object.assign(at(n), { endedAt: e.at, ending: String(e.data['reason'] ?? e.data['state'] ?? 'finished') });
-    else if (e.type === 'task.requeued') Object.assign(at(n), { endedAt: e.at, ending: `moved: ${String(e.data['reason'] ?? 'requeued')}` });
-    else if (e.type === 'task.cancelled') Object.assign(at(n), { endedAt: e.at, ending: `cancelled${e.data['reason'] ? `: ${String(e.data['reason'])}` : ''}` });
-    else if (e.type === 'task.fenced') {
-      const a = at(n);
-      a.ending = a.ending ?? `fenced: a stale ${String(e.data['what'] ?? 'message')} was refused`;
-    }
-  }
-  return [...out.values()].filter((a) => a.attempt > 0).sort((a, b) => a.attempt - b.attempt);
-}
 
 export function TaskDetailView({ picture, client, live, id }: ViewProps & { id: string }) {
   const [own, setOwn] = useState<Task | null>(null);
