@@ -105,11 +105,16 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     expect(await page.locator('[data-node="web-worker"]').textContent()).toMatch(/worker.*Load: 0 of 2 slots/s);
   });
 
-  it('drains a node after a confirmation, and undrains it', async () => {
-    await page.getByRole('button', { name: 'Drain web-worker' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Drain web-worker?' });
-    await dialog.getByRole('button', { name: 'Drain', exact: true }).click();
-    await page.locator('[data-node="web-worker"][data-status="draining"]').waitFor(WAIT);
+  it('drains a node after a confirmation, offers an undo, and undrains it', async () => {
+    const drain = async () => {
+      await page.getByRole('button', { name: 'Drain web-worker' }).click();
+      await page.getByRole('dialog', { name: 'Drain web-worker?' }).getByRole('button', { name: 'Drain', exact: true }).click();
+      await page.locator('[data-node="web-worker"][data-status="draining"]').waitFor(WAIT);
+    };
+    await drain();
+    await page.getByRole('status').getByRole('button', { name: 'Undo' }).click();
+    await page.locator('[data-node="web-worker"][data-status="ready"]').waitFor(WAIT);
+    await drain();
     await page.getByRole('button', { name: 'Undrain web-worker' }).click();
     await page.locator('[data-node="web-worker"][data-status="ready"]').waitFor(WAIT);
   });

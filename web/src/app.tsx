@@ -17,6 +17,7 @@ import { ProjectsView } from './views/projects.js';
 import { SignInView } from './views/signin.js';
 import { TaskDetailView } from './views/task-detail.js';
 import { TasksView } from './views/tasks.js';
+import { UndoToast } from './undo.js';
 import { VIEWS, type ViewProps } from './views.js';
 
 
@@ -116,6 +117,7 @@ export function App({ client, live, signInError }: { client: FleetClient; live: 
       <main id="main" class="main" data-view={view} aria-busy={picture.connection === 'connecting'}>
         {body}
       </main>
+      <UndoToast />
     </div>
   );
 }

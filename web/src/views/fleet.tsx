@@ -2,6 +2,7 @@
 import type { FleetNode } from '../../../src/core/index.js';
 import { ago } from '../format.js';
 import { ActionButton, Badge, Confirmed, Empty } from '../ui.js';
+import { offerUndo } from '../undo.js';
 import type { ViewProps } from '../views.js';
 
 const TONE = { ready: 'ok', draining: 'warn', down: 'bad', joining: 'info', left: 'muted' } as const;
@@ -44,7 +45,11 @@ function NodeCard({ node, client, refresh, now, live, heartbeatMs }: CardProps) 
             <ActionButton label="Undrain" name={`Undrain ${node.name}`} run={() => client.undrainNode(node.id)} onDone={refresh} />
           ) : (
             <Confirmed label="Drain" name={`Drain ${node.name}`} title={`Drain ${node.name}?`} confirmLabel="Drain" variant="primary" disabled={node.status === 'down'}
-              onConfirm={() => client.drainNode(node.id).then(refresh)}>
+              onConfirm={async () => {
+                await client.drainNode(node.id);
+                refresh();
+                offerUndo(`${node.name} is draining.`, () => client.undrainNode(node.id).then(refresh));
+              }}>
               <p>It takes no new tasks; the ones running finish. Undrain brings it back.</p>
             </Confirmed>
           )}
