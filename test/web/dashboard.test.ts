@@ -35,6 +35,7 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
   let browser: Browser;
   let page: Page;
   const children: ChildProcess[] = [];
+  const cspErrors: string[] = [];
 
   const startMaster = async () => {
     const started = await startBitacora([
@@ -59,6 +60,9 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     admin = new FleetClient({ url: url(), token: String(banner['adminToken']) });
     browser = await launch();
     page = browser.page;
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text())) cspErrors.push(m.text());
+    });
   });
 
   afterAll(async () => {
@@ -166,10 +170,13 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     await page.locator('[data-testid="pulse-queued"]', { hasText: /^1$/ }).waitFor(WAIT);
     expect((await admin.getTask(task.id)).state).toBe('pending');
 
+    const beforeResume = Date.now();
     await page.getByRole('button', { name: 'Resume dispatch' }).click();
     await page.getByTestId('freeze').waitFor({ ...WAIT, state: 'detached' });
     await open('tasks');
     await page.locator(`[data-task="${task.id}"][data-state="succeeded"]`).waitFor(WAIT);
+    // Placed only once the freeze was lifted (same machine, same clock).
+    expect((await admin.getTask(task.id)).assignedAt).toBeGreaterThanOrEqual(beforeResume);
   });
 
   it('turns the worker visibly down when it is SIGKILLed', async () => {
@@ -229,5 +236,7 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     await page.setViewportSize(MOBILE);
     await check('-dark');
     expect(failures).toEqual([]);
+    // Everything the page needed came from the master itself.
+    expect(cspErrors).toEqual([]);
   });
 });

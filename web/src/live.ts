@@ -37,6 +37,8 @@ const RECENT_TASKS = 300;
 const MAX_NOTICES = 50;
 /** Events of one entity arriving together are answered by one read. */
 const COALESCE_MS = 120;
+/** Every change is audited: the audit view (which re-verifies the chain) re-reads at most this often. */
+const AUDIT_COALESCE_MS = 3000;
 
 const EMPTY: FleetPicture = {
   connection: 'connecting', syncedAt: null, lastSeq: null, status: null, nodes: [], tasks: [], approvals: [], projects: [], topics: [],
@@ -46,7 +48,8 @@ const EMPTY: FleetPicture = {
 function loadCache(): FleetPicture {
   try {
     const raw = localStorage.getItem(CACHE_KEY);
-    if (raw) return { ...EMPTY, ...(JSON.parse(raw) as Partial<FleetPicture>), connection: 'connecting', error: null };
+    // The seq is not kept: a new page starts from a snapshot, whatever master now answers at this URL.
+    if (raw) return { ...EMPTY, ...(JSON.parse(raw) as Partial<FleetPicture>), connection: 'connecting', error: null, lastSeq: null };
   } catch {
     // no storage or a broken entry: start empty
   }
@@ -131,10 +134,19 @@ export class LiveFleet {
 
   async #watch(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      // One watch per log: a master whose log is behind the seq we resume from is another log; start over.
+      const thisLog = new AbortController();
+      const stop = () => thisLog.abort();
+      signal.addEventListener('abort', stop, { once: true });
       try {
         await this.client.watchEvents(this.#picture.lastSeq, (event) => this.#onEvent(event), {
-          signal,
-          onConnected: (after) => {
+          signal: thisLog.signal,
+          onConnected: (after, latestSeq) => {
+            if (latestSeq !== null && latestSeq < after) {
+              this.#set({ lastSeq: null });
+              thisLog.abort();
+              return;
+            }
             // A stream without `after` starts at the master's latest seq: nothing before it is missed by the snapshot below.
             if (this.#picture.lastSeq === null || after > this.#picture.lastSeq) this.#set({ lastSeq: after });
             void this.#resync();
@@ -146,6 +158,8 @@ export class LiveFleet {
         if (isUnauthenticated(err)) return this.#set({ connection: 'signed-out' });
         this.#set({ connection: 'offline', error: err instanceof Error ? err.message : String(err) });
         await new Promise((r) => setTimeout(r, 2000));
+      } finally {
+        signal.removeEventListener('abort', stop);
       }
     }
   }
@@ -196,10 +210,10 @@ export class LiveFleet {
       });
     }
     if (type.startsWith('session.') || type.startsWith('action.') || type === 'spark.added') this.#set({ logbookVersion: this.#picture.logbookVersion + 1 });
-    if (type === 'audit') this.#later('audit', async () => this.#set({ auditVersion: this.#picture.auditVersion + 1 }));
+    if (type === 'audit') this.#later('audit', async () => this.#set({ auditVersion: this.#picture.auditVersion + 1 }), AUDIT_COALESCE_MS);
   }
 
-  #later(key: string, read: () => Promise<void>): void {
+  #later(key: string, read: () => Promise<void>, delayMs = COALESCE_MS): void {
     if (this.#pending.has(key)) return;
     this.#pending.set(
       key,
@@ -209,7 +223,7 @@ export class LiveFleet {
           if (isUnauthenticated(err)) this.#set({ connection: 'signed-out' });
           // A failed read is repaired by the snapshot taken on the next (re)connection.
         });
-      }, COALESCE_MS),
+      }, delayMs),
     );
   }
 }
