@@ -208,6 +208,19 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     expect(await page.evaluate('window.notReloaded')).toBe(true);
   });
 
+  it('shows a project with its topics, progress and current step, live', async () => {
+    await open('projects');
+    await page.getByText(/No project yet/).waitFor(WAIT);
+    await admin.logbook.createProject({ name: 'web-demo', description: 'the dashboard itself', status: 'active' });
+    const design = await admin.logbook.createTopic({ project: 'web-demo', title: 'Design the views' });
+    await admin.logbook.createTopic({ project: 'web-demo', title: 'Ship it', risk: 'high', dependsOn: [design.id] });
+    await admin.logbook.activateTopic(design.id);
+    const card = page.locator('[data-project="web-demo"]');
+    await card.getByText(/Current step:\s*Design the views/).waitFor(WAIT);
+    await admin.logbook.setTopicStatus(design.id, 'completed');
+    await card.getByText('Topics: 1 of 2 completed').waitFor(WAIT);
+  });
+
   it('captures a spark in two taps', async () => {
     await open('logbook');
     await page.getByRole('button', { name: '+ Spark' }).click();
