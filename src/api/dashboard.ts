@@ -7,6 +7,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { BitacoraError, ErrorCode } from '../core/index.js';
+import { sendError } from './errors.js';
 
 export interface DashboardOptions {
   /** The folder with `index.html` and the hashed `assets/`. */
@@ -64,9 +66,11 @@ function send(reply: FastifyReply, file: StaticFile): FastifyReply {
 
 export function dashboardRoutes(app: FastifyInstance, { root }: DashboardOptions): void {
   if (!existsSync(join(root, 'index.html'))) {
-    // A checkout that was never built: say how to get the dashboard instead of a bare 404.
+    // A checkout that was never built: a 404 in the API's envelope that says how to get the dashboard.
     app.get('/', { config: { public: true } }, async (_request, reply) =>
-      reply.code(503).type('text/plain; charset=utf-8').send(`The dashboard is not built (no ${join(root, 'index.html')}): run \`npm run build\`.\n`),
+      sendError(reply, new BitacoraError(ErrorCode.NotFound, `the dashboard is not built (no ${join(root, 'index.html')}): run \`npm run build\``, {
+        details: { entity: 'dashboard', id: '/' },
+      })),
     );
     return;
   }

@@ -107,7 +107,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       latestEventSeq: () => backbone.events.latestSeq(),
       logbook: backbone,
       // Built by `npm run build` (vite) next to dist/bin; sessions survive restarts of this master.
-      dashboard: { root: fileURLToPath(new URL('../web/', import.meta.url)) },
+      dashboard: { root: dashboardRoot() },
       sessions: { file: join(dataDir, DASHBOARD_SESSIONS_FILE) },
     });
     cleanups.push(() => api.close());
@@ -167,6 +167,15 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
     await unwind();
     throw err;
   }
+}
+
+/**
+ * The dashboard's built files: dist/web beside dist/bin; a master run from src/ (in-process
+ * tests) uses the repository's dist/web. When neither is built, `/` says to run `npm run build`.
+ */
+function dashboardRoot(): string {
+  const candidates = [new URL('../web/', import.meta.url), new URL('../../dist/web/', import.meta.url)].map((u) => fileURLToPath(u));
+  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]!;
 }
 
 /** The user created on first start; the CLI's token in client.json acts for it. */

@@ -58,8 +58,8 @@ describe('dashboard files and persistent sessions', () => {
   it('says how to build the dashboard when its files are missing, and has no / without the option', async () => {
     const unbuilt = await start(new FakeAccess(), { dashboardRoot: join(dir, 'missing') });
     const res = await fetch(`${unbuilt.url}/`);
-    expect(res.status).toBe(503);
-    expect(await res.text()).toMatch(/npm run build/);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: 'BIT_ERR_NOT_FOUND', message: expect.stringMatching(/npm run build/) } });
     const none = await start(new FakeAccess());
     expect((await fetch(`${none.url}/`)).status).toBe(401);
   });

@@ -1,10 +1,9 @@
 /** The dashboard's shell: the connection banner (live / offline and stale), navigation (bottom bar on a phone, side bar on a desktop) and the current view. */
 import { useEffect, useState } from 'preact/hooks';
 import type { FleetClient } from '../../src/client/index.js';
-import { ago, clock } from './format.js';
+import { ago, clock, errorText } from './format.js';
 import { useNow, usePicture, useRoute } from './hooks.js';
 import type { FleetPicture, LiveFleet } from './live.js';
-import { errorText } from './format.js';
 import { currentUser, signIn, signOut, takeLinkToken, type SignedIn } from './session.js';
 import { ApprovalsView } from './views/approvals.js';
 import { AuditView } from './views/audit.js';
@@ -19,8 +18,6 @@ import { TaskDetailView } from './views/task-detail.js';
 import { TasksView } from './views/tasks.js';
 import { UndoToast } from './undo.js';
 import { VIEWS, type ViewProps } from './views.js';
-
-
 
 function ConnectionBanner({ picture, now }: { picture: FleetPicture; now: number }) {
   if (picture.connection === 'live') {
@@ -92,6 +89,8 @@ export function App({ client, live, signInError }: { client: FleetClient; live: 
   }
   const view = route[0] ?? 'now';
   const props: ViewProps = { picture, client, live, now };
+  // Data shown while not live is stale: the kept picture from before, or the last one before the master went away.
+  const stale = picture.connection === 'offline' || (picture.connection === 'connecting' && picture.syncedAt !== null);
   let body;
   if (view === 'fleet') body = <FleetView {...props} />;
   else if (view === 'tasks' && route[1]) body = <TaskDetailView {...props} id={route[1]} />;
@@ -105,7 +104,7 @@ export function App({ client, live, signInError }: { client: FleetClient; live: 
   else body = <NowView {...props} />;
 
   return (
-    <div class={`shell ${picture.connection !== 'live' ? 'is-stale' : ''}`}>
+    <div class={`shell ${stale ? 'is-stale' : ''}`}>
       <header class="top">
         <a class="brand" href="#/now">Bitácora Fleet</a>
         <ConnectionBanner picture={picture} now={now} />

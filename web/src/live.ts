@@ -88,6 +88,7 @@ export class LiveFleet {
 
   start(): void {
     if (this.#abort) return;
+    if (this.#picture.connection === 'signed-out') this.#set({ connection: 'connecting' });
     this.#abort = new AbortController();
     void this.#watch(this.#abort.signal);
   }

@@ -28,20 +28,42 @@ export function TaskDetailView({ picture, client, live, id }: ViewProps & { id: 
 
   useEffect(() => {
     const abort = new AbortController();
-    const seen = new Map<number, number>(); // attempt → highest seq shown
-    const add = (list: TaskLogChunk[]) => {
-      const fresh = list.filter((c) => c.seq > (seen.get(c.attempt) ?? -1)).sort((a, b) => a.attempt - b.attempt || a.seq - b.seq);
-      for (const c of fresh) seen.set(c.attempt, Math.max(seen.get(c.attempt) ?? -1, c.seq));
-      if (fresh.length > 0) setChunks((old) => [...old, ...fresh].slice(-MAX_CHUNKS));
+    // Stored and live chunks meet here in any order; each (attempt, seq) is shown once, in order.
+    const byKey = new Map<string, TaskLogChunk>();
+    const floor = new Map<number, number>(); // attempt → highest seq known contiguous from 0, kept when old chunks are dropped
+    const contiguous = (attempt: number) => {
+      let seq = floor.get(attempt) ?? -1;
+      while (byKey.has(`${attempt}:${seq + 1}`)) seq++;
+      return seq;
     };
-    // Stored output for every attempt so far; called again on each reconnect to fill what was missed.
+    const add = (list: TaskLogChunk[]) => {
+      let changed = false;
+      for (const c of list) {
+        const key = `${c.attempt}:${c.seq}`;
+        if (!byKey.has(key) && c.seq > (floor.get(c.attempt) ?? -1)) {
+          byKey.set(key, c);
+          changed = true;
+        }
+      }
+      if (!changed) return;
+      let sorted = [...byKey.values()].sort((a, b) => a.attempt - b.attempt || a.seq - b.seq);
+      if (sorted.length > MAX_CHUNKS) {
+        for (const c of sorted.slice(0, sorted.length - MAX_CHUNKS)) {
+          floor.set(c.attempt, Math.max(contiguous(c.attempt), floor.get(c.attempt) ?? -1));
+          byKey.delete(`${c.attempt}:${c.seq}`);
+        }
+        sorted = sorted.slice(-MAX_CHUNKS);
+      }
+      setChunks(sorted);
+    };
+    // Stored output for every attempt so far; read again on each reconnect for what is missing.
     const backfill = async () => {
       try {
         const t = await client.getTask(id);
         setOwn(t);
         for (let attempt = 1; attempt <= Math.max(1, t.attempt); attempt++) {
-          const after = seen.get(attempt);
-          add(await client.taskLogs(id, { attempt, ...(after !== undefined ? { after } : {}) }));
+          const after = contiguous(attempt);
+          add(await client.taskLogs(id, { attempt, ...(after >= 0 ? { after } : {}) }));
         }
       } catch (err) {
         if (!abort.signal.aborted) setMissing(err instanceof Error ? err.message : String(err));
