@@ -177,6 +177,17 @@ describe.skipIf(!existsSync(BIN))('the dashboard (real master, real worker, Chro
     await page.locator(`[data-task="${task.id}"][data-state="succeeded"]`).waitFor(WAIT);
     // Placed only once the freeze was lifted (same machine, same clock).
     expect((await admin.getTask(task.id)).assignedAt).toBeGreaterThanOrEqual(beforeResume);
+
+    // The same deliberate hold works from the keyboard (Space held down on the focused button).
+    await open('controls');
+    await page.getByLabel(/^Reason/).fill('keyboard drill');
+    await page.getByRole('button', { name: /Hold to freeze the fleet/ }).focus();
+    await page.keyboard.down('Space');
+    await page.getByTestId('freeze').waitFor(WAIT);
+    await page.keyboard.up('Space');
+    await page.getByRole('button', { name: 'Resume dispatch' }).click();
+    await page.getByTestId('freeze').waitFor({ ...WAIT, state: 'detached' });
+    expect((await admin.status()).acceptingWork).toBe(true);
   });
 
   it('turns the worker visibly down when it is SIGKILLed', async () => {
