@@ -92,7 +92,9 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
     forceCloseConnections: true,
     // The router's own refusals (a malformed %-escape, a path parameter over 100 characters)
     // and the HTTP parser's (an unknown method, a broken request line) answer in our envelope too.
-    frameworkErrors: (error, _request, reply) => sendError(reply, fromFastifyError(error)),
+    frameworkErrors: (error, _request, reply) => {
+      void sendError(reply, fromFastifyError(error));
+    },
     clientErrorHandler: answerClientError,
     logger: options.logger
       ? { serializers: { req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }) } }

@@ -67,7 +67,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
     ...extras.settings,
   };
 
-  const backbone = openSqliteBackbone({ file: join(dataDir, 'fleet.db'), ...(extras.durability ? { durability: extras.durability } : {}) });
+  const backbone = await openSqliteBackbone({ file: join(dataDir, 'fleet.db'), ...(extras.durability ? { durability: extras.durability } : {}) });
   const cleanups: Array<() => Promise<void> | void> = [() => backbone.close()];
   const unwind = async () => {
     for (const fn of cleanups.reverse()) await fn();
@@ -85,7 +85,6 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       nodeCa: { ca: { certPem: tls.caCertPem, keyPem: tls.caKeyPem }, validityDays: config.security.nodeCertValidityDays },
       identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
       aclPolicyFile: config.security.aclPolicyFile,
-      batch: (fn) => backbone.batch(fn),
       log,
       onShutdownRequested: (reason) => stopRequested?.(reason),
     });
@@ -93,10 +92,13 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
     cleanups.push(() => coordinator.close());
 
     const access = coordinator.access;
-    const firstStart = ensureAdminUser(access);
-    const admin = adminTokenFor(access, backbone, dataDir);
+    const firstStart = await ensureAdminUser(access);
+    const admin = await adminTokenFor(access, backbone, dataDir);
     // On first start the admin gets a one-time dashboard login token (`bitacora up` prints it).
-    const loginToken = firstStart ? access.createLoginToken(ADMIN_USER, BOOTSTRAP).token : undefined;
+    const loginToken = firstStart ? (await access.createLoginToken(ADMIN_USER, BOOTSTRAP)).token : undefined;
+    // The WebSocket hello names the latest seq in the same tick as it subscribes: kept current here.
+    let latestSeq = await backbone.events.latestSeq();
+    cleanups.push(backbone.events.watch(latestSeq, (event) => (latestSeq = event.seq)));
     const httpTls = config.http.tls.mode === 'fleet-ca' ? fleetCaHttpTls(tls) : configuredHttpTls;
     const api = await startApiServer({
       ...(httpTls ? { tls: httpTls } : {}),
@@ -104,7 +106,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       host: http.host,
       port: http.port,
       access: coordinator.access,
-      latestEventSeq: () => backbone.events.latestSeq(),
+      latestEventSeq: () => latestSeq,
       logbook: backbone,
       // Built by `npm run build` (vite) next to dist/bin; sessions survive restarts of this master.
       dashboard: { root: dashboardRoot() },
@@ -120,7 +122,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       const joined = safeLoadAgentState(agentDir)?.credentialSecret;
       const agent = await startAgent({
         masterUrl: loopbackUrl(api.url),
-        ...(joined ? {} : { token: coordinator.createJoinToken({ role: 'hybrid', ttlMs: 600_000, createdBy: 'local-worker' }).token }),
+        ...(joined ? {} : { token: (await coordinator.createJoinToken({ role: 'hybrid', ttlMs: 600_000, createdBy: 'local-worker' })).token }),
         caHash: tls.caHash,
         role: 'hybrid',
         name: `${masterName().slice(0, 58)}-local`,
@@ -136,7 +138,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       cleanups.push(() => agent.close());
     }
 
-    const joinToken = coordinator.createJoinToken({ role: 'hybrid', createdBy: 'bitacora up' });
+    const joinToken = await coordinator.createJoinToken({ role: 'hybrid', createdBy: 'bitacora up' });
     let closing: Promise<void> | null = null;
     let markClosed!: () => void;
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
@@ -184,9 +186,9 @@ const BOOTSTRAP: SystemActor = { kind: 'system', name: 'bootstrap' };
 const CLI_TOKEN_LABEL = `local CLI (${CLIENT_FILE})`;
 
 /** First start (no user at all, also a data directory from before users existed): creates user `admin`. True when it did. */
-function ensureAdminUser(access: AccessControl): boolean {
-  if (access.listUsers().length > 0) return false;
-  access.addUser({ name: ADMIN_USER, role: 'admin' }, BOOTSTRAP);
+async function ensureAdminUser(access: AccessControl): Promise<boolean> {
+  if ((await access.listUsers()).length > 0) return false;
+  await access.addUser({ name: ADMIN_USER, role: 'admin' }, BOOTSTRAP);
   return true;
 }
 
@@ -197,19 +199,20 @@ function ensureAdminUser(access: AccessControl): boolean {
  * token (the token in client.json keeps working); otherwise (first start, file lost, token
  * revoked) a new one is issued and `rotated` says an old one was replaced.
  */
-function adminTokenFor(access: AccessControl, backbone: Backbone, dataDir: string): { token: string; rotated: boolean } {
+async function adminTokenFor(access: AccessControl, backbone: Backbone, dataDir: string): Promise<{ token: string; rotated: boolean }> {
   const fromFile = readClientFile(dataDir)?.token;
-  if (fromFile && access.authenticate(fromFile)?.role === 'admin') return { token: fromFile, rotated: false };
-  const owner = access.listUsers().find((u) => u.name === ADMIN_USER && u.role === 'admin') ?? access.listUsers().find((u) => u.role === 'admin');
+  if (fromFile && (await access.authenticate(fromFile))?.role === 'admin') return { token: fromFile, rotated: false };
+  const users = await access.listUsers();
+  const owner = users.find((u) => u.name === ADMIN_USER && u.role === 'admin') ?? users.find((u) => u.role === 'admin');
   if (!owner) throw new Error(`no admin user left to own the CLI token in ${CLIENT_FILE}`);
-  const legacy = backbone.kv.get<{ hash: string }>(ADMIN_KEY);
+  const legacy = await backbone.kv.get<{ hash: string }>(ADMIN_KEY);
   if (legacy && fromFile && secretsEqual(hashSecret(fromFile), legacy.value.hash)) {
-    access.importApiToken(legacy.value.hash, owner.name, CLI_TOKEN_LABEL, BOOTSTRAP);
-    backbone.kv.delete(ADMIN_KEY);
+    await access.importApiToken(legacy.value.hash, owner.name, CLI_TOKEN_LABEL, BOOTSTRAP);
+    await backbone.kv.delete(ADMIN_KEY);
     return { token: fromFile, rotated: false };
   }
-  const created = access.createApiToken({ user: owner.name, label: CLI_TOKEN_LABEL }, BOOTSTRAP);
-  if (legacy) backbone.kv.delete(ADMIN_KEY);
+  const created = await access.createApiToken({ user: owner.name, label: CLI_TOKEN_LABEL }, BOOTSTRAP);
+  if (legacy) await backbone.kv.delete(ADMIN_KEY);
   return { token: created.token, rotated: fromFile !== undefined || legacy !== null };
 }
 

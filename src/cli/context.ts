@@ -59,7 +59,8 @@ export interface AgentHandle {
 }
 
 export interface CliDeps {
-  openBackbone(dataDir: string): Backbone;
+  /** Opens (creating when needed) the backbone of a data directory; the caller closes it. */
+  openBackbone(dataDir: string): Promise<Backbone>;
   newCommandRunner(): CommandRunner;
   newWorkspaces(root: string): WorkspaceProvider;
   startMaster(options: MasterStartOptions): Promise<MasterHandle>;

@@ -36,10 +36,10 @@ export class Commands {
   constructor(private readonly ctx: CoordinatorContext, private readonly deps: CommandDeps) {}
 
   /** Validates, persists (KV `fleet/config`), applies to the monitor at once and to every agent. */
-  updateConfiguration(patch: Partial<AgentConfig>): AgentConfig {
+  async updateConfiguration(patch: Partial<AgentConfig>): Promise<AgentConfig> {
     const next = applyConfigPatch(this.ctx.agentConfig, patch, this.ctx.settings.missedHeartbeats);
-    this.ctx.backbone.kv.put(CONFIG_KEY, next);
-    this.ctx.backbone.events.append({ type: 'config.updated', subject: null, data: { ...next } });
+    await this.ctx.backbone.kv.put(CONFIG_KEY, next);
+    await this.ctx.backbone.events.append({ type: 'config.updated', subject: null, data: { ...next } });
     this.ctx.agentConfig = next;
     this.ctx.leaseTerms.change(next.selfFenceAfterMs, this.ctx.clock.now(), this.ctx.roster.ids());
     this.deps.hub.broadcast({ type: 'updateConfiguration', config: next });
@@ -52,27 +52,23 @@ export class Commands {
    * 'cancel-all': also cancels every assigned/running task and kills it on its node.
    * 'shutdown-nodes': also tells every agent to stop its processes and exit; then the master stops.
    */
-  emergencyShutdown(tier: EmergencyTier, reason: string): void {
+  async emergencyShutdown(tier: EmergencyTier, reason: string): Promise<void> {
     const { ctx } = this;
     const now = ctx.clock.now();
     const text = reason.trim() || 'no reason given';
     this.deps.dispatcher.freeze();
     const state: DispatchState = { frozen: true, tier, reason: text, at: now };
-    ctx.backbone.kv.put(DISPATCH_KEY, state);
-    ctx.backbone.events.append({ type: 'fleet.shutdown', subject: null, data: { tier, reason: text } });
+    await ctx.backbone.kv.put(DISPATCH_KEY, state);
+    await ctx.backbone.events.append({ type: 'fleet.shutdown', subject: null, data: { tier, reason: text } });
     ctx.log.warn(`emergency shutdown (${tier}): ${text}`);
     if (tier === 'stop-dispatch') {
       this.deps.hub.broadcast({ type: 'emergencyShutdown', tier, reason: text });
       return;
     }
-    let cancelled = 0;
-    ctx.batch(() => {
-      for (const task of ctx.backbone.tasks.list({ states: ['assigned', 'running'] })) {
-        this.cancelOne(task, `emergency shutdown: ${text}`);
-        cancelled++;
-      }
-    });
-    ctx.log.warn(`emergency shutdown cancelled ${cancelled} task(s)`);
+    const active = await ctx.backbone.tasks.list({ states: ['assigned', 'running'] });
+    // Issued together: the store gathers them into one commit.
+    await Promise.all(active.map((task) => this.cancelOne(task, `emergency shutdown: ${text}`)));
+    ctx.log.warn(`emergency shutdown cancelled ${active.length} task(s)`);
     this.deps.hub.broadcast({ type: 'emergencyShutdown', tier, reason: text });
     if (tier === 'shutdown-nodes') {
       for (const nodeId of [...ctx.sessions.keys()]) this.deps.monitor.forget(nodeId);
@@ -80,46 +76,46 @@ export class Commands {
     }
   }
 
-  resumeDispatch(): void {
+  async resumeDispatch(): Promise<void> {
     const now = this.ctx.clock.now();
-    this.ctx.backbone.kv.put(DISPATCH_KEY, { frozen: false, tier: null, reason: null, at: now } satisfies DispatchState);
-    this.ctx.backbone.events.append({ type: 'fleet.shutdown', subject: null, data: { tier: null, resumed: true } });
+    await this.ctx.backbone.kv.put(DISPATCH_KEY, { frozen: false, tier: null, reason: null, at: now } satisfies DispatchState);
+    await this.ctx.backbone.events.append({ type: 'fleet.shutdown', subject: null, data: { tier: null, resumed: true } });
     this.deps.dispatcher.resume();
   }
 
   /** Pending tasks are cancelled at once; running ones also get killed on their node. */
-  cancelTask(id: string, reason: string): Task {
-    const task = this.ctx.backbone.tasks.get(id);
+  async cancelTask(id: string, reason: string): Promise<Task> {
+    const task = await this.ctx.backbone.tasks.get(id);
     if (!task) throw new NotFoundError('task', id);
     if (isTerminal(task.state)) return task;
     return this.cancelOne(task, reason);
   }
 
-  drain(node: FleetNode): FleetNode {
+  async drain(node: FleetNode): Promise<FleetNode> {
     this.requireWorkerLike(node, 'drain');
     return this.ctx.roster.setStatus(node.id, 'draining', 'drained by operator', this.ctx.clock.now());
   }
 
-  undrain(node: FleetNode): FleetNode {
+  async undrain(node: FleetNode): Promise<FleetNode> {
     this.requireWorkerLike(node, 'undrain');
     if (node.status !== 'draining') return node;
     // Back to ready only if it is connected; otherwise it is down and comes back on reconnect.
     const status = this.ctx.sessions.has(node.id) ? 'ready' : 'down';
-    const next = this.ctx.roster.setStatus(node.id, status, 'undrained by operator', this.ctx.clock.now());
+    const next = await this.ctx.roster.setStatus(node.id, status, 'undrained by operator', this.ctx.clock.now());
     this.ctx.scheduleDispatch();
     return next;
   }
 
   /** worker ↔ hybrid, live: the record changes and the agent is told. */
-  setRole(node: FleetNode, role: Exclude<NodeRole, 'master'>): FleetNode {
+  async setRole(node: FleetNode, role: Exclude<NodeRole, 'master'>): Promise<FleetNode> {
     this.requireWorkerLike(node, 'change the role of');
-    const next = this.ctx.roster.setRole(node.id, role, this.ctx.clock.now());
+    const next = await this.ctx.roster.setRole(node.id, role, this.ctx.clock.now());
     this.ctx.sendTo(node.id, { type: 'setRole', role });
     return next;
   }
 
   /** Closes its stream, requeues its tasks, forgets it (its credential stops working). */
-  remove(node: FleetNode): void {
+  async remove(node: FleetNode): Promise<void> {
     const { ctx } = this;
     const session = ctx.sessions.get(node.id);
     if (session) {
@@ -129,15 +125,15 @@ export class Commands {
       session.connection.close('node removed');
     }
     this.deps.monitor.forget(node.id);
-    markNodeDown(ctx, node.id, 'removed by operator');
-    ctx.roster.remove(node.id, ctx.clock.now());
-    this.deps.estimates.forget(node.id);
+    await markNodeDown(ctx, node.id, 'removed by operator');
+    await ctx.roster.remove(node.id, ctx.clock.now());
+    await this.deps.estimates.forget(node.id);
   }
 
-  private cancelOne(task: Task, reason: string): Task {
+  private async cancelOne(task: Task, reason: string): Promise<Task> {
     const { ctx } = this;
     const held = ctx.active.remove(task.id);
-    const next = ctx.backbone.tasks.cancel(task.id, reason, ctx.clock.now());
+    const next = await ctx.backbone.tasks.cancel(task.id, reason, ctx.clock.now());
     const nodeId = held?.nodeId ?? task.nodeId;
     if (nodeId && (task.state === 'assigned' || task.state === 'running')) {
       ctx.sendTo(nodeId, { type: 'cancelTask', taskId: task.id, attempt: task.attempt, reason });

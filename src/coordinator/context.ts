@@ -25,10 +25,12 @@ export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 export interface AgentSession {
   readonly connection: AgentConnection;
   /**
-   * awaiting-hello → active → closed; a refused hello goes straight to closed. A first join on
+   * awaiting-hello → admitting → active → closed; a refused hello goes straight to closed. A first join on
    * a stream without a client certificate: awaiting-hello → enrolling → closed (never active).
    */
-  state: 'awaiting-hello' | 'enrolling' | 'active' | 'closed';
+  state: 'awaiting-hello' | 'admitting' | 'enrolling' | 'active' | 'closed';
+  /** Messages that arrived while the hello was being admitted (state 'admitting'), replayed after. */
+  readonly backlog: import('../rpc/messages.js').AgentMessage[];
   /** Set once the hello is accepted. */
   nodeId: string | null;
   /** Mutual TLS: the role and serial of the verified certificate the stream was admitted with. */
@@ -58,11 +60,6 @@ export interface CoordinatorContext {
   readonly leaseTerms: LeaseTerms;
   /** When the lease of `nodeId` ends as the master counts it: after this its agent has stopped its tasks. */
   leaseEnd(nodeId: string): number;
-  /**
-   * Runs `fn` as one store transaction when the backbone offers it (one fsync for a whole
-   * plan or result batch); otherwise just runs it. Nested calls are fine.
-   */
-  batch<T>(fn: () => T): T;
   /** Asks for a dispatch pass soon; coalesced, so call it freely. */
   scheduleDispatch(): void;
   /** Sends to a node's live stream, if any. */

@@ -69,8 +69,6 @@ export interface CoordinatorOptions {
    * policy lives in memory only (tests).
    */
   aclPolicyFile?: string;
-  /** Runs a function as one store transaction, if the backbone can (fewer fsyncs). Default: direct call. */
-  batch?: <T>(fn: () => T) => T;
   log?: Logger;
   /** An emergency 'shutdown-nodes' asks the master to stop; the composition root decides how. */
   onShutdownRequested?: (reason: string) => void;
@@ -130,7 +128,6 @@ export class Coordinator implements FleetService {
         const now = ctx.clock.now();
         return leaseEndsAt(this.monitor.lastHeardAt(nodeId) ?? now, ctx.leaseTerms.for(nodeId, now));
       },
-      batch: options.batch ?? ((fn) => fn()),
       scheduleDispatch: () => dispatchRef.dispatcher?.schedule(),
       sendTo: (nodeId, message) => hubRef.hub?.sendTo(nodeId, message) ?? false,
     };
@@ -205,16 +202,16 @@ export class Coordinator implements FleetService {
     const { ctx } = this;
     const { backbone } = this.options;
     try {
-      ctx.roster.load();
-      this.certs?.load();
-      this.accessControl.start();
+      await ctx.roster.load();
+      await this.certs?.load();
+      await this.accessControl.start();
       ctx.active.clear();
-      for (const task of backbone.tasks.list({ states: [...ACTIVE_TASK_STATES] })) ctx.active.add(task, estimateKeyOf(task));
-      this.estimates.load();
-      const stored = backbone.kv.get<AgentConfig>(CONFIG_KEY);
+      for (const task of await backbone.tasks.list({ states: [...ACTIVE_TASK_STATES] })) ctx.active.add(task, estimateKeyOf(task));
+      await this.estimates.load();
+      const stored = await backbone.kv.get<AgentConfig>(CONFIG_KEY);
       if (stored) ctx.agentConfig = { ...ctx.agentConfig, ...stored.value };
       ctx.leaseTerms.change(ctx.agentConfig.selfFenceAfterMs, ctx.clock.now(), ctx.roster.ids());
-      if (backbone.kv.get<DispatchState>(DISPATCH_KEY)?.value.frozen) this.dispatcher.freeze();
+      if ((await backbone.kv.get<DispatchState>(DISPATCH_KEY))?.value.frozen) this.dispatcher.freeze();
       // Nodes recorded as up get a grace period to reconnect before their work is requeued.
       for (const node of ctx.roster.values()) {
         if (node.status === 'ready' || node.status === 'draining' || node.status === 'joining') this.monitor.awaitReconnect(node.id);
@@ -232,11 +229,11 @@ export class Coordinator implements FleetService {
     }
     this.monitor.start();
     this.dispatcher.start();
-    this.flushTimer = setInterval(() => this.flushEstimates(), ctx.settings.estimatesFlushMs);
+    this.flushTimer = setInterval(() => void this.flushEstimates(), ctx.settings.estimatesFlushMs);
     this.flushTimer.unref();
-    this.heartbeatFlushTimer = setInterval(() => this.flushHeartbeats(), HEARTBEAT_FLUSH_MS);
+    this.heartbeatFlushTimer = setInterval(() => void this.flushHeartbeats(), HEARTBEAT_FLUSH_MS);
     this.heartbeatFlushTimer.unref();
-    this.leaseTimer = setInterval(() => requeueHeldWork(ctx), LEASE_CHECK_MS);
+    this.leaseTimer = setInterval(() => void requeueHeldWork(ctx), LEASE_CHECK_MS);
     this.leaseTimer.unref();
     this.lifecycle = 'running';
     ctx.log.info(`coordinator running; agents dial ${this.grpcAddress || '(no listener)'}`);
@@ -264,7 +261,7 @@ export class Coordinator implements FleetService {
       if (this.leaseTimer) clearInterval(this.leaseTimer);
       this.hub.closeAll('coordinator stopping');
       await this.rpc?.close();
-      this.flushEstimates();
+      await this.flushEstimates();
       this.lifecycle = 'closed';
     })();
     return this.closing;
@@ -277,7 +274,7 @@ export class Coordinator implements FleetService {
     return { caCertPem, caHash, grpcAddress: this.grpcAddress, protocolVersion: PROTOCOL_VERSION };
   }
 
-  status(): FleetStatus {
+  async status(): Promise<FleetStatus> {
     const nodes = { total: 0, ready: 0, down: 0, draining: 0 };
     for (const n of this.ctx.roster.values()) {
       if (n.status === 'left') continue;
@@ -288,7 +285,7 @@ export class Coordinator implements FleetService {
     }
     return {
       nodes,
-      tasks: this.options.backbone.tasks.counts(),
+      tasks: await this.options.backbone.tasks.counts(),
       acceptingWork: this.lifecycle === 'running' && !this.dispatcher.isFrozen,
       config: { ...this.ctx.agentConfig },
     };
@@ -304,87 +301,90 @@ export class Coordinator implements FleetService {
     return node;
   }
 
-  drainNode(idOrName: string): FleetNode {
+  async drainNode(idOrName: string): Promise<FleetNode> {
     const node = this.getNode(idOrName);
     return this.security.privileged('node.drain', node.id, () => this.commands.drain(node));
   }
 
-  undrainNode(idOrName: string): FleetNode {
+  async undrainNode(idOrName: string): Promise<FleetNode> {
     const node = this.getNode(idOrName);
     return this.security.privileged('node.undrain', node.id, () => this.commands.undrain(node));
   }
 
-  removeNode(idOrName: string): void {
+  async removeNode(idOrName: string): Promise<void> {
     const node = this.getNode(idOrName);
-    this.security.privileged('node.remove', node.id, () => this.commands.remove(node));
+    await this.security.privileged('node.remove', node.id, () => this.commands.remove(node));
   }
 
-  setNodeRole(idOrName: string, role: Exclude<NodeRole, 'master'>): FleetNode {
+  async setNodeRole(idOrName: string, role: Exclude<NodeRole, 'master'>): Promise<FleetNode> {
     const node = this.getNode(idOrName);
     const valid = parseOrThrow(z.enum(['worker', 'hybrid']), role, 'role');
     return this.security.privileged('node.set-role', node.id, () => this.commands.setRole(node, valid), { details: { role: valid } });
   }
 
   /** Closes the node's live stream at once, refuses its certificates from now on, requeues its tasks. */
-  revokeNode(idOrName: string, reason?: string): FleetNode {
+  async revokeNode(idOrName: string, reason?: string): Promise<FleetNode> {
     return this.security.revoke(this.getNode(idOrName), reason);
   }
 
   /** The audit trail, oldest first (each entry with its event-log seq). */
-  auditLog(options?: { afterIndex?: number; limit?: number }): StoredAuditEntry[] {
+  async auditLog(options?: { afterIndex?: number; limit?: number }): Promise<StoredAuditEntry[]> {
     return this.security.auditLog(options);
   }
 
   /** Re-checks the whole hash chain; names the first edited, deleted or reordered entry. */
-  verifyAudit(): AuditVerification {
+  async verifyAudit(): Promise<AuditVerification> {
     return this.security.verifyAudit();
   }
 
-  submitTask(spec: NewTaskSpec): { task: Task; created: boolean } {
-    return this.submitTasks([spec])[0]!;
+  async submitTask(spec: NewTaskSpec): Promise<{ task: Task; created: boolean }> {
+    return (await this.submitTasks([spec]))[0]!;
   }
 
-  /** One transaction for the batch (one fsync); the dispatch pass is coalesced. */
-  submitTasks(specs: NewTaskSpec[]): { task: Task; created: boolean }[] {
+  /**
+   * One store call for the batch (one group commit), after its audit entry is durable
+   * (fail-closed: no entry, no submission); the dispatch pass is coalesced.
+   */
+  async submitTasks(specs: NewTaskSpec[]): Promise<{ task: Task; created: boolean }[]> {
     this.requireRunning();
     const resolved = specs.map((s) => this.resolvePin(s));
     const projects = [...new Set(resolved.map((s) => s.project ?? null))].slice(0, 20);
-    // Audited per call (a batch is one entry), in the submission's own transaction.
-    const outcomes = this.security.privilegedInBatch(this.ctx.batch, 'task.submit', null, () => this.options.backbone.tasks.submitMany(resolved, this.ctx.clock.now()), {
+    // Audited per call (a batch is one entry), stored with the submission: one commit for both.
+    const outcomes = await this.security.privilegedWrite('task.submit', null, (record) => this.options.backbone.tasks.submitMany(resolved, this.ctx.clock.now(), { record }), {
       details: { count: resolved.length, projects },
     });
     this.dispatcher.schedule();
     return outcomes;
   }
 
-  listTasks(filter?: TaskFilter): Task[] {
+  async listTasks(filter?: TaskFilter): Promise<Task[]> {
     return this.options.backbone.tasks.list(filter);
   }
 
-  getTask(id: string): Task {
-    const task = this.options.backbone.tasks.get(id);
+  async getTask(id: string): Promise<Task> {
+    const task = await this.options.backbone.tasks.get(id);
     if (!task) throw new NotFoundError('task', id);
     return task;
   }
 
-  cancelTask(id: string, reason = 'cancelled by user'): Task {
+  async cancelTask(id: string, reason = 'cancelled by user'): Promise<Task> {
     return this.security.privileged('task.cancel', id, () => this.commands.cancelTask(id, reason));
   }
 
-  taskLogs(id: string, options?: { attempt?: number; afterSeq?: number }): TaskLogChunk[] {
-    this.getTask(id);
+  async taskLogs(id: string, options?: { attempt?: number; afterSeq?: number }): Promise<TaskLogChunk[]> {
+    await this.getTask(id);
     return this.options.backbone.taskLogs.read(id, options);
   }
 
-  createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): CreatedJoinToken {
+  async createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): Promise<CreatedJoinToken> {
     const valid = parseOrThrow(tokenOptionsSchema, options, 'join token options');
     return this.security.privileged('token.create', null, () => this.issueJoinToken(valid), { actor: this.security.actor ?? `system:${valid.createdBy}`, details: { role: valid.role } });
   }
 
-  private issueJoinToken(valid: z.infer<typeof tokenOptionsSchema>): CreatedJoinToken {
+  private async issueJoinToken(valid: z.infer<typeof tokenOptionsSchema>): Promise<CreatedJoinToken> {
     const now = this.ctx.clock.now();
     const token = this.options.secrets.generateSecret('bjt_');
-    const record = this.options.backbone.joinTokens.create({
+    const record = await this.options.backbone.joinTokens.create({
       id: newId('tok'),
       hash: this.options.secrets.hashSecret(token),
       role: valid.role,
@@ -404,18 +404,18 @@ export class Coordinator implements FleetService {
     };
   }
 
-  updateConfiguration(patch: Partial<AgentConfig>): AgentConfig {
+  async updateConfiguration(patch: Partial<AgentConfig>): Promise<AgentConfig> {
     return this.security.privileged('config.update', null, () => this.commands.updateConfiguration(patch), { details: { patch } });
   }
 
-  emergencyShutdown(tier: EmergencyTier, reason: string): void {
+  async emergencyShutdown(tier: EmergencyTier, reason: string): Promise<void> {
     const valid = parseOrThrow(z.enum(['stop-dispatch', 'cancel-all', 'shutdown-nodes']), tier, 'emergency tier');
-    this.security.privileged('fleet.emergency-shutdown', null, () => this.commands.emergencyShutdown(valid, reason), { details: { tier: valid, reason } });
+    await this.security.privileged('fleet.emergency-shutdown', null, () => this.commands.emergencyShutdown(valid, reason), { details: { tier: valid, reason } });
   }
 
   /** Lifts a 'stop-dispatch' (or any tier's freeze): assignments resume. */
-  resumeDispatch(): void {
-    this.security.privileged('fleet.resume-dispatch', null, () => this.commands.resumeDispatch());
+  async resumeDispatch(): Promise<void> {
+    await this.security.privileged('fleet.resume-dispatch', null, () => this.commands.resumeDispatch());
   }
 
   subscribe(afterSeq: number, listener: (event: FleetEvent) => void): () => void {
@@ -448,17 +448,17 @@ export class Coordinator implements FleetService {
   }
 
   /** Every node's latest heartbeat in one store write (see Roster.heartbeat). */
-  private flushHeartbeats(): void {
+  private async flushHeartbeats(): Promise<void> {
     try {
-      this.ctx.batch(() => this.ctx.roster.flushHeartbeats());
+      await this.ctx.roster.flushHeartbeats();
     } catch (err) {
       this.ctx.log.warn(`cannot persist heartbeats (retrying): ${(err as Error).message}`);
     }
   }
 
-  private flushEstimates(): void {
+  private async flushEstimates(): Promise<void> {
     try {
-      this.estimates.flush();
+      await this.estimates.flush();
     } catch (err) {
       this.ctx.log.warn(`cannot persist duration estimates: ${(err as Error).message}`);
     }

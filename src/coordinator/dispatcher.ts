@@ -4,10 +4,12 @@
  * setImmediate, so a burst of 10k submissions costs one plan, not 10k. A pass builds a
  * read-only FleetSnapshot from in-memory caches plus one pending-queue read, asks the pure
  * scheduler for a plan, re-checks each assignment (node still connected, ready and below
- * capacity) and commits it with the TaskQueue's compare-and-set on the attempt, then sends
- * executeTask. A lost race (ConflictError) just skips the assignment.
+ * capacity) and commits the whole plan with one `assignMany` (compare-and-set on each
+ * attempt), then sends each node its share of the plan as one executeTasks frame. A lost race
+ * (ConflictError) just skips the assignment.
  */
-import { ConflictError, NotFoundError, type Task } from '../core/index.js';
+import type { Task } from '../core/index.js';
+import type { ItemOutcome, RequeueInput } from '../store/backbone.js';
 import { estimateKeyOf, type FleetSnapshot, type NodeView, type Plan, type Scheduler } from '../scheduler/index.js';
 import type { ExecuteTaskCommand } from '../rpc/messages.js';
 import type { CoordinatorContext } from './context.js';
@@ -32,6 +34,10 @@ export interface DispatchStats {
 
 export class Dispatcher {
   private scheduled = false;
+  /** A pass is in flight (it awaits the store); passes never overlap. */
+  private running = false;
+  /** Asked for during a pass: run one more after it. */
+  private again = false;
   private frozen = false;
   private stopped = true;
   private tick: NodeJS.Timeout | null = null;
@@ -67,23 +73,36 @@ export class Dispatcher {
     this.tick = null;
   }
 
-  /** Coalesced request for a pass. Cheap; call after anything that may free or need a slot. */
+  /**
+   * Coalesced request for a pass. Cheap; call after anything that may free or need a slot.
+   * One pass runs at a time: a request during a pass makes one more pass after it.
+   */
   schedule(): void {
-    if (this.scheduled || this.stopped) return;
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       if (this.stopped || this.frozen) return;
-      try {
-        this.pass();
-      } catch (err) {
-        this.ctx.log.error(`dispatch pass failed: ${(err as Error).message}`, { err });
-      }
+      this.running = true;
+      this.pass()
+        .catch((err: unknown) => this.ctx.log.error(`dispatch pass failed: ${(err as Error).message}`, { err }))
+        .finally(() => {
+          this.running = false;
+          if (this.again) {
+            this.again = false;
+            this.schedule();
+          }
+        });
     });
   }
 
-  /** One plan-and-apply pass. Returns the number of tasks assigned. Public for tests and benchmarks. */
-  pass(): number {
+  /** One plan-and-apply pass. Resolves with the number of tasks assigned. Public for tests and benchmarks. */
+  async pass(): Promise<number> {
     const { ctx } = this;
     const views: NodeView[] = [];
     let free = 0;
@@ -96,14 +115,14 @@ export class Dispatcher {
     }
     if (free === 0) return 0;
     const window = Math.min(ctx.settings.maxPlanWindow, Math.max(64, free * 4));
-    const pending = ctx.backbone.tasks.pending(window);
+    const [pending, projectPins] = await Promise.all([ctx.backbone.tasks.pending(window), this.projectPins()]);
     if (pending.length === 0) return 0;
     const snapshot: FleetSnapshot = {
       nodes: views,
       pending,
       activeByProject: { ...ctx.active.byProject() },
       estimates: this.options.estimates.snapshot(),
-      projectPins: this.projectPins(),
+      projectPins,
     };
     const refusedBy = ctx.refusals.forTasks(pending);
     if (refusedBy) snapshot.refusedBy = refusedBy;
@@ -112,55 +131,80 @@ export class Dispatcher {
     this.stats.lastPlanMs = performance.now() - started;
     this.stats.passes++;
     if (plan.assignments.length === 0) return 0;
-
-    const byId = new Map<string, Task>();
-    for (const t of pending) byId.set(t.id, t);
-    const now = ctx.clock.now();
-    const sends: Array<{ nodeId: string; task: Task }> = [];
-    try {
-      ctx.batch(() => this.apply(plan.assignments, byId, sends, now));
-    } catch (err) {
-      // The batch rolled back: forget what it indexed, nothing was sent.
-      for (const { task } of sends) ctx.active.remove(task.id);
-      throw err;
-    }
-    // Send after commit: an agent never hears of an assignment the store does not have.
-    // If a send fails the stream is gone; SyncState on reconnect (or failover) requeues it.
-    for (const { nodeId, task } of sends) ctx.sendTo(nodeId, { type: 'executeTask', task: toCommand(task) });
-    this.stats.assigned += sends.length;
+    const sent = await this.apply(plan.assignments, new Map(pending.map((t) => [t.id, t])));
+    this.stats.assigned += sent;
     // A full window placed and slots left: more may be waiting behind it.
-    if (sends.length > 0 && pending.length === window && sends.length < free) this.schedule();
-    return sends.length;
+    if (sent > 0 && pending.length === window && sent < free) this.again = true;
+    return sent;
   }
 
-  private apply(assignments: Plan['assignments'], byId: Map<string, Task>, sends: Array<{ nodeId: string; task: Task }>, now: number): void {
+  /**
+   * Re-checks each assignment against current state (the plan was made from a snapshot),
+   * reserves its slot in the active index, commits all of them in one compare-and-set call,
+   * then sends each node its assignments as one executeTasks — after commit, so an agent never
+   * hears of an assignment the store does not have. A reservation the failover took away
+   * meanwhile (node lost) is requeued.
+   */
+  private async apply(assignments: Plan['assignments'], byId: Map<string, Task>): Promise<number> {
     const { ctx } = this;
+    const chosen: Plan['assignments'] = [];
     for (const a of assignments) {
       const node = ctx.roster.get(a.nodeId);
       const session = ctx.sessions.get(a.nodeId);
-      // Re-check against current state: the plan was made from a snapshot.
-      if (!node || !session || session.state !== 'active' || !Roster.acceptsWork(node)) continue;
-      if (ctx.active.countOn(a.nodeId) >= node.capacity) continue;
-      let task: Task;
-      try {
-        task = ctx.backbone.tasks.assign(a.taskId, a.nodeId, a.expectedAttempt, now);
-      } catch (err) {
-        if (err instanceof ConflictError || err instanceof NotFoundError) {
-          this.stats.conflicts++;
-          continue;
-        }
-        throw err;
-      }
-      ctx.active.add(task, estimateKeyOf(byId.get(a.taskId) ?? task));
-      sends.push({ nodeId: a.nodeId, task });
+      const task = byId.get(a.taskId);
+      if (!task || !node || !session || session.state !== 'active' || !Roster.acceptsWork(node)) continue;
+      if (ctx.active.countOn(a.nodeId) >= node.capacity || ctx.active.get(a.taskId)) continue;
+      ctx.active.add({ id: task.id, attempt: a.expectedAttempt + 1, nodeId: a.nodeId, project: task.project }, estimateKeyOf(task));
+      chosen.push(a);
     }
+    if (chosen.length === 0) return 0;
+    const now = ctx.clock.now();
+    let outcomes: ItemOutcome[];
+    try {
+      outcomes = await ctx.backbone.tasks.assignMany(chosen.map(({ taskId, nodeId, expectedAttempt }) => ({ taskId, nodeId, expectedAttempt })), now);
+    } catch (err) {
+      // Nothing was committed: give the slots back; nothing was sent.
+      for (const a of chosen) if (ctx.active.holder(a.taskId, a.expectedAttempt + 1, a.nodeId)) ctx.active.remove(a.taskId);
+      throw err;
+    }
+    let sent = 0;
+    const orphans: RequeueInput[] = [];
+    const perNode = new Map<string, ExecuteTaskCommand[]>();
+    outcomes.forEach((outcome, i) => {
+      const a = chosen[i]!;
+      const reserved = ctx.active.holder(a.taskId, a.expectedAttempt + 1, a.nodeId);
+      if (!outcome.ok) {
+        // Someone acted first (cancelled, already assigned): a lost race, skipped.
+        if (reserved) ctx.active.remove(a.taskId);
+        this.stats.conflicts++;
+        return;
+      }
+      const session = ctx.sessions.get(a.nodeId);
+      if (!reserved || !session || session.state !== 'active') {
+        if (reserved) ctx.active.remove(a.taskId);
+        orphans.push({ taskId: a.taskId, attempt: outcome.task.attempt, reason: 'node lost before the assignment was sent' });
+        return;
+      }
+      let tasks = perNode.get(a.nodeId);
+      if (!tasks) perNode.set(a.nodeId, (tasks = []));
+      tasks.push(toCommand(outcome.task));
+      sent++;
+    });
+    // One frame per node (the codec cuts one that would be too large); a node whose stream
+    // dropped meanwhile loses the frame, and its reconnect's SyncState requeues the attempts.
+    for (const [nodeId, tasks] of perNode) ctx.sendTo(nodeId, { type: 'executeTasks', tasks });
+    if (orphans.length > 0) {
+      await ctx.backbone.tasks.requeueMany(orphans, ctx.clock.now());
+      this.again = true;
+    }
+    return sent;
   }
 
-  private projectPins(): Record<string, string[]> {
+  private async projectPins(): Promise<Record<string, string[]>> {
     const now = this.ctx.clock.now();
     if (this.pins && now - this.pins.at < (this.options.pinsTtlMs ?? 2000)) return this.pins.value;
     const value: Record<string, string[]> = {};
-    for (const p of this.ctx.backbone.projects.list()) if (p.pinnedNodes.length > 0) value[p.name] = p.pinnedNodes;
+    for (const p of await this.ctx.backbone.projects.list()) if (p.pinnedNodes.length > 0) value[p.name] = p.pinnedNodes;
     this.pins = { at: now, value };
     return value;
   }

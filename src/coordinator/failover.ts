@@ -5,28 +5,21 @@
  * itself — and are then requeued with their attempt as fencing token, so a late result from
  * the lost node is refused while the task runs elsewhere.
  */
-import { ErrorCode, StaleAttemptError } from '../core/index.js';
+import { ErrorCode } from '../core/index.js';
 import type { CoordinatorContext } from './context.js';
 import { leaseEndsAt } from './held-work.js';
 
 /** Requeues every task the store says `nodeId` holds. Returns how many were requeued. */
-export function requeueNodeTasks(ctx: CoordinatorContext, nodeId: string, reason: string): number {
+export async function requeueNodeTasks(ctx: CoordinatorContext, nodeId: string, reason: string): Promise<number> {
   const { tasks } = ctx.backbone;
-  const now = ctx.clock.now();
-  let count = 0;
-  ctx.batch(() => {
-    for (const task of tasks.activeOn(nodeId)) {
-      ctx.active.remove(task.id);
-      try {
-        tasks.requeue(task.id, task.attempt, reason, now);
-        count++;
-      } catch (err) {
-        if (!(err instanceof StaleAttemptError)) throw err;
-      }
-    }
-    // Entries the index still holds for the node (should be none) are stale by now.
-    for (const entry of ctx.active.on(nodeId)) ctx.active.remove(entry.taskId);
-  });
+  const held = await tasks.activeOn(nodeId);
+  for (const task of held) ctx.active.remove(task.id);
+  // Entries the index still holds for the node (should be none) are stale by now.
+  for (const entry of ctx.active.on(nodeId)) ctx.active.remove(entry.taskId);
+  if (held.length === 0) return 0;
+  // One store call for the whole node; a stale attempt (someone acted first) is skipped.
+  const outcomes = await tasks.requeueMany(held.map((t) => ({ taskId: t.id, attempt: t.attempt, reason })), ctx.clock.now());
+  const count = outcomes.filter((o) => o.ok).length;
   if (count > 0) ctx.scheduleDispatch();
   return count;
 }
@@ -34,14 +27,13 @@ export function requeueNodeTasks(ctx: CoordinatorContext, nodeId: string, reason
 /**
  * Declares `nodeId` down: status, stream, tasks. Idempotent for a node already down or gone.
  */
-export function markNodeDown(ctx: CoordinatorContext, nodeId: string, reason: string): void {
+export async function markNodeDown(ctx: CoordinatorContext, nodeId: string, reason: string): Promise<void> {
   const node = ctx.roster.get(nodeId);
   if (!node) return;
   const now = ctx.clock.now();
-  if (node.status !== 'down' && node.status !== 'left') {
-    ctx.roster.setStatus(nodeId, 'down', reason, now);
-    ctx.log.warn(`node ${node.name} is down: ${reason}`, { nodeId });
-  }
+  // The cache says 'down' at once (no assignment goes to it from here on); the write follows.
+  const statusWritten = node.status !== 'down' && node.status !== 'left' ? ctx.roster.setStatus(nodeId, 'down', reason, now) : null;
+  if (statusWritten) ctx.log.warn(`node ${node.name} is down: ${reason}`, { nodeId });
   const session = ctx.sessions.get(nodeId);
   if (session) {
     // A silent-but-connected node (paused, partitioned) must reconnect and go through
@@ -51,10 +43,11 @@ export function markNodeDown(ctx: CoordinatorContext, nodeId: string, reason: st
     session.connection.send({ type: 'error', code: ErrorCode.Unavailable, message: `node declared down: ${reason}; reconnect to resync`, fatal: true });
     session.connection.close(`node declared down: ${reason}`);
   }
+  await statusWritten;
   const until = ctx.leaseEnd(nodeId);
   if (until <= now) {
     ctx.heldWork.release(nodeId);
-    requeueLostWork(ctx, nodeId, reason);
+    await requeueLostWork(ctx, nodeId, reason);
     return;
   }
   ctx.heldWork.hold(nodeId, until, reason);
@@ -68,10 +61,10 @@ export function markNodeDown(ctx: CoordinatorContext, nodeId: string, reason: st
  * Requeues the work of lost nodes whose lease has ended (the coordinator's timer calls this).
  * A store that cannot write yet (disk full) keeps the entry for the next tick.
  */
-export function requeueHeldWork(ctx: CoordinatorContext): void {
+export async function requeueHeldWork(ctx: CoordinatorContext): Promise<void> {
   for (const entry of ctx.heldWork.due(ctx.clock.now())) {
     try {
-      requeueLostWork(ctx, entry.nodeId, entry.reason);
+      await requeueLostWork(ctx, entry.nodeId, entry.reason);
     } catch (err) {
       ctx.heldWork.hold(entry.nodeId, entry.until, entry.reason);
       ctx.log.warn(`cannot requeue the work of node ${entry.nodeId} yet (retrying): ${err instanceof Error ? err.message : String(err)}`, { nodeId: entry.nodeId });
@@ -95,8 +88,8 @@ export function holdWorkOfLostNodes(ctx: CoordinatorContext, awaited: (nodeId: s
 }
 
 /** Requeues a lost node's tasks now (its lease has ended), with the reason in each task's history. */
-function requeueLostWork(ctx: CoordinatorContext, nodeId: string, reason: string): void {
+async function requeueLostWork(ctx: CoordinatorContext, nodeId: string, reason: string): Promise<void> {
   const name = ctx.roster.get(nodeId)?.name ?? nodeId;
-  const requeued = requeueNodeTasks(ctx, nodeId, `node ${name} lost: ${reason}`);
+  const requeued = await requeueNodeTasks(ctx, nodeId, `node ${name} lost: ${reason}`);
   if (requeued > 0) ctx.log.info(`requeued ${requeued} task(s) of node ${name}`, { nodeId });
 }

@@ -7,7 +7,7 @@
 import { BitacoraError, ErrorCode, isBitacoraError, toBitacoraError } from '../core/index.js';
 import { authorize, type AclPolicy, type Operation } from '../security/index.js';
 import type { FrameError } from '../rpc/errors.js';
-import type { AgentMessage, CoordinatorMessage, TaskRef } from '../rpc/messages.js';
+import type { AgentMessage, CoordinatorMessage, TaskRef, TaskRejectedReport, TaskReports } from '../rpc/messages.js';
 import type { AgentConnection } from '../rpc/server/index.js';
 import type { AuditWriter } from './audit-writer.js';
 import type { AgentSession, CoordinatorContext } from './context.js';
@@ -16,16 +16,23 @@ import type { HeartbeatMonitor } from './heartbeat-monitor.js';
 import type { Admission, Membership } from './membership.js';
 import type { ResultHandler } from './results.js';
 
-/** Each agent message as the ACL operation it performs on its sender's own node. */
-const NODE_OPERATIONS: Record<Exclude<AgentMessage['type'], 'hello'>, Operation> = {
+/** Each agent message as the ACL operation it performs on its sender's own node (`reports`: per item, below). */
+const NODE_OPERATIONS: Record<Exclude<AgentMessage['type'], 'hello' | 'reports'>, Operation> = {
   heartbeat: 'ReportStatus',
-  taskStarted: 'ReportResult',
-  taskOutput: 'ReportResult',
-  taskFinished: 'ReportResult',
-  taskRejected: 'ReportResult',
   leaving: 'ReportStatus',
   renewCertificate: 'RenewCertificate',
 };
+
+/** Each item of a `reports` frame as the ACL operation it performs. */
+const REPORT_OPERATIONS: Record<keyof TaskReports, Operation> = {
+  started: 'ReportResult',
+  output: 'ReportResult',
+  finished: 'ReportResult',
+  rejected: 'ReportResult',
+};
+
+/** Messages an agent may send while its hello is being checked; more is a violation. */
+const MAX_BACKLOG = 64;
 
 export interface HubDeps {
   membership: Membership;
@@ -52,7 +59,7 @@ export class Hub {
   /** A new stream from the RPC server. */
   accept(connection: AgentConnection): void {
     const session: AgentSession = {
-      connection, state: 'awaiting-hello', nodeId: null, violations: 0, fencedSeen: new Set(),
+      connection, state: 'awaiting-hello', nodeId: null, violations: 0, fencedSeen: new Set(), backlog: [],
     };
     this.pending.add(session);
     const helloTimer = setTimeout(() => {
@@ -60,15 +67,7 @@ export class Hub {
     }, this.ctx.settings.helloTimeoutMs);
     helloTimer.unref();
     connection.start({
-      onMessage: (message) => {
-        try {
-          this.route(session, message);
-        } catch (err) {
-          // A bug or store trouble while handling one message must not take the hub down.
-          this.ctx.log.error(`failed to handle ${message.type} from ${session.nodeId ?? connection.remoteAddress}: ${(err as Error).message}`, { err });
-          this.reply(session, { type: 'error', code: toBitacoraError(err).code, message: `could not handle ${message.type}: ${(err as Error).message}`, fatal: false });
-        }
-      },
+      onMessage: (message) => this.handle(session, message),
       onInvalid: (error) => this.invalidFrame(session, error),
       onClose: (reason) => {
         clearTimeout(helloTimer);
@@ -101,15 +100,11 @@ export class Hub {
     const close = fatal || tooMany;
     const address = session.connection.remoteAddress;
     if (session.violations <= this.ctx.settings.maxViolationsPerConnection) {
-      try {
-        this.ctx.backbone.events.append({
-          type: 'protocol.violation',
-          subject: session.nodeId,
-          data: { code: error.code, message: error.message.slice(0, 500), address, connection: session.connection.id, closed: close },
-        });
-      } catch (err) {
-        this.ctx.log.warn(`cannot record protocol violation: ${(err as Error).message}`);
-      }
+      this.ctx.backbone.events.append({
+        type: 'protocol.violation',
+        subject: session.nodeId,
+        data: { code: error.code, message: error.message.slice(0, 500), address, connection: session.connection.id, closed: close },
+      }).catch((err: unknown) => this.ctx.log.warn(`cannot record protocol violation: ${(err as Error).message}`));
     }
     this.ctx.log.warn(`refused input from ${session.nodeId ?? address}: ${error.message}`, { code: error.code });
     const message = tooMany && !fatal ? `${error.message} (too many refused frames: closing)` : error.message;
@@ -117,9 +112,33 @@ export class Hub {
     if (close) session.connection.close(`protocol violation: ${error.code}`);
   }
 
-  private route(session: AgentSession, message: AgentMessage): void {
+  /**
+   * Routes one message; its handling may continue asynchronously (store calls), but every
+   * store call of a message is issued in arrival order, so a node's reports land in order.
+   */
+  private handle(session: AgentSession, message: AgentMessage): void {
+    const failed = (err: unknown): void => {
+      // A bug or store trouble while handling one message must not take the hub down.
+      this.ctx.log.error(`failed to handle ${message.type} from ${session.nodeId ?? session.connection.remoteAddress}: ${(err as Error).message}`, { err });
+      this.reply(session, { type: 'error', code: toBitacoraError(err).code, message: `could not handle ${message.type}: ${(err as Error).message}`, fatal: false });
+    };
+    try {
+      const handled = this.route(session, message);
+      if (handled) handled.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  private route(session: AgentSession, message: AgentMessage): Promise<void> | void {
     const deps = this.deps!;
     if (session.state === 'closed') return;
+    if (session.state === 'admitting') {
+      // The hello is being checked against the store: what follows waits for its answer.
+      if (session.backlog.length >= MAX_BACKLOG) this.refuse(session, new ProtocolViolationError(`more than ${MAX_BACKLOG} messages before the welcome`), true);
+      else session.backlog.push(message);
+      return;
+    }
     if (session.state === 'enrolling') {
       // A stream without a client certificate carries the join hello and nothing else.
       this.deny(session, 'node.join', null, new ProtocolViolationError(`${message.type} on a join stream: a stream without a node certificate may only carry the join hello`));
@@ -133,14 +152,15 @@ export class Hub {
         else this.refuse(session, error, true);
         return;
       }
-      this.hello(session, message);
-      return;
+      return this.hello(session, message);
     }
     const nodeId = session.nodeId!;
+    // The ACL of a batch applies item by item (see reports()).
+    if (message.type === 'reports') return this.reports(session, nodeId, message);
     if (message.type !== 'hello' && !this.allowed(session, nodeId, NODE_OPERATIONS[message.type])) return;
     // A report about the attempt another node holds right now is that node's to make: decided
-    // (and, denied, audited) against that node. An older attempt is merely stale: fenced below.
-    const foreign = this.foreignHolder(nodeId, message);
+    // (and, denied, audited) against that node. An older attempt is merely stale: fenced later.
+    const foreign = message.type === 'leaving' ? this.foreignHolder(nodeId, message.stopped) : null;
     if (foreign !== null && !this.allowed(session, nodeId, 'ReportResult', foreign)) return;
     switch (message.type) {
       case 'hello':
@@ -151,46 +171,69 @@ export class Hub {
         // Renews the agent's lease from the heartbeat's sending time (agent/master-lease.ts).
         session.connection.send({ type: 'heartbeatAck', at: message.at });
         this.ctx.roster.heartbeat(nodeId, { at: this.ctx.clock.now(), resources: message.resources, runningTasks: message.running.length });
-        if (message.running.length > 0) deps.results.claims(session, nodeId, message.running);
+        if (message.running.length > 0) return deps.results.claims(session, nodeId, message.running);
         return;
       }
-      case 'taskStarted':
-        deps.monitor.beat(nodeId);
-        deps.results.started(session, nodeId, message.taskId, message.attempt);
-        return;
-      case 'taskOutput':
-        deps.monitor.beat(nodeId);
-        deps.results.output(session, nodeId, message.chunks);
-        return;
-      case 'taskFinished':
-        deps.monitor.beat(nodeId);
-        deps.results.finished(session, nodeId, message.taskId, message.attempt, message.result);
-        return;
-      case 'taskRejected':
-        deps.monitor.beat(nodeId);
-        // Audited only for an attempt the node holds, so a chatty node cannot flood the trail.
-        if (message.reason.startsWith(ErrorCode.Forbidden) && this.ctx.active.holder(message.taskId, message.attempt, nodeId)) {
-          // The node's own allow-list (serve-only / serve-projects) refused the assignment: recorded
-          // as its denial; the task is requeued like any rejection, so it is placed elsewhere or,
-          // once its retries are spent, fails with this reason — it never counts as run.
-          deps.audit.tryRecord(
-            { actor: `node:${nodeId}`, action: 'task.refuse', target: message.taskId, outcome: 'denied', reason: message.reason.slice(0, 500), details: { attempt: message.attempt } },
-            (m) => this.ctx.log.error(m),
-          );
-        }
-        deps.results.rejected(session, nodeId, message.taskId, message.attempt, message.reason);
-        return;
       case 'leaving':
         deps.monitor.beat(nodeId);
-        this.leaving(session, nodeId, message.reason, message.stopped);
-        return;
+        return this.leaving(session, nodeId, message.reason, message.stopped);
       case 'renewCertificate':
         void this.renew(session, nodeId, message.csrPem);
         return;
     }
   }
 
-  private hello(session: AgentSession, hello: Extract<AgentMessage, { type: 'hello' }>): void {
+  /**
+   * A `reports` frame, unpacked into the result handler's calls in the order the protocol
+   * applies it: started, output, finished, rejected (every call's store work is issued in that
+   * order, so a result lands after its start and output). The ACL applies to every item: the
+   * item's operation on the sender's own node, and, for an item about the attempt another node
+   * holds right now, on that node. A refused item is dropped, the others go on; each decision
+   * (operation × target) is made once per frame, so a hostile frame is refused (and audited)
+   * once per target, not once per item.
+   */
+  private reports(session: AgentSession, nodeId: string, message: TaskReports): Promise<void> {
+    const { monitor, results } = this.deps!;
+    monitor.beat(nodeId);
+    const decided = new Map<string, boolean>();
+    const decide = (operation: Operation, target: string): boolean => {
+      const key = `${operation} ${target}`;
+      let allowed = decided.get(key);
+      if (allowed === undefined) decided.set(key, (allowed = this.allowed(session, nodeId, operation, target)));
+      return allowed;
+    };
+    const may = (list: keyof TaskReports, ref: TaskRef): boolean => {
+      if (session.state !== 'active') return false; // refused often enough to be closed mid-frame
+      const operation = REPORT_OPERATIONS[list];
+      if (!decide(operation, nodeId)) return false;
+      const foreign = this.foreignHolder(nodeId, [ref]);
+      return foreign === null || decide(operation, foreign);
+    };
+    const handled: Array<Promise<void>> = [];
+    for (const r of message.started) if (may('started', r)) handled.push(results.started(session, nodeId, r.taskId, r.attempt));
+    const output = message.output.filter((chunk) => may('output', chunk));
+    if (output.length > 0) handled.push(results.output(session, nodeId, output));
+    for (const r of message.finished) if (may('finished', r)) handled.push(results.finished(session, nodeId, r.taskId, r.attempt, r.result));
+    for (const r of message.rejected) if (may('rejected', r)) handled.push(this.rejected(session, nodeId, r));
+    return Promise.all(handled).then(() => undefined);
+  }
+
+  private rejected(session: AgentSession, nodeId: string, report: TaskRejectedReport): Promise<void> {
+    const { audit, results } = this.deps!;
+    // Audited only for an attempt the node holds, so a chatty node cannot flood the trail.
+    if (report.reason.startsWith(ErrorCode.Forbidden) && this.ctx.active.holder(report.taskId, report.attempt, nodeId)) {
+      // The node's own allow-list (serve-only / serve-projects) refused the assignment: recorded
+      // as its denial; the task is requeued like any rejection, so it is placed elsewhere or,
+      // once its retries are spent, fails with this reason — it never counts as run.
+      void audit.tryRecord(
+        { actor: `node:${nodeId}`, action: 'task.refuse', target: report.taskId, outcome: 'denied', reason: report.reason.slice(0, 500), details: { attempt: report.attempt } },
+        (m) => this.ctx.log.error(m),
+      );
+    }
+    return results.rejected(session, nodeId, report.taskId, report.attempt, report.reason);
+  }
+
+  private async hello(session: AgentSession, hello: Extract<AgentMessage, { type: 'hello' }>): Promise<void> {
     const deps = this.deps!;
     if (!deps.accepting()) {
       this.reply(session, { type: 'error', code: ErrorCode.Unavailable, message: 'coordinator is shutting down; retry later', fatal: true });
@@ -204,11 +247,14 @@ export class Hub {
       return;
     }
     let admission: Admission;
+    session.state = 'admitting';
     try {
-      admission = membership.certs ? membership.rejoinWithCertificate(hello, connection.remoteAddress, connection.peer) : membership.admit(hello, connection.remoteAddress);
+      admission = membership.certs ? await membership.rejoinWithCertificate(hello, connection.remoteAddress, connection.peer) : await membership.admit(hello, connection.remoteAddress);
     } catch (err) {
+      session.backlog.length = 0;
+      if (session.state !== 'admitting') return; // the stream closed meanwhile
       const error = toBitacoraError(err);
-      this.audit(session, 'node.connect', hello.credential?.nodeId ?? null, 'denied', error);
+      await this.audit(session, 'node.connect', hello.credential?.nodeId ?? null, 'denied', error);
       const isTokenRefusal = error.code.startsWith('BIT_ERR_TOKEN_');
       if (!isTokenRefusal && !isBitacoraError(err)) this.ctx.log.error(`hello failed: ${error.message}`, { err });
       if (isTokenRefusal) {
@@ -221,7 +267,14 @@ export class Hub {
       session.state = 'closed';
       return;
     }
+    if (session.state !== 'admitting') {
+      // The stream closed while the hello was checked: the node counts as disconnected (grace, then down).
+      this.deps!.monitor.disconnected(admission.node.id);
+      return;
+    }
     this.activate(session, hello, admission);
+    // What the agent sent while its hello was checked, in order.
+    for (const message of session.backlog.splice(0)) this.handle(session, message);
   }
 
   /** The admitted stream becomes the node's one live stream. */
@@ -272,15 +325,15 @@ export class Hub {
     const { connection } = session;
     session.state = 'enrolling';
     this.deps!.membership.enroll(hello, connection.remoteAddress).then(
-      (admission) => {
+      async (admission) => {
         const node = admission.node;
         try {
-          this.deps!.audit.record({
+          await this.deps!.audit.record({
             actor: `node:${node.id}`, action: 'node.join', target: node.id, outcome: 'succeeded',
             details: { name: node.name, role: node.role, address: connection.remoteAddress },
           });
         } catch (err) {
-          this.ctx.roster.setStatus(node.id, 'left', 'join not audited', this.ctx.clock.now());
+          await this.ctx.roster.setStatus(node.id, 'left', 'join not audited', this.ctx.clock.now());
           this.reply(session, { type: 'error', code: toBitacoraError(err).code, message: (err as Error).message, fatal: true });
           connection.close('join refused: audit unavailable');
           session.state = 'closed';
@@ -307,12 +360,12 @@ export class Hub {
     }
     try {
       const issued = await membership.renew(nodeId, csrPem);
-      audit.record({ actor: `node:${nodeId}`, action: 'node.certificate.renew', target: nodeId, outcome: 'succeeded', details: { serial: issued.serial, notAfter: issued.notAfter } });
+      await audit.record({ actor: `node:${nodeId}`, action: 'node.certificate.renew', target: nodeId, outcome: 'succeeded', details: { serial: issued.serial, notAfter: issued.notAfter } });
       if (session.state === 'active') session.certificate = { ...(session.certificate ?? { role: this.ctx.roster.get(nodeId)?.role ?? 'worker' }), serial: issued.serial, notAfter: issued.notAfter };
       this.reply(session, { type: 'certificate', certificatePem: issued.certPem, notAfter: issued.notAfter });
     } catch (err) {
       const error = toBitacoraError(err);
-      this.audit(session, 'node.certificate.renew', nodeId, 'denied', error);
+      await this.audit(session, 'node.certificate.renew', nodeId, 'denied', error);
       this.reply(session, { type: 'error', code: error.code, message: `certificate not renewed: ${error.message}`, fatal: false });
     }
   }
@@ -326,8 +379,10 @@ export class Hub {
     const decision = authorize(operation, { kind: 'node', nodeId, role }, { kind: 'node', nodeId: targetNode }, this.deps!.policy());
     if (decision.allowed) return true;
     const error = new BitacoraError(ErrorCode.Forbidden, decision.reason, { details: { operation } });
-    this.audit(session, operation, targetNode, 'denied', error);
-    this.refuse(session, error, fatal);
+    const audited = this.audit(session, operation, targetNode, 'denied', error);
+    // A stream that ends for it ends once the denial is on record.
+    if (fatal) void audited.finally(() => this.refuse(session, error, true));
+    else this.refuse(session, error, false);
     return false;
   }
 
@@ -336,22 +391,17 @@ export class Hub {
    * attempts it stopped are requeued now rather than at the end of its lease — their processes
    * are dead, the agent says, and only it can know.
    */
-  private leaving(session: AgentSession, nodeId: string, reason: string, stopped: readonly TaskRef[]): void {
+  private async leaving(session: AgentSession, nodeId: string, reason: string, stopped: readonly TaskRef[]): Promise<void> {
     const { ctx } = this;
     const node = ctx.roster.get(nodeId);
     // Not 'left': that is for removed and revoked nodes, whose identity is refused from then on.
-    if (node && node.status !== 'left') ctx.roster.setStatus(nodeId, 'down', `agent stopping: ${reason}`, ctx.clock.now());
-    for (const ref of stopped) this.deps!.results.rejected(session, nodeId, ref.taskId, ref.attempt, `agent stopping: ${reason}`);
+    const statusWritten = node && node.status !== 'left' ? ctx.roster.setStatus(nodeId, 'down', `agent stopping: ${reason}`, ctx.clock.now()) : null;
+    await Promise.all([statusWritten, ...stopped.map((ref) => this.deps!.results.rejected(session, nodeId, ref.taskId, ref.attempt, `agent stopping: ${reason}`))]);
     ctx.log.info(`node ${node?.name ?? nodeId} is leaving (${reason}); ${stopped.length} stopped task(s) handed back`, { nodeId });
   }
 
-  /** The other node holding the very attempt `message` reports about, if any. */
-  private foreignHolder(nodeId: string, message: AgentMessage): string | null {
-    const refs =
-      message.type === 'taskStarted' || message.type === 'taskFinished' || message.type === 'taskRejected' ? [message]
-      : message.type === 'taskOutput' ? message.chunks
-      : message.type === 'leaving' ? message.stopped
-      : [];
+  /** The other node holding the very attempt one of `refs` is about, if any. */
+  private foreignHolder(nodeId: string, refs: readonly TaskRef[]): string | null {
     for (const ref of refs) {
       const entry = this.ctx.active.get(ref.taskId);
       if (entry && entry.attempt === ref.attempt && entry.nodeId !== nodeId) return entry.nodeId;
@@ -361,16 +411,16 @@ export class Hub {
 
   /** Refuses and closes a stream for an authentication or authorization reason, audited. */
   private deny(session: AgentSession, action: string, target: string | null, error: BitacoraError, details?: Record<string, unknown>): void {
-    this.audit(session, action, target, 'denied', error, details);
-    this.refuse(session, error, true);
+    // Nothing more is handled on this stream; it ends once the denial is on record.
     session.state = 'closed';
+    void this.audit(session, action, target, 'denied', error, details).finally(() => this.refuse(session, error, true));
   }
 
   /** Best effort: a denial goes ahead even when its audit entry cannot be written (the refusal is the safe side). */
-  private audit(session: AgentSession, action: string, target: string | null, outcome: 'denied' | 'failed', error: BitacoraError, extra?: Record<string, unknown>): void {
+  private audit(session: AgentSession, action: string, target: string | null, outcome: 'denied' | 'failed', error: BitacoraError, extra?: Record<string, unknown>): Promise<void> {
     const { connection } = session;
     const actor = session.nodeId ? `node:${session.nodeId}` : connection.peer ? `peer:${connection.peer.serialNumber}` : `anonymous@${connection.remoteAddress}`;
-    this.deps!.audit.tryRecord(
+    return this.deps!.audit.tryRecord(
       { actor, action, target, outcome, reason: error.message.slice(0, 500), details: { code: error.code, address: connection.remoteAddress, ...(extra ?? {}), ...(error.details ?? {}) } },
       (m) => this.ctx.log.error(m),
     );

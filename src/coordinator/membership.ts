@@ -67,12 +67,12 @@ export class Membership {
       throw new UnauthenticatedError('this stream has no valid node certificate: it may only carry a join hello with a join token and a certificate request');
     }
     await checkCsr(hello.csrPem);
-    const { node, role } = this.consumeAndRegister(hello, hello.joinToken, address, null);
+    const { node, role } = await this.consumeAndRegister(hello, hello.joinToken, address, null);
     let issued;
     try {
       issued = await this.certs!.issue(hello.csrPem, { nodeId: node.id, role }, this.ctx.clock.now());
     } catch (err) {
-      this.ctx.roster.setStatus(node.id, 'left', 'certificate could not be issued', this.ctx.clock.now());
+      await this.ctx.roster.setStatus(node.id, 'left', 'certificate could not be issued', this.ctx.clock.now());
       throw err;
     }
     this.ctx.log.info(`node ${node.name} enrolled as ${role}; certificate ${issued.serial} until ${new Date(issued.notAfter).toISOString()}`, { nodeId: node.id, address });
@@ -80,7 +80,7 @@ export class Membership {
   }
 
   /** Rejoin on a mutual-TLS stream: identity and role from the verified certificate, never from the hello. */
-  rejoinWithCertificate(hello: Hello, address: string, peer: PeerCertificate | null): Admission {
+  async rejoinWithCertificate(hello: Hello, address: string, peer: PeerCertificate | null): Promise<Admission> {
     this.checkVersion(hello);
     const identity = this.certs!.identify(peer);
     if (hello.node.role !== identity.role) {
@@ -94,7 +94,7 @@ export class Membership {
     if (!node || node.status === 'left') {
       throw new UnauthenticatedError(`node ${identity.nodeId} is no longer a member: join again with a new token`, { details: { nodeId: identity.nodeId } });
     }
-    return { ...this.readmit(identity.nodeId, hello, address), identity };
+    return { ...(await this.readmit(identity.nodeId, hello, address)), identity };
   }
 
   /** A fresh certificate for a connected node (rotation, role change): role from the roster, which the admin controls. */
@@ -109,7 +109,7 @@ export class Membership {
    * Token*, Unauthenticated, Conflict, Validation) with nothing registered; token refusals
    * are recorded as 'token.refused' here.
    */
-  admit(hello: Hello, address: string): Admission {
+  async admit(hello: Hello, address: string): Promise<Admission> {
     this.checkVersion(hello);
     if (hello.credential) return this.rejoin(hello, address);
     if (hello.joinToken) return this.join(hello, hello.joinToken, address);
@@ -126,17 +126,17 @@ export class Membership {
     }
   }
 
-  private join(hello: Hello, token: string, address: string): Admission {
+  private async join(hello: Hello, token: string, address: string): Promise<Admission> {
     const secret = this.secrets.generateSecret('bnc_');
-    const { node, role } = this.consumeAndRegister(hello, token, address, this.secrets.hashSecret(secret));
-    const ready = this.ctx.roster.setStatus(node.id, 'ready', 'joined', this.ctx.clock.now());
+    const { node, role } = await this.consumeAndRegister(hello, token, address, this.secrets.hashSecret(secret));
+    const ready = await this.ctx.roster.setStatus(node.id, 'ready', 'joined', this.ctx.clock.now());
     this.ctx.log.info(`node ${ready.name} joined as ${role}`, { nodeId: ready.id, address });
     // A fresh node holds nothing of ours: whatever it reports is void.
     return { node: ready, joined: true, welcome: this.welcome(ready.id, hello.running, secret) };
   }
 
   /** Name check, token consumption, registration (status 'joining'). Token refusals are recorded as 'token.refused'. */
-  private consumeAndRegister(hello: Hello, token: string, address: string, credentialHash: string | null): { node: FleetNode; role: 'worker' | 'hybrid' } {
+  private async consumeAndRegister(hello: Hello, token: string, address: string, credentialHash: string | null): Promise<{ node: FleetNode; role: 'worker' | 'hybrid' }> {
     const { ctx } = this;
     const now = ctx.clock.now();
     const name = hello.node.name;
@@ -152,20 +152,20 @@ export class Membership {
     }
     let role: 'worker' | 'hybrid';
     try {
-      const record = ctx.backbone.joinTokens.consume(this.secrets.hashSecret(token), name, now);
+      const record = await ctx.backbone.joinTokens.consume(this.secrets.hashSecret(token), name, now);
       // A worker token only makes workers; a hybrid token lets the agent choose.
       role = record.role === 'hybrid' ? hello.node.role : 'worker';
     } catch (err) {
       if (isBitacoraError(err) && TOKEN_ERRORS.includes(err.code)) {
-        ctx.backbone.events.append({ type: 'token.refused', subject: null, data: { code: err.code, reason: err.message, nodeName: name, address } });
+        await ctx.backbone.events.append({ type: 'token.refused', subject: null, data: { code: err.code, reason: err.message, nodeName: name, address } });
       }
       throw err;
     }
     // A node that lost its data directory and joins again under its old name: the old
     // record (down, its tasks already requeued) leaves.
-    if (existing && replaceable) ctx.roster.setStatus(existing.id, 'left', `replaced by a new join under the same name`, now);
+    if (existing && replaceable) await ctx.roster.setStatus(existing.id, 'left', `replaced by a new join under the same name`, now);
     const info = hello.node;
-    const node = ctx.roster.register(
+    const node = await ctx.roster.register(
       {
         name,
         role,
@@ -183,10 +183,10 @@ export class Membership {
     return { node, role };
   }
 
-  private rejoin(hello: Hello, address: string): Admission {
+  private async rejoin(hello: Hello, address: string): Promise<Admission> {
     const { ctx } = this;
     const { nodeId, secret } = hello.credential!;
-    const stored = ctx.roster.get(nodeId) ? ctx.roster.credentialHash(nodeId) : null;
+    const stored = ctx.roster.get(nodeId) ? await ctx.roster.credentialHash(nodeId) : null;
     if (stored === null || !this.secrets.secretsEqual(this.secrets.hashSecret(secret), stored)) {
       throw new UnauthenticatedError(`unknown node or wrong credential for ${nodeId}: join again with a new token`, { details: { nodeId } });
     }
@@ -194,11 +194,11 @@ export class Membership {
   }
 
   /** The common part of every rejoin: info, status, SyncState. */
-  private readmit(nodeId: string, hello: Hello, address: string): Admission {
+  private async readmit(nodeId: string, hello: Hello, address: string): Promise<Admission> {
     const { ctx } = this;
     const now = ctx.clock.now();
     const info = hello.node;
-    let node = ctx.roster.updateInfo(
+    let node = await ctx.roster.updateInfo(
       nodeId,
       {
         capabilities: info.capabilities,
@@ -210,11 +210,11 @@ export class Membership {
       },
       now,
     );
-    if (node.status === 'left') node = ctx.roster.setStatus(nodeId, 'joining', 'rejoined after leaving', now);
-    if (node.status !== 'ready' && node.status !== 'draining') node = ctx.roster.setStatus(nodeId, 'ready', 'reconnected', now);
+    if (node.status === 'left') node = await ctx.roster.setStatus(nodeId, 'joining', 'rejoined after leaving', now);
+    if (node.status !== 'ready' && node.status !== 'draining') node = await ctx.roster.setStatus(nodeId, 'ready', 'reconnected', now);
     // Back before its lease ended: SyncState, not the lease timer, decides about its tasks.
     ctx.heldWork.release(nodeId);
-    const sync = applySync(ctx, nodeId, hello.running);
+    const sync = await applySync(ctx, nodeId, hello.running);
     if (sync.voidTasks.length + sync.requeue.length > 0) {
       ctx.log.info(`sync with ${node.name}: ${sync.keep.length} kept, ${sync.voidTasks.length} void, ${sync.requeue.length} requeued`, { nodeId });
     }

@@ -4,9 +4,9 @@
  * fail-closed wrapper every state-changing FleetService operation runs through: no audit
  * entry, no operation.
  */
-import { ErrorCode, NotFoundError, type FleetNode } from '../core/index.js';
+import { ErrorCode, isBitacoraError, NotFoundError, type FleetNode, type NewFleetEvent } from '../core/index.js';
 import type { AuditOutcome, AuditRecord, AuditVerification } from '../security/index.js';
-import type { AuditWriter, StoredAuditEntry } from './audit-writer.js';
+import { AuditUnavailableError, type AuditWriter, type StoredAuditEntry } from './audit-writer.js';
 import type { CoordinatorContext } from './context.js';
 import { markNodeDown } from './failover.js';
 import type { NodeCertificates } from './node-certs.js';
@@ -32,40 +32,42 @@ export class SecurityOps {
    * Runs `fn` only once an 'allowed' entry for it is in the audit trail (AuditUnavailableError
    * otherwise, and nothing happens); a failure of `fn` itself is recorded too (best effort).
    */
-  privileged<T>(action: string, target: string | null, fn: () => T, options: { actor?: string; details?: Record<string, unknown> } = {}): T {
+  async privileged<T>(action: string, target: string | null, fn: () => T | Promise<T>, options: { actor?: string; details?: Record<string, unknown> } = {}): Promise<T> {
     const actor = options.actor ?? this.actor ?? API_ACTOR;
-    this.audit.record({ actor, action, target, outcome: 'allowed', ...(options.details ? { details: options.details } : {}) });
+    await this.audit.record({ actor, action, target, outcome: 'allowed', ...(options.details ? { details: options.details } : {}) });
     try {
-      return fn();
+      return await fn();
     } catch (err) {
-      this.note(actor, action, target, 'failed', (err as Error).message);
+      await this.note(actor, action, target, 'failed', (err as Error).message);
+      throw err;
+    }
+  }
+
+  /**
+   * `privileged` for an operation that stores its own audit entry in the same atomic change
+   * (`write` receives the entry's event): one commit for both. A refusal of the operation is
+   * noted as 'failed' afterwards, like `privileged`.
+   */
+  async privilegedWrite<T>(action: string, target: string | null, write: (auditEvent: NewFleetEvent) => Promise<T>, options: { details?: Record<string, unknown> } = {}): Promise<T> {
+    const actor = this.actor ?? API_ACTOR;
+    try {
+      return await this.audit.recordWith({ actor, action, target, outcome: 'allowed', ...(options.details ? { details: options.details } : {}) }, write);
+    } catch (err) {
+      if (!(err instanceof AuditUnavailableError) && !(isBitacoraError(err) && err.code === ErrorCode.StoreUnavailable)) {
+        await this.note(actor, action, target, 'failed', (err as Error).message);
+      }
       throw err;
     }
   }
 
   /** Appends one entry as is; AuditUnavailableError when it cannot be written (the caller then refuses its operation). */
-  record(record: AuditRecord): void {
-    this.audit.record(record);
-  }
-
-  /**
-   * `privileged` inside one store transaction with the operation itself (`batch`), so the audit
-   * entry costs no extra fsync; if the transaction rolls back, so does the entry, and the
-   * failure is noted afterwards.
-   */
-  privilegedInBatch<T>(batch: <R>(fn: () => R) => R, action: string, target: string | null, fn: () => T, options: { details?: Record<string, unknown> } = {}): T {
-    try {
-      return batch(() => this.privileged(action, target, fn, options));
-    } catch (err) {
-      this.audit.resync();
-      this.note(this.actor ?? API_ACTOR, action, target, 'failed', (err as Error).message);
-      throw err;
-    }
+  async record(record: AuditRecord): Promise<void> {
+    await this.audit.record(record);
   }
 
   /** A denial or notice that must not stop the caller. */
-  note(actor: string, action: string, target: string | null, outcome: AuditOutcome, reason: string, details?: Record<string, unknown>): void {
-    this.audit.tryRecord({ actor, action, target, outcome, reason: reason.slice(0, 500), ...(details ? { details } : {}) }, (m) => this.ctx.log.error(m));
+  async note(actor: string, action: string, target: string | null, outcome: AuditOutcome, reason: string, details?: Record<string, unknown>): Promise<void> {
+    return this.audit.tryRecord({ actor, action, target, outcome, reason: reason.slice(0, 500), ...(details ? { details } : {}) }, (m) => this.ctx.log.error(m));
   }
 
   /**
@@ -73,11 +75,11 @@ export class SecurityOps {
    * — persisted first —, its live stream gets a fatal CertificateRevoked error and is closed
    * at once, it is marked down and its tasks are requeued, and it leaves the fleet.
    */
-  revoke(node: FleetNode, reason = 'revoked by the administrator'): FleetNode {
-    return this.privileged('node.revoke', node.id, () => {
+  async revoke(node: FleetNode, reason = 'revoked by the administrator'): Promise<FleetNode> {
+    return this.privileged('node.revoke', node.id, async () => {
       const { ctx } = this;
       const now = ctx.clock.now();
-      const serials = this.certs?.revoke(node.id, reason, now) ?? [];
+      const serials = (await this.certs?.revoke(node.id, reason, now)) ?? [];
       const session = ctx.sessions.get(node.id);
       if (session) {
         ctx.sessions.delete(node.id);
@@ -85,18 +87,18 @@ export class SecurityOps {
         session.connection.send({ type: 'error', code: ErrorCode.CertificateRevoked, message: `this node was revoked: ${reason}`, fatal: true });
         session.connection.close('node revoked');
       }
-      markNodeDown(ctx, node.id, `revoked: ${reason}`);
-      const gone = ctx.roster.get(node.id)?.status === 'left' ? ctx.roster.get(node.id)! : ctx.roster.setStatus(node.id, 'left', `revoked: ${reason}`, now);
+      await markNodeDown(ctx, node.id, `revoked: ${reason}`);
+      const gone = ctx.roster.get(node.id)?.status === 'left' ? ctx.roster.get(node.id)! : await ctx.roster.setStatus(node.id, 'left', `revoked: ${reason}`, now);
       ctx.log.warn(`node ${node.name} revoked (${serials.length} certificate serial(s) refused from now on)`, { nodeId: node.id });
       return gone;
     }, { details: { name: node.name, reason } });
   }
 
-  auditLog(options: { afterIndex?: number; limit?: number } = {}): StoredAuditEntry[] {
+  async auditLog(options: { afterIndex?: number; limit?: number } = {}): Promise<StoredAuditEntry[]> {
     return this.audit.list(options);
   }
 
-  verifyAudit(): AuditVerification {
+  async verifyAudit(): Promise<AuditVerification> {
     return this.audit.verify();
   }
 

@@ -35,7 +35,7 @@ const quiet = { info() {}, warn() {}, error() {} };
 /** `extras.aclPolicy`: the coordinator's ACL policy (default DEFAULT_ACL_POLICY). */
 export async function startInProcessFleet(settings: Partial<CoordinatorSettings> = {}, extras: Pick<CoordinatorOptions, 'aclPolicy'> = {}): Promise<InProcessFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'bitacora-fleet-'));
-  const backbone = openSqliteBackbone({ file: join(dir, 'master', 'fleet.db'), durability: 'normal' });
+  const backbone = await openSqliteBackbone({ file: join(dir, 'master', 'fleet.db'), durability: 'normal' });
   const tls = await ensureFleetCa(join(dir, 'master'), { hosts: ['127.0.0.1'] });
   const coordinator = new Coordinator({
     backbone,
@@ -50,8 +50,8 @@ export async function startInProcessFleet(settings: Partial<CoordinatorSettings>
   });
   await coordinator.start();
   const system = { kind: 'system', name: 'test' } as const;
-  coordinator.access.addUser({ name: 'admin', role: 'admin' }, system);
-  const adminToken = coordinator.access.createApiToken({ user: 'admin' }, system).token;
+  await coordinator.access.addUser({ name: 'admin', role: 'admin' }, system);
+  const adminToken = (await coordinator.access.createApiToken({ user: 'admin' }, system)).token;
   const api = await startApiServer({ fleet: coordinator, host: '127.0.0.1', port: 0, access: coordinator.access });
   coordinator.setHttpUrl(api.url);
   const agents: Agent[] = [];
@@ -63,7 +63,7 @@ export async function startInProcessFleet(settings: Partial<CoordinatorSettings>
       const agent = new Agent({
         masterUrl: api.url,
         dataDir: agentDir,
-        token: coordinator.createJoinToken({ role: 'hybrid', createdBy: 'test' }).token,
+        token: (await coordinator.createJoinToken({ role: 'hybrid', createdBy: 'test' })).token,
         caHash: tls.caHash,
         node: { name, role: 'worker', capabilities: [], specializations: specializations ?? [], capacity: capacity ?? 4 },
         runner: new ProcessRunner(),
@@ -80,7 +80,7 @@ export async function startInProcessFleet(settings: Partial<CoordinatorSettings>
       await Promise.all(agents.map((a) => a.close()));
       await api.close();
       await coordinator.close();
-      backbone.close();
+      await backbone.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -52,7 +52,7 @@ export function loginRoutes(app: FastifyInstance, { access, sessions }: LoginRou
     // TokenInvalid / TokenExpired / TokenUsed / TokenRevoked → 401; audited by the access service.
     let principal;
     try {
-      principal = access.login(token);
+      principal = await access.login(token);
     } catch (err) {
       throttle.fail(request.ip, Date.now());
       throw err;

@@ -82,9 +82,9 @@ export function bodyString(body: unknown, field: string): string | null {
  * An entity a route's targets depend on, or undefined when it does not exist: the ACL then decides
  * on the fleet, and the handler answers the 404 (after validating the rest of the request).
  */
-export function lookup<T>(find: () => T): T | undefined {
+export async function lookup<T>(find: () => T | Promise<T>): Promise<T | undefined> {
   try {
-    return find();
+    return await find();
   } catch (err) {
     if (err instanceof BitacoraError && err.code === ErrorCode.NotFound) return undefined;
     throw err;

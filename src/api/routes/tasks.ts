@@ -71,17 +71,17 @@ const batchTargets = (request: FastifyRequest): Target[] => {
 
 export function taskRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
   const read = { config: { operation: 'ReadState' } } as const;
-  const taskProject = (request: FastifyRequest): Target[] => projectTargets([lookup(() => fleet.getTask(paramId(request, 'task id')))?.project]);
+  const taskProject = async (request: FastifyRequest): Promise<Target[]> => projectTargets([(await lookup(() => fleet.getTask(paramId(request, 'task id'))))?.project]);
 
   app.post('/tasks', { bodyLimit: TASK_BODY_LIMIT, config: { operation: 'SubmitTask', targets: specTargets } }, async (request, reply) => {
     const spec = parseOrThrow(taskSpecSchema, bodyOrEmpty(request.body), 'task');
-    const outcome = fleetFor(fleet, request).submitTask(spec);
+    const outcome = await fleetFor(fleet, request).submitTask(spec);
     return reply.code(outcome.created ? 201 : 200).send(outcome);
   });
 
   app.post('/tasks/batch', { bodyLimit: BATCH_BODY_LIMIT, config: { operation: 'SubmitTask', targets: batchTargets } }, async (request, reply) => {
     const specs = parseOrThrow(batchSchema, request.body ?? [], 'task batch');
-    const outcomes = fleetFor(fleet, request).submitTasks(specs);
+    const outcomes = await fleetFor(fleet, request).submitTasks(specs);
     return reply.code(outcomes.some((o) => o.created) ? 201 : 200).send(outcomes);
   });
 
