@@ -4,7 +4,7 @@
  * check apply as they are. Files are read once at start and served from memory: one public
  * route per file, so every other path (API or not) keeps the API's 404 and auth behaviour.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { BitacoraError, ErrorCode } from '../core/index.js';
@@ -47,14 +47,22 @@ interface StaticFile {
   immutable: boolean;
 }
 
-function listFiles(root: string, dir = root): string[] {
+async function listFiles(root: string, dir = root): Promise<string[]> {
   const out: string[] = [];
-  for (const name of readdirSync(dir)) {
+  for (const name of await readdir(dir)) {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...listFiles(root, path));
+    if ((await stat(path)).isDirectory()) out.push(...(await listFiles(root, path)));
     else out.push(relative(root, path).split(sep).join('/'));
   }
   return out;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function send(reply: FastifyReply, file: StaticFile): FastifyReply {
@@ -64,8 +72,8 @@ function send(reply: FastifyReply, file: StaticFile): FastifyReply {
   return reply.send(file.body);
 }
 
-export function dashboardRoutes(app: FastifyInstance, { root }: DashboardOptions): void {
-  if (!existsSync(join(root, 'index.html'))) {
+export async function dashboardRoutes(app: FastifyInstance, { root }: DashboardOptions): Promise<void> {
+  if (!(await isFile(join(root, 'index.html')))) {
     // A checkout that was never built: a 404 in the API's envelope that says how to get the dashboard.
     app.get('/', { config: { public: true } }, async (_request, reply) =>
       sendError(reply, new BitacoraError(ErrorCode.NotFound, `the dashboard is not built (no ${join(root, 'index.html')}): run \`npm run build\``, {
@@ -75,9 +83,9 @@ export function dashboardRoutes(app: FastifyInstance, { root }: DashboardOptions
     return;
   }
   const files = new Map<string, StaticFile>();
-  for (const rel of listFiles(root)) {
+  for (const rel of await listFiles(root)) {
     files.set(rel, {
-      body: readFileSync(join(root, rel)),
+      body: await readFile(join(root, rel)),
       type: TYPES[extname(rel)] ?? 'application/octet-stream',
       immutable: rel.startsWith('assets/'),
     });

@@ -101,7 +101,10 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
       : false,
   });
   const { access } = options;
-  const sessions = new SessionStore(options.sessions);
+  const sessions = await SessionStore.open({
+    ...options.sessions,
+    onWriteError: (err) => app.log.warn({ err }, 'could not save the dashboard sessions (they are kept in memory)'),
+  });
   const deps = { fleet: options.fleet, access, sessions, ...(options.latestEventSeq ? { latestEventSeq: options.latestEventSeq } : {}) };
   const routeAccess: RouteAccess[] = [];
   app.decorate('routeAccess', routeAccess);
@@ -161,7 +164,7 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
       { prefix },
     );
   }
-  if (options.dashboard) dashboardRoutes(app, options.dashboard);
+  if (options.dashboard) await dashboardRoutes(app, options.dashboard);
   if (options.extend) await options.extend(app);
   return app;
 }

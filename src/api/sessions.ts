@@ -5,9 +5,12 @@
  * CSRF token. Sessions end on logout, after an idle period or an absolute lifetime, and when
  * their user is removed. With `file` they survive a restart of the master (a phone left open on
  * the dashboard catches up instead of asking for a new link); without it they end with it.
+ * Reads are answered from memory; the file is written in the background, one write at a time
+ * (changes made during a write are coalesced into the next), and `saved()` waits for it: login,
+ * logout and user removal answer only once the file says so.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Requester } from '../security/index.js';
 
 export type UserPrincipal = Extract<Requester, { kind: 'user' }>;
@@ -35,6 +38,8 @@ export interface SessionStoreOptions {
    * a usable cookie). Default: none, sessions live in memory only.
    */
   file?: string;
+  /** A write of `file` failed (the sessions stay in memory; the next change writes again). Default: ignored. */
+  onWriteError?: (err: unknown) => void;
 }
 
 /** lastSeenAt is written back at most this often (a write per request would be wasteful). */
@@ -56,7 +61,19 @@ export class SessionStore {
   /** Insertion order = least recently used first (`get` re-inserts). */
   private readonly sessions = new Map<string, DashboardSession>();
   private readonly file: string | null;
+  private readonly onWriteError: (err: unknown) => void;
   private persistedAt = 0;
+  /** The write in progress (or the last one), chained: writes never overlap. */
+  private writing: Promise<void> = Promise.resolve();
+  /** A write is queued that has not started yet: it will take every change made until it does. */
+  private queued = false;
+
+  /** A store that keeps its sessions in `options.file` (when given), with the ones saved there loaded. */
+  static async open(options: SessionStoreOptions = {}): Promise<SessionStore> {
+    const store = new SessionStore(options);
+    if (options.file) await store.load(options.file);
+    return store;
+  }
 
   constructor(options: SessionStoreOptions = {}) {
     this.idleMs = options.idleMs ?? DEFAULT_SESSION_IDLE_MS;
@@ -64,7 +81,7 @@ export class SessionStore {
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.now = options.now ?? Date.now;
     this.file = options.file ?? null;
-    if (this.file) this.load(this.file);
+    this.onWriteError = options.onWriteError ?? (() => {});
   }
 
   get size(): number {
@@ -128,13 +145,19 @@ export class SessionStore {
     return n;
   }
 
+  /** Resolves once every change made so far is in the file (at once without one). */
+  saved(): Promise<void> {
+    return this.writing;
+  }
+
   /**
    * The server is stopping: a persistent store writes what it has (the sessions go on after a
    * restart); an in-memory one forgets them.
    */
-  close(): void {
-    if (this.file) this.persist();
-    else this.sessions.clear();
+  async close(): Promise<void> {
+    if (!this.file) return this.sessions.clear();
+    this.persist();
+    await this.writing;
   }
 
   clear(): void {
@@ -143,10 +166,10 @@ export class SessionStore {
   }
 
   /** A missing or unreadable file is an empty store: the worst case is signing in again. */
-  private load(file: string): void {
+  private async load(file: string): Promise<void> {
     let saved: unknown;
     try {
-      saved = JSON.parse(readFileSync(file, 'utf8'));
+      saved = JSON.parse(await readFile(file, 'utf8'));
     } catch {
       return;
     }
@@ -159,12 +182,30 @@ export class SessionStore {
     }
   }
 
+  /** Queues a write of the current sessions (none when one is already queued: it will see them). */
   private persist(): void {
-    if (!this.file) return;
+    const file = this.file;
+    if (!file) return;
     this.persistedAt = this.now();
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify([...this.sessions.values()]), { mode: 0o600 });
-    renameSync(tmp, this.file);
+    if (this.queued) return;
+    this.queued = true;
+    this.writing = this.writing.then(() => this.write(file));
+  }
+
+  /**
+   * Never rejects: a failed write leaves the previous file (rename is atomic) and is reported to
+   * `onWriteError`; the worst case after a restart is signing in again, or a session ended since
+   * (the auth hook still checks its user against the access service).
+   */
+  private async write(file: string): Promise<void> {
+    this.queued = false;
+    const tmp = `${file}.tmp`;
+    try {
+      await writeFile(tmp, JSON.stringify([...this.sessions.values()]), { mode: 0o600 });
+      await rename(tmp, file);
+    } catch (err) {
+      this.onWriteError(err);
+    }
   }
 
   private expired(session: DashboardSession, now: number): boolean {
