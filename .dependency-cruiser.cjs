@@ -1,5 +1,6 @@
 /**
- * Enforces the layering of DESIGN.md: core ← scheduler/engine ← coordinator/agent ← api/cli/web.
+ * Enforces the layering of DESIGN.md: core ← scheduler/engine ← coordinator/agent ← api/cli/web
+ * (web/ = the dashboard, which may import only src/client and src/core).
  * Concrete implementations (store/sqlite, rpc, process runner) are wired only in src/bin.
  * `npm run lint:deps` fails on any violation.
  */
@@ -31,6 +32,20 @@ module.exports = {
     layer('api', ['core/', 'config/', 'coordinator/', 'access/', 'store/[^/]+\\.ts$', 'security/', 'engine/']),
     layer('client', ['core/']),
     layer('cli', ['core/', 'config/', 'client/', 'engine/', 'store/[^/]+\\.ts$']),
+    {
+      name: 'web-layer',
+      comment: 'web/ (the dashboard) talks to the master only through src/client, and may use the types and pure rules of src/core',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/', pathNot: ['^src/client/', '^src/core/'] },
+    },
+    {
+      name: 'web-uses-the-browser-transport',
+      comment: 'The dashboard runs in a browser: the Node-only transport (undici, ws with a CA) stays out of it',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/client/node-transport\\.ts$' },
+    },
     {
       name: 'generated-wire-types-stay-in-rpc',
       comment: 'Wire types never leak outside src/rpc.',

@@ -29,6 +29,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { nodeRevokeRoutes } from './routes/node-revoke.js';
 import { eventsRoute } from './ws/events.js';
+import { dashboardRoutes, type DashboardOptions } from './dashboard.js';
 
 export interface ApiServerOptions {
   fleet: FleetService;
@@ -50,8 +51,10 @@ export interface ApiServerOptions {
    * recorded before they happen; it throws to refuse them (fail-closed). Default: `access.record`.
    */
   audit?: AuditSink;
-  /** Dashboard sessions: idle (default 12 h) and absolute (default 7 d) expiry. */
-  sessions?: Pick<SessionStoreOptions, 'idleMs' | 'absoluteMs' | 'maxSessions'>;
+  /** Dashboard sessions: idle (default 12 h) and absolute (default 7 d) expiry; `file` keeps them across restarts (default: memory only). */
+  sessions?: Pick<SessionStoreOptions, 'idleMs' | 'absoluteMs' | 'maxSessions' | 'file'>;
+  /** The dashboard's built files (`dist/web`), served at `/`. Default: no dashboard (`/` answers 404). */
+  dashboard?: DashboardOptions;
 }
 
 /** Options of `startApiServer` only: how it listens. */
@@ -99,13 +102,16 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
       : false,
   });
   const { access } = options;
-  const sessions = new SessionStore(options.sessions);
+  const sessions = await SessionStore.open({
+    ...options.sessions,
+    onWriteError: (err) => app.log.warn({ err }, 'could not save the dashboard sessions (they are kept in memory)'),
+  });
   const deps = { fleet: options.fleet, access, sessions, ...(options.latestEventSeq ? { latestEventSeq: options.latestEventSeq } : {}) };
   const routeAccess: RouteAccess[] = [];
   app.decorate('routeAccess', routeAccess);
   // Default deny at registration: a route that declares no access cannot be added.
   app.addHook('onRoute', routeAccessGuard(routeAccess));
-  app.addHook('onClose', async () => sessions.clear());
+  app.addHook('onClose', async () => sessions.close());
   app.decorateRequest('principal', null);
   app.decorateRequest('authVia', null);
   app.decorateRequest('dashboardSession', null);
@@ -159,6 +165,7 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
       { prefix },
     );
   }
+  if (options.dashboard) await dashboardRoutes(app, options.dashboard);
   if (options.extend) await options.extend(app);
   return app;
 }

@@ -7,7 +7,9 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../api/server.js';
+import { dashboardLoginUrl } from '../client/index.js';
 import type { MasterHandle, MasterStartOptions } from '../cli/context.js';
 import { compileMasterConfig, nodeNameFromHostname, processContext } from '../config/index.js';
 import { Coordinator, type AccessControl, type CoordinatorSettings, type FleetService, type Logger, type SystemActor } from '../coordinator/index.js';
@@ -25,6 +27,7 @@ import { stderrLogger } from './support.js';
 export const CLIENT_FILE = 'client.json';
 export const ADMIN_KEY = 'auth/admin';
 export const LOCAL_AGENT_DIR = 'local-agent';
+export const DASHBOARD_SESSIONS_FILE = 'dashboard-sessions.json';
 
 /** What tests and embedders get beyond MasterHandle: the running service itself. */
 export interface LocalMaster extends MasterHandle {
@@ -106,6 +109,9 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       access: coordinator.access,
       latestEventSeq: () => latestSeq,
       logbook: backbone,
+      // Built by `npm run build` (vite) next to dist/bin; sessions survive restarts of this master.
+      dashboard: { root: dashboardRoot() },
+      sessions: { file: join(dataDir, DASHBOARD_SESSIONS_FILE) },
     });
     cleanups.push(() => api.close());
     coordinator.setHttpUrl(api.url);
@@ -151,7 +157,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       dashboardUrl: `${api.url}/`,
       grpcAddress: coordinator.agentAddress,
       adminToken: admin.token,
-      ...(loginToken ? { loginToken } : {}),
+      ...(loginToken ? { loginToken, loginUrl: dashboardLoginUrl(api.url, loginToken) } : {}),
       caHash: tls.caHash,
       joinCommand: joinToken.join,
       closed,
@@ -164,6 +170,15 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
     await unwind();
     throw err;
   }
+}
+
+/**
+ * The dashboard's built files: dist/web beside dist/bin; a master run from src/ (in-process
+ * tests) uses the repository's dist/web. When neither is built, `/` says to run `npm run build`.
+ */
+function dashboardRoot(): string {
+  const candidates = [new URL('../web/', import.meta.url), new URL('../../dist/web/', import.meta.url)].map((u) => fileURLToPath(u));
+  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]!;
 }
 
 /** The user created on first start; the CLI's token in client.json acts for it. */

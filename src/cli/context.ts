@@ -30,6 +30,8 @@ export interface MasterHandle {
   adminToken: string;
   /** First start only: a one-time dashboard login token for user admin (valid 15 min). */
   loginToken?: string;
+  /** With `loginToken`: the link that signs a browser in with it (`<dashboardUrl>#login=…`). */
+  loginUrl?: string;
   caHash: string;
   /** `bitacora join <url> --token <fresh token> --ca-hash <hash>` for another machine. */
   joinCommand: string;

@@ -68,6 +68,7 @@ export function accessRoutes(app: FastifyInstance, { access, sessions }: AccessR
     const { name } = parseOrThrow(userParamSchema, request.params, 'user name');
     await access.removeUser(name, request.principal!);
     sessions.deleteUser(name);
+    await sessions.saved();
     return reply.code(204).send();
   });
 
