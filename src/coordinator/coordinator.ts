@@ -23,6 +23,7 @@ import { silentLogger, type DispatchTrigger, type Logger, type Runtime } from '.
 import { Dispatcher } from './dispatcher.js';
 import { CoordinatorUnavailableError } from './errors.js';
 import { Failover } from './failover.js';
+import { PendingQueue } from './pending-queue.js';
 import { HeldWork, LeaseTerms } from './held-work.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { Hub } from './hub.js';
@@ -102,6 +103,7 @@ export class Coordinator implements FleetService {
   private readonly fleet: FleetState;
   private readonly hub: Hub;
   private readonly failover: Failover;
+  private readonly tasks: PendingQueue;
   private readonly monitor: HeartbeatMonitor;
   private readonly dispatcher: Dispatcher;
   private readonly results: ResultHandler;
@@ -143,9 +145,11 @@ export class Coordinator implements FleetService {
     this.grpcAddress = options.identity.grpcAddress ?? '';
     this.httpUrl = options.identity.httpUrl;
     this.estimates = new EstimateBook(backbone.kv);
-    this.dispatcher = new Dispatcher({ runtime, state, tasks: backbone.tasks, projects: backbone.projects, scheduler: options.scheduler, estimates: this.estimates });
+    // Every task write of the coordinator goes through the pending copy, so dispatch reads none.
+    const tasks = (this.tasks = new PendingQueue(backbone.tasks));
+    this.dispatcher = new Dispatcher({ runtime, state, tasks, projects: backbone.projects, scheduler: options.scheduler, estimates: this.estimates });
     const dispatch: DispatchTrigger = this.dispatcher;
-    this.failover = new Failover({ runtime, state, tasks: backbone.tasks, dispatch });
+    this.failover = new Failover({ runtime, state, tasks, dispatch });
     this.monitor = new HeartbeatMonitor({
       clock: runtime.clock,
       lastHeard: state.lastHeard,
@@ -159,7 +163,7 @@ export class Coordinator implements FleetService {
       onError: (nodeId, err) => runtime.log.warn(`cannot mark node ${nodeId} down yet (retrying): ${err instanceof Error ? err.message : String(err)}`),
     });
     const guard = new ProtocolGuard({ runtime, events: backbone.events });
-    this.results = new ResultHandler({ runtime, state, tasks: backbone.tasks, taskLogs: backbone.taskLogs, estimates: this.estimates, dispatch, guard });
+    this.results = new ResultHandler({ runtime, state, tasks, taskLogs: backbone.taskLogs, estimates: this.estimates, dispatch, guard });
     this.certs = options.nodeCa ? new NodeCertificates(backbone.kv, options.nodeCa) : null;
     const audit = new AuditWriter(backbone.events, () => runtime.clock.now());
     this.security = new AuditedOperations({ audit, log: runtime.log });
@@ -174,7 +178,7 @@ export class Coordinator implements FleetService {
     });
     const access = this.accessControl;
     const membership = new Membership({
-      runtime, state, tasks: backbone.tasks, joinTokens: backbone.joinTokens, events: backbone.events, dispatch, secrets: options.secrets, certs: this.certs,
+      runtime, state, tasks, joinTokens: backbone.joinTokens, events: backbone.events, dispatch, secrets: options.secrets, certs: this.certs,
     });
     this.hub = new Hub({
       runtime, state, membership, monitor: this.monitor, results: this.results, failover: this.failover, audit, guard, dispatch,
@@ -183,7 +187,7 @@ export class Coordinator implements FleetService {
       accepting: () => this.lifecycle === 'running',
     });
     this.commands = new Commands({
-      runtime, state, kv: backbone.kv, events: backbone.events, tasks: backbone.tasks,
+      runtime, state, kv: backbone.kv, events: backbone.events, tasks,
       dispatcher: this.dispatcher, monitor: this.monitor, estimates: this.estimates, failover: this.failover, certs: this.certs,
       onShutdownRequested: (reason) => {
         // Give the emergencyShutdown frames a moment to reach the agents before we stop.
@@ -216,6 +220,7 @@ export class Coordinator implements FleetService {
       await this.accessControl.start();
       fleet.active.clear();
       for (const task of await backbone.tasks.list({ states: [...ACTIVE_TASK_STATES] })) fleet.active.add(task, estimateKeyOf(task));
+      await this.tasks.load();
       await this.estimates.load();
       const stored = await backbone.kv.get<AgentConfig>(CONFIG_KEY);
       if (stored) fleet.agentConfig = { ...fleet.agentConfig, ...stored.value };
@@ -360,7 +365,7 @@ export class Coordinator implements FleetService {
     const resolved = specs.map((s) => this.resolvePin(s));
     const projects = [...new Set(resolved.map((s) => s.project ?? null))].slice(0, 20);
     // Audited per call (a batch is one entry), stored with the submission: one commit for both.
-    const outcomes = await this.security.privilegedWrite('task.submit', null, (record) => this.options.backbone.tasks.submitMany(resolved, this.runtime.clock.now(), { record }), {
+    const outcomes = await this.security.privilegedWrite('task.submit', null, (record) => this.tasks.submitMany(resolved, this.runtime.clock.now(), { record }), {
       details: { count: resolved.length, projects },
     });
     this.dispatcher.schedule();

@@ -155,9 +155,12 @@ export class Hub {
         if (message.running.length > 0) return deps.results.claims(session, nodeId, message.running);
         return;
       }
-      case 'leaving':
+      case 'leaving': {
         deps.monitor.beat(nodeId);
-        return this.deps.failover.nodeLeaving(nodeId, message.reason, message.stopped);
+        // What it names but does not hold is answered like any stale or unknown report.
+        const notHeld = message.stopped.filter((ref) => !deps.state.active.holder(ref.taskId, ref.attempt, nodeId));
+        return Promise.all([deps.failover.nodeLeaving(nodeId, message.reason, message.stopped), deps.results.notHeld(session, notHeld, 'leaving')]).then(() => undefined);
+      }
       case 'renewCertificate':
         void this.renew(session, nodeId, message.csrPem);
         return;

@@ -222,6 +222,11 @@ export class ResultHandler {
    */
   private acks = new Map<string, ResultAck[]>();
 
+  /** Refs a node named (leaving, rejections) that are not its current attempts: recorded as stale, or refused as unknown. */
+  async notHeld(session: AgentStream, refs: readonly TaskRef[], what: string): Promise<void> {
+    for (const ref of refs) await this.recordStaleIfKnown(session, ref.taskId, ref.attempt, what);
+  }
+
   private ack(nodeId: string, ref: TaskRef, accepted: boolean, reason?: string): void {
     if (this.acks.size === 0) queueMicrotask(() => this.flushAcks());
     let pending = this.acks.get(nodeId);
