@@ -30,7 +30,7 @@ export interface ReportBatcherOptions {
   maxFrameBytes?: number;
   /** Most reports per frame. Default MAX_BATCH_ITEMS. */
   maxItems?: number;
-  /** Defers the flush to the end of the turn. Default setImmediate (unref'd). */
+  /** Defers the flush to the end of the turn. Default setImmediate. */
   schedule?: (flush: () => void) => void;
 }
 
@@ -41,7 +41,10 @@ type List = keyof typeof RANK;
 /** Upper bound of an item's fixed protobuf overhead (tags, varints, doubles, sub-message lengths). */
 const ITEM_OVERHEAD_BYTES = 48;
 
-const deferToImmediate = (flush: () => void): void => void setImmediate(flush).unref();
+// Not unref'd: an unref'd immediate does not stop the event loop from blocking in its poll
+// phase, so a report made from a timer (a task's timeout, a delayed finish) would wait for the
+// next I/O or timer — up to a heartbeat interval — before it is sent.
+const deferToImmediate = (flush: () => void): void => void setImmediate(flush);
 
 export class ReportBatcher implements ReportSink {
   private frame: TaskReports = empty();

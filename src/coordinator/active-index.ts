@@ -74,6 +74,19 @@ export class ActiveIndex {
     return this.byNode.get(nodeId)?.size ?? 0;
   }
 
+  /**
+   * Slots of `nodeId` taken for new work: its attempts minus those whose result is being
+   * recorded — the agent has finished them, so the next assignment can travel in the same
+   * group commit as that result instead of waiting for it.
+   */
+  busyOn(nodeId: string): number {
+    const ids = this.byNode.get(nodeId);
+    if (!ids) return 0;
+    let busy = 0;
+    for (const id of ids) if (!this.byTask.get(id)!.finishing) busy++;
+    return busy;
+  }
+
   /** Entries held by `nodeId` (a copy: callers mutate the index while iterating). */
   on(nodeId: string): ActiveEntry[] {
     const ids = this.byNode.get(nodeId);

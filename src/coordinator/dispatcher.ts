@@ -115,7 +115,7 @@ export class Dispatcher implements DispatchTrigger {
     for (const [nodeId, session] of ctx.state.streams.entries()) {
       const node = ctx.state.roster.get(nodeId);
       if (!node || session.state !== 'active' || !Roster.acceptsWork(node)) continue;
-      const activeTasks = ctx.state.active.countOn(nodeId);
+      const activeTasks = ctx.state.active.busyOn(nodeId);
       free += Math.max(0, node.capacity - activeTasks);
       views.push({ node, activeTasks });
     }
@@ -159,7 +159,7 @@ export class Dispatcher implements DispatchTrigger {
       const session = ctx.state.streams.get(a.nodeId);
       const task = byId.get(a.taskId);
       if (!task || !node || !session || session.state !== 'active' || !Roster.acceptsWork(node)) continue;
-      if (ctx.state.active.countOn(a.nodeId) >= node.capacity || ctx.state.active.get(a.taskId)) continue;
+      if (ctx.state.active.busyOn(a.nodeId) >= node.capacity || ctx.state.active.get(a.taskId)) continue;
       ctx.state.active.add({ id: task.id, attempt: a.expectedAttempt + 1, nodeId: a.nodeId, project: task.project }, estimateKeyOf(task));
       chosen.push(a);
     }

@@ -158,6 +158,8 @@ export class ResultHandler {
     }
     let settle!: (recorded: boolean) => void;
     entry.finishing = new Promise<boolean>((resolve) => (settle = resolve));
+    // The slot is free from now on: a pass placing the next task runs while this result commits.
+    this.deps.dispatch.schedule();
     let outcome: ItemOutcome;
     try {
       outcome = await this.reports.push({ kind: 'finished', taskId, attempt, result });
