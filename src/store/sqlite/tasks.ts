@@ -170,45 +170,19 @@ export class SqliteTaskQueue implements Synchronous<TaskQueue> {
   }
 
   assign(id: string, nodeId: string, expectedAttempt: number, now: number): Task {
-    nonNegativeInt(expectedAttempt, 'expectedAttempt');
-    parseOrThrow(z.string().min(1, 'must not be empty'), nodeId, 'node id');
-    timestamp(now);
-    return this.db.write(`task ${id}`, () => {
-      const task = this.require(id);
-      if (task.state !== 'pending' || task.attempt !== expectedAttempt) {
-        throw new ConflictError(
-          `task ${id} is no longer pending at attempt ${expectedAttempt} (it is ${task.state} at attempt ${task.attempt})`,
-          { details: { taskId: id, state: task.state, attempt: task.attempt, expectedAttempt } },
-        );
-      }
-      return this.apply(task, nextAfterAssign(task, nodeId, now), now);
-    });
+    return this.db.write(`task ${id}`, () => this.assignNow(id, nodeId, expectedAttempt, now));
   }
 
   markRunning(id: string, attempt: number, now: number): Task {
-    timestamp(now);
-    return this.db.write(`task ${id}`, () => {
-      const task = this.fenced(id, attempt);
-      const change = nextAfterStart(task, now);
-      return change ? this.apply(task, change, now) : task;
-    });
+    return this.db.write(`task ${id}`, () => this.startNow(id, attempt, now));
   }
 
   complete(id: string, attempt: number, result: TaskResult, now: number): Task {
-    const r = parseOrThrow(taskResultSchema, result, 'task result');
-    timestamp(now);
-    return this.db.write(`task ${id}`, () => {
-      const task = this.fenced(id, attempt);
-      return this.apply(task, nextAfterResult(task, r, now), now);
-    });
+    return this.db.write(`task ${id}`, () => this.completeNow(id, attempt, result, now));
   }
 
   requeue(id: string, attempt: number, reason: string, now: number): Task {
-    timestamp(now);
-    return this.db.write(`task ${id}`, () => {
-      const task = this.fenced(id, attempt);
-      return this.apply(task, nextAfterInfraFailure(task, reason, now), now);
-    });
+    return this.db.write(`task ${id}`, () => this.requeueNow(id, attempt, reason, now));
   }
 
   cancel(id: string, reason: string, now: number): Task {
@@ -220,18 +194,22 @@ export class SqliteTaskQueue implements Synchronous<TaskQueue> {
     });
   }
 
+  // The batch verbs run each item without a savepoint of its own: every refusal (conflict,
+  // stale attempt, unknown task, bad input) is decided before the item writes anything, so a
+  // refused item has nothing to undo — and a savepoint per item would cost two statements each.
+
   assignMany(assignments: AssignmentInput[], now: number): ItemOutcome[] {
-    return this.db.write('task assignments', () => assignments.map((a) => this.item(() => this.assign(a.taskId, a.nodeId, a.expectedAttempt, now))));
+    return this.db.write('task assignments', () => assignments.map((a) => this.item(() => this.assignNow(a.taskId, a.nodeId, a.expectedAttempt, now))));
   }
 
   recordReports(reports: TaskReport[], now: number): ItemOutcome[] {
     return this.db.write('task reports', () =>
-      reports.map((r) => this.item(() => (r.kind === 'started' ? this.markRunning(r.taskId, r.attempt, now) : this.complete(r.taskId, r.attempt, r.result, now)))),
+      reports.map((r) => this.item(() => (r.kind === 'started' ? this.startNow(r.taskId, r.attempt, now) : this.completeNow(r.taskId, r.attempt, r.result, now)))),
     );
   }
 
   requeueMany(items: RequeueInput[], now: number): ItemOutcome[] {
-    return this.db.write('task requeues', () => items.map((i) => this.item(() => this.requeue(i.taskId, i.attempt, i.reason, now))));
+    return this.db.write('task requeues', () => items.map((i) => this.item(() => this.requeueNow(i.taskId, i.attempt, i.reason, now))));
   }
 
   recordFenced(id: string, attempt: number, what: string, now: number): void {
@@ -285,6 +263,42 @@ export class SqliteTaskQueue implements Synchronous<TaskQueue> {
   }
 
   /** One item of a batch verb: its own savepoint (a nested write), refused items reported, not thrown. */
+  // Each *Now method checks everything first and writes last; callers hold the transaction.
+
+  private assignNow(id: string, nodeId: string, expectedAttempt: number, now: number): Task {
+    nonNegativeInt(expectedAttempt, 'expectedAttempt');
+    parseOrThrow(z.string().min(1, 'must not be empty'), nodeId, 'node id');
+    timestamp(now);
+    const task = this.require(id);
+    if (task.state !== 'pending' || task.attempt !== expectedAttempt) {
+      throw new ConflictError(
+        `task ${id} is no longer pending at attempt ${expectedAttempt} (it is ${task.state} at attempt ${task.attempt})`,
+        { details: { taskId: id, state: task.state, attempt: task.attempt, expectedAttempt } },
+      );
+    }
+    return this.apply(task, nextAfterAssign(task, nodeId, now), now);
+  }
+
+  private startNow(id: string, attempt: number, now: number): Task {
+    timestamp(now);
+    const task = this.fenced(id, attempt);
+    const change = nextAfterStart(task, now);
+    return change ? this.apply(task, change, now) : task;
+  }
+
+  private completeNow(id: string, attempt: number, result: TaskResult, now: number): Task {
+    const r = parseOrThrow(taskResultSchema, result, 'task result');
+    timestamp(now);
+    const task = this.fenced(id, attempt);
+    return this.apply(task, nextAfterResult(task, r, now), now);
+  }
+
+  private requeueNow(id: string, attempt: number, reason: string, now: number): Task {
+    timestamp(now);
+    const task = this.fenced(id, attempt);
+    return this.apply(task, nextAfterInfraFailure(task, reason, now), now);
+  }
+
   private item(fn: () => Task): ItemOutcome {
     try {
       return { ok: true, task: fn() };
