@@ -25,6 +25,7 @@ import { Outbox } from './outbox.js';
 import { advertisedCapabilities, SERVE_EVERYTHING, type ServePolicy } from './serve-policy.js';
 import { machineResources } from './resources.js';
 import { CertificateKeeper } from './certificate-keeper.js';
+import { keepAuditCheckpoint } from './audit-checkpoint.js';
 import { certificateFacts } from './node-identity.js';
 import { loadAgentState, saveAgentState, type AgentState } from './state-file.js';
 
@@ -376,6 +377,13 @@ export class Agent {
         return;
       case 'emergencyShutdown':
         this.emergency(message.tier, message.reason);
+        return;
+      case 'auditCheckpoint':
+        try {
+          keepAuditCheckpoint(this.options.dataDir, message.checkpoint);
+        } catch (err) {
+          this.log.warn(`cannot keep the master's audit checkpoint: ${(err as Error).message}`);
+        }
         return;
       case 'welcome':
       case 'error':

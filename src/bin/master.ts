@@ -13,7 +13,7 @@ import { compileMasterConfig, nodeNameFromHostname, processContext } from '../co
 import { Coordinator, type AccessControl, type CoordinatorSettings, type FleetService, type Logger, type SystemActor } from '../coordinator/index.js';
 import { loadAgentState } from '../agent/index.js';
 import { PlacementScheduler } from '../scheduler/index.js';
-import { ensureFleetCa, generateSecret, hashSecret, reachableHostsFor, secretsEqual, writeFileDurably, type FleetTlsMaterial } from '../security/index.js';
+import { auditTrustFor, ensureFleetCa, generateSecret, hashSecret, reachableHostsFor, secretsEqual, writeFileDurably, type FleetTlsMaterial } from '../security/index.js';
 import { ValidationError } from '../core/index.js';
 import type { HttpTlsConfig } from '../config/index.js';
 import { openSqliteBackbone } from '../store/sqlite/index.js';
@@ -37,6 +37,8 @@ export interface MasterExtras {
   settings?: Partial<CoordinatorSettings>;
   /** Store durability; 'normal' is for benchmarks only. Default 'full'. */
   durability?: 'full' | 'normal';
+  /** Time between audit checkpoints while the trail grows. Default 5 s. */
+  auditCheckpointIntervalMs?: number;
   log?: Logger;
 }
 
@@ -71,6 +73,8 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
   };
   try {
     const tls = await ensureFleetCa(dataDir, { hosts: [...reachableHostsFor(grpc.host), ...reachableHostsFor(http.host)] });
+    // The audit keys and checkpoint file live beside the database, never in it.
+    const auditTrust = auditTrustFor(dataDir);
     let stopRequested: ((reason: string) => void) | null = null;
     const coordinator = new Coordinator({
       backbone,
@@ -84,6 +88,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       aclPolicyFile: config.security.aclPolicyFile,
       batch: (fn) => backbone.batch(fn),
       log,
+      audit: { trust: auditTrust, ...(extras.auditCheckpointIntervalMs ? { checkpointIntervalMs: extras.auditCheckpointIntervalMs } : {}) },
       onShutdownRequested: (reason) => stopRequested?.(reason),
     });
     await coordinator.start();
@@ -103,6 +108,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       access: coordinator.access,
       latestEventSeq: () => backbone.events.latestSeq(),
       logbook: backbone,
+      auditCheckpoints: { publicKeyPem: auditTrust.keys.publicKeyPem, checkpoints: () => auditTrust.checkpointFile.read() },
     });
     cleanups.push(() => api.close());
     coordinator.setHttpUrl(api.url);

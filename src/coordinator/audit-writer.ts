@@ -9,7 +9,7 @@
  * would otherwise be ahead of the log).
  */
 import { BitacoraError, ErrorCode, isBitacoraError, type BitacoraErrorOptions } from '../core/index.js';
-import { chainEntry, verifyAuditChain, type AuditEntry, type AuditRecord, type AuditVerification } from '../security/index.js';
+import { chainEntry, verifyAuditTrail, type AuditEntry, type AuditRecord, type AuditTrust, type AuditVerification } from '../security/index.js';
 import type { EventLog } from '../store/events.js';
 
 export class AuditUnavailableError extends BitacoraError {
@@ -31,7 +31,14 @@ export class AuditWriter {
   /** The last entry written; undefined until resumed from the log. */
   private head: { index: number; hash: string } | null | undefined;
 
-  constructor(private readonly events: EventLog, private readonly now: () => number) {}
+  /** `trust`: the MAC key and checkpoints (null: an unkeyed chain, as before keys existed). */
+  constructor(private readonly events: EventLog, private readonly now: () => number, readonly trust: AuditTrust | null = null) {}
+
+  /** The head of the chain now (re-read from the log when unknown); null for an empty trail. */
+  currentHead(): { index: number; hash: string } | null {
+    if (this.head === undefined) this.head = this.resume();
+    return this.head;
+  }
 
   /**
    * Forgets the cached head, so the next entry re-reads it from the log: call after a store
@@ -45,7 +52,7 @@ export class AuditWriter {
   record(record: AuditRecord): AuditEntry {
     try {
       if (this.head === undefined) this.head = this.resume();
-      const entry = chainEntry(this.head, record, this.now());
+      const entry = chainEntry(this.head, record, this.now(), this.trust?.macKey);
       this.events.append({ type: 'audit', subject: record.target, data: { ...entry } });
       this.head = { index: entry.index, hash: entry.hash };
       return entry;
@@ -77,8 +84,12 @@ export class AuditWriter {
     return options.limit !== undefined ? out.slice(-options.limit) : out;
   }
 
-  verify(): AuditVerification {
-    return verifyAuditChain(this.scan().map((s) => ({ entry: s.entry, seq: s.seq })));
+  /** Chain, MACs and the checkpoint file; `checkpoints`: more to check against (one an agent kept). */
+  verify(checkpoints: readonly unknown[] = []): AuditVerification {
+    const entries = this.scan().map((s) => ({ entry: s.entry, seq: s.seq }));
+    if (!this.trust) return verifyAuditTrail(entries, { checkpoints });
+    const { macKey, publicKey, checkpointFile } = this.trust;
+    return verifyAuditTrail(entries, { macKey, publicKey, checkpointLog: checkpointFile.read(), checkpoints });
   }
 
   /** Resumes the chain from the last audit event in the log (coordinator restart). */

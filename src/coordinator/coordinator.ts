@@ -30,9 +30,10 @@ import { RefusalBook } from './refusals.js';
 import { EstimateBook, ResultHandler } from './results.js';
 import { Roster } from './roster.js';
 import { AuditWriter, type StoredAuditEntry } from './audit-writer.js';
+import { AuditCheckpointer } from './audit-checkpoints.js';
 import { NodeCertificates, type NodeCertOptions } from './node-certs.js';
 import { SecurityOps } from './security-ops.js';
-import type { AclPolicy, AuditVerification, Requester } from '../security/index.js';
+import type { AclPolicy, AuditTrust, AuditVerification, Requester } from '../security/index.js';
 import { AccessControl, actorOf } from './access-control.js';
 import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fleet-service.js';
 
@@ -74,6 +75,8 @@ export interface CoordinatorOptions {
   log?: Logger;
   /** An emergency 'shutdown-nodes' asks the master to stop; the composition root decides how. */
   onShutdownRequested?: (reason: string) => void;
+  /** The audit MAC key and signed checkpoints (audit-checkpoints.ts). Omitted: an unkeyed chain (tests). */
+  audit?: { trust: AuditTrust; checkpointIntervalMs?: number };
 }
 
 const tokenOptionsSchema = z
@@ -95,6 +98,7 @@ export class Coordinator implements FleetService {
   private readonly estimates: EstimateBook;
   private readonly certs: NodeCertificates | null;
   private readonly security: SecurityOps;
+  private readonly checkpoints: AuditCheckpointer | null;
   private readonly accessControl: AccessControl;
   /**
    * Users, API/login tokens, the live ACL policy and `authorize` (the API's one check): an
@@ -153,7 +157,10 @@ export class Coordinator implements FleetService {
     this.dispatcher = dispatchRef.dispatcher = new Dispatcher(ctx, { scheduler: options.scheduler, estimates: this.estimates });
     this.results = new ResultHandler(ctx, this.estimates, (session, error) => this.hub.refuse(session, error, false));
     this.certs = options.nodeCa ? new NodeCertificates(options.backbone.kv, options.nodeCa) : null;
-    const audit = new AuditWriter(options.backbone.events, () => ctx.clock.now());
+    const audit = new AuditWriter(options.backbone.events, () => ctx.clock.now(), options.audit?.trust ?? null);
+    this.checkpoints = options.audit
+      ? new AuditCheckpointer({ writer: audit, trust: options.audit.trust, sessions: ctx.sessions, now: () => ctx.clock.now(), log: ctx.log, ...(options.audit.checkpointIntervalMs ? { intervalMs: options.audit.checkpointIntervalMs } : {}) })
+      : null;
     this.security = new SecurityOps(ctx, audit, this.certs);
     this.access = this.accessControl = new AccessControl({
       kv: options.backbone.kv,
@@ -232,6 +239,7 @@ export class Coordinator implements FleetService {
     }
     this.monitor.start();
     this.dispatcher.start();
+    this.checkpoints?.start();
     this.flushTimer = setInterval(() => this.flushEstimates(), ctx.settings.estimatesFlushMs);
     this.flushTimer.unref();
     this.heartbeatFlushTimer = setInterval(() => this.flushHeartbeats(), HEARTBEAT_FLUSH_MS);
@@ -262,6 +270,7 @@ export class Coordinator implements FleetService {
       if (this.flushTimer) clearInterval(this.flushTimer);
       if (this.heartbeatFlushTimer) clearInterval(this.heartbeatFlushTimer);
       if (this.leaseTimer) clearInterval(this.leaseTimer);
+      this.checkpoints?.close();
       this.hub.closeAll('coordinator stopping');
       await this.rpc?.close();
       this.flushEstimates();
@@ -335,9 +344,9 @@ export class Coordinator implements FleetService {
     return this.security.auditLog(options);
   }
 
-  /** Re-checks the whole hash chain; names the first edited, deleted or reordered entry. */
-  verifyAudit(): AuditVerification {
-    return this.security.verifyAudit();
+  /** Re-checks chain, MACs and checkpoints (plus `checkpoints`, e.g. one an agent kept); names the first break. */
+  verifyAudit(checkpoints?: readonly unknown[]): AuditVerification {
+    return this.security.verifyAudit(checkpoints);
   }
 
   submitTask(spec: NewTaskSpec): { task: Task; created: boolean } {

@@ -34,8 +34,8 @@ export interface FleetService {
   revokeNode?(idOrName: string, reason?: string): FleetNode;
   /** The hash-chained audit trail, oldest first. */
   auditLog?(options?: { afterIndex?: number; limit?: number }): StoredAuditEntry[];
-  /** Verifies the audit chain; names the first broken entry. */
-  verifyAudit?(): AuditVerification;
+  /** Verifies the audit chain, its MACs and checkpoints (plus `checkpoints` given, e.g. an agent's); names the first break. */
+  verifyAudit?(checkpoints?: readonly unknown[]): AuditVerification;
 
   /** Persisted before it returns. `pinnedNode` may be a name; it is resolved to an id. */
   submitTask(spec: NewTaskSpec): { task: Task; created: boolean };

@@ -96,8 +96,8 @@ export class SecurityOps {
     return this.audit.list(options);
   }
 
-  verifyAudit(): AuditVerification {
-    return this.audit.verify();
+  verifyAudit(checkpoints?: readonly unknown[]): AuditVerification {
+    return this.audit.verify(checkpoints);
   }
 
   requireNode(idOrName: string): FleetNode {

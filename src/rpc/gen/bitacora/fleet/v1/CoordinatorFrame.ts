@@ -12,6 +12,7 @@ import type { EmergencyShutdown as _bitacora_fleet_v1_EmergencyShutdown, Emergen
 import type { Error as _bitacora_fleet_v1_Error, Error__Output as _bitacora_fleet_v1_Error__Output } from '../../../bitacora/fleet/v1/Error.js';
 import type { Certificate as _bitacora_fleet_v1_Certificate, Certificate__Output as _bitacora_fleet_v1_Certificate__Output } from '../../../bitacora/fleet/v1/Certificate.js';
 import type { HeartbeatAck as _bitacora_fleet_v1_HeartbeatAck, HeartbeatAck__Output as _bitacora_fleet_v1_HeartbeatAck__Output } from '../../../bitacora/fleet/v1/HeartbeatAck.js';
+import type { AuditCheckpoint as _bitacora_fleet_v1_AuditCheckpoint, AuditCheckpoint__Output as _bitacora_fleet_v1_AuditCheckpoint__Output } from '../../../bitacora/fleet/v1/AuditCheckpoint.js';
 
 export interface CoordinatorFrame {
   'welcome'?: (_bitacora_fleet_v1_Welcome | null);
@@ -25,7 +26,8 @@ export interface CoordinatorFrame {
   'error'?: (_bitacora_fleet_v1_Error | null);
   'certificate'?: (_bitacora_fleet_v1_Certificate | null);
   'heartbeatAck'?: (_bitacora_fleet_v1_HeartbeatAck | null);
-  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck";
+  'auditCheckpoint'?: (_bitacora_fleet_v1_AuditCheckpoint | null);
+  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck"|"auditCheckpoint";
 }
 
 export interface CoordinatorFrame__Output {
@@ -40,5 +42,6 @@ export interface CoordinatorFrame__Output {
   'error'?: (_bitacora_fleet_v1_Error__Output | null);
   'certificate'?: (_bitacora_fleet_v1_Certificate__Output | null);
   'heartbeatAck'?: (_bitacora_fleet_v1_HeartbeatAck__Output | null);
-  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck";
+  'auditCheckpoint'?: (_bitacora_fleet_v1_AuditCheckpoint__Output | null);
+  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck"|"auditCheckpoint";
 }
