@@ -376,6 +376,16 @@ export class Coordinator implements FleetService {
     return task;
   }
 
+  /** Why a pending task waits (the scheduler's latest reason; waiting-reasons.ts), else null. */
+  waitingReason(task: Pick<Task, 'id' | 'state'>): string | null {
+    return this.dispatcher.waiting.reasonFor(task, this.dispatcher.isFrozen);
+  }
+
+  /** Of `needs`, the capabilities no node of the fleet advertises. */
+  unadvertisedNeeds(needs: readonly string[]): string[] {
+    return this.dispatcher.waiting.unadvertised(needs);
+  }
+
   cancelTask(id: string, reason = 'cancelled by user'): Task {
     return this.security.privileged('task.cancel', id, () => this.commands.cancelTask(id, reason));
   }

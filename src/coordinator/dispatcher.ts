@@ -13,6 +13,7 @@ import type { ExecuteTaskCommand } from '../rpc/messages.js';
 import type { CoordinatorContext } from './context.js';
 import { Roster } from './roster.js';
 import type { EstimateBook } from './results.js';
+import { WaitingReasons } from './waiting-reasons.js';
 
 export interface DispatcherOptions {
   scheduler: Scheduler;
@@ -37,8 +38,12 @@ export class Dispatcher {
   private tick: NodeJS.Timeout | null = null;
   private pins: { at: number; value: Record<string, string[]> } | null = null;
   readonly stats: DispatchStats = { passes: 0, assigned: 0, conflicts: 0, lastPlanMs: 0 };
+  /** Why each pending task waits: the scheduler's latest reasons (waiting-reasons.ts). */
+  readonly waiting: WaitingReasons;
 
-  constructor(private readonly ctx: CoordinatorContext, private readonly options: DispatcherOptions) {}
+  constructor(private readonly ctx: CoordinatorContext, private readonly options: DispatcherOptions) {
+    this.waiting = new WaitingReasons(ctx, options.scheduler);
+  }
 
   /** Stop-dispatch (emergency tier 1): nothing new is assigned until `resume`. */
   get isFrozen(): boolean {
@@ -94,7 +99,10 @@ export class Dispatcher {
       free += Math.max(0, node.capacity - activeTasks);
       views.push({ node, activeTasks });
     }
-    if (free === 0) return 0;
+    if (free === 0) {
+      this.waiting.withoutFreeSlots(views);
+      return 0;
+    }
     const window = Math.min(ctx.settings.maxPlanWindow, Math.max(64, free * 4));
     const pending = ctx.backbone.tasks.pending(window);
     if (pending.length === 0) return 0;
@@ -104,6 +112,7 @@ export class Dispatcher {
       activeByProject: { ...ctx.active.byProject() },
       estimates: this.options.estimates.snapshot(),
       projectPins: this.projectPins(),
+      unavailable: this.waiting.unavailableNodes(views),
     };
     const refusedBy = ctx.refusals.forTasks(pending);
     if (refusedBy) snapshot.refusedBy = refusedBy;
@@ -111,6 +120,7 @@ export class Dispatcher {
     const plan = this.options.scheduler.plan(snapshot, ctx.clock.now());
     this.stats.lastPlanMs = performance.now() - started;
     this.stats.passes++;
+    this.waiting.record(plan);
     if (plan.assignments.length === 0) return 0;
 
     const byId = new Map<string, Task>();

@@ -42,6 +42,10 @@ export interface FleetService {
   submitTasks(specs: NewTaskSpec[]): { task: Task; created: boolean }[];
   listTasks(filter?: TaskFilter): Task[];
   getTask(id: string): Task;
+  /** Why a pending task waits: the scheduler's latest reason for it (null: not pending, or not planned yet). */
+  waitingReason?(task: Pick<Task, 'id' | 'state'>): string | null;
+  /** Of `needs`, the capabilities no node of the fleet advertises (the submission is accepted all the same). */
+  unadvertisedNeeds?(needs: readonly string[]): string[];
   /** Cancels anywhere: pending tasks at once, running ones on their node. */
   cancelTask(id: string, reason?: string): Task;
   taskLogs(id: string, options?: { attempt?: number; afterSeq?: number }): TaskLogChunk[];
