@@ -38,19 +38,30 @@ export interface MasterHandle {
   close(): Promise<void>;
 }
 
+/**
+ * What `join` was given. Node settings left undefined (role, name, capabilities,
+ * specializations, capacity, allow-lists) keep what the node saved at its last start, else
+ * their defaults; the ones given are saved for the next start.
+ */
 export interface AgentStartOptions {
   masterUrl: string;
   token?: string;
   caHash?: string;
-  role: 'worker' | 'hybrid';
+  role?: 'worker' | 'hybrid';
   name?: string;
-  capabilities: string[];
-  specializations: string[];
+  capabilities?: string[];
+  specializations?: string[];
   capacity?: number;
+  serveOnly?: string[];
+  serveProjects?: string[];
+  /** Advertise what the machine is found to have (os, arch, tools on PATH). Default true. */
+  fingerprint?: boolean;
   dataDir: string;
 }
 
 export interface AgentHandle {
+  /** What the node runs as, saved flags and fingerprint included (absent in fakes). */
+  settings?: { role: string; name: string; capabilities: readonly string[]; restored: readonly string[] };
   nodeId(): string | null;
   closed: Promise<void>;
   close(): Promise<void>;

@@ -16,10 +16,10 @@ interface JoinOptions {
   capacity?: string;
   serveOnly?: string;
   serveProjects?: string;
+  /** false with --no-fingerprint. */
+  fingerprint?: boolean;
 }
 
-/** The node's allow-lists; startAgent (bin/agent-main.ts) reads them beyond AgentStartOptions. */
-type JoinStart = AgentStartOptions & { serveOnly?: string[]; serveProjects?: string[] };
 
 /** `a,b` → project names (workspace slugs), each checked. */
 function parseProjects(option: string, value: string | undefined): string[] | undefined {
@@ -52,19 +52,24 @@ export function registerJoin(program: Command, ctx: CliContext): void {
     .argument('<url>', "the master's URL, as printed by `bitacora up` or `bitacora token create`")
     .option('--token <token>', 'one-time join token (only for the first join; later starts reuse the stored credential)')
     .option('--ca-hash <sha256:hex>', "fingerprint of the fleet CA to pin (refuses a master whose CA differs)")
-    .option('--role <role>', 'worker (executes) or hybrid (executes, can take over coordination)', 'worker')
+    .option('--role <role>', 'worker (executes) or hybrid (executes, can take over coordination); default worker')
     .option('--name <name>', 'node name shown in the fleet (default: the host name)')
     .option('--capabilities <list>', 'what this node can run, comma-separated (hard constraints), e.g. linux,docker')
     .option('--specialization <list>', 'what this node is best at, comma-separated (affinity), e.g. build,test')
     .option('--capacity <n>', 'tasks run at the same time (default: the number of CPUs)')
     .option('--serve-only <list>', 'serve only these of --capabilities (comma-separated); the node refuses any task needing others')
     .option('--serve-projects <list>', "run only these projects' tasks (comma-separated; 'default' = tasks without a project); the node refuses the rest")
+    .option('--no-fingerprint', 'do not advertise what the machine is found to have (os:…, arch:…, tools on PATH)')
     .addHelpText(
       'after',
       `
 The agent dials out to the master (works from behind NAT), keeps one gRPC stream over TLS and
 reconnects with backoff. After the first join its node credential is stored in the data
-directory, so restarting it needs no token.
+directory, so restarting it needs no token. The node settings given (role, name,
+capabilities, specialization, capacity, serve lists) are saved there too
+(node-settings.json): a restart without them keeps them; one given again replaces the saved
+value. Besides --capabilities the node advertises what it finds: os:<os>, arch:<arch> and
+tools on PATH (docker, node, git, python3, make, gcc, …); --serve-only restricts them too.
 
 Examples:
   $ bitacora join http://10.0.0.5:7700 --token bjt_… --ca-hash sha256:…   # as printed by \`bitacora up\`
@@ -84,22 +89,23 @@ a task outside them is refused (the master places it elsewhere or keeps it pendi
         if (opts.name !== undefined && !slugSchema.safeParse(opts.name).success) {
           throw invalid('--name', `'${opts.name}' is not a valid node name: lowercase letters, digits, ".", "_" or "-"`);
         }
-        const role = parseChoice('--role', opts.role, ['worker', 'hybrid'] as const) ?? 'worker';
+        const role = parseChoice('--role', opts.role, ['worker', 'hybrid'] as const);
         const capacity = parseIntegerOption('--capacity', opts.capacity, 1, 1024);
-        const capabilities = parseCapabilities('--capabilities', opts.capabilities);
+        const capabilities = opts.capabilities !== undefined ? parseCapabilities('--capabilities', opts.capabilities) : undefined;
+        const specializations = opts.specialization !== undefined ? parseCapabilities('--specialization', opts.specialization) : undefined;
+        // Whether --serve-only stays within the capabilities is checked once merged with the saved ones and the fingerprint.
         const serveOnly = opts.serveOnly !== undefined ? parseCapabilities('--serve-only', opts.serveOnly) : undefined;
-        const notHeld = serveOnly?.filter((c) => !capabilities.includes(c)) ?? [];
-        if (notHeld.length > 0) throw invalid('--serve-only', `${notHeld.join(', ')} not among --capabilities (${capabilities.join(', ') || 'none'}): --serve-only can only restrict them`);
         const serveProjects = parseProjects('--serve-projects', opts.serveProjects);
         const joinToken = opts.token ?? run.globals.token;
         const signal = run.stopSignal();
         const dataDir = run.dataDir();
-        const start: JoinStart = {
+        const start: AgentStartOptions = {
           masterUrl,
           dataDir,
-          role,
-          capabilities,
-          specializations: parseCapabilities('--specialization', opts.specialization),
+          ...(role !== undefined ? { role } : {}),
+          ...(capabilities !== undefined ? { capabilities } : {}),
+          ...(specializations !== undefined ? { specializations } : {}),
+          ...(opts.fingerprint === false ? { fingerprint: false } : {}),
           // The root program also has a `--token` (the API token); commander hands a `--token`
           // written after `join` to the root, so the join token is taken from either place.
           ...(joinToken !== undefined ? { token: joinToken } : {}),
@@ -110,12 +116,17 @@ a task outside them is refused (the master places it elsewhere or keeps it pendi
           ...(serveProjects !== undefined ? { serveProjects } : {}),
         };
         const handle = await ctx.deps.startAgent(start);
+        const effective = handle.settings;
+        const roleNow = effective?.role ?? role ?? 'worker';
         try {
           if (!run.json) ctx.stderr.write(`agent started (data in ${dataDir}); connecting to ${masterUrl}…\n`);
+          // On stderr also with --json: what a plain restart kept is worth knowing either way.
+          if (effective && effective.restored.length > 0) ctx.stderr.write(`kept from the last start: ${effective.restored.join(', ')} (give a flag to change it)\n`);
+          if (effective && !run.json) ctx.stderr.write(`node ${effective.name}, capabilities: ${effective.capabilities.join(', ') || 'none'}\n`);
           const nodeId = await waitForNodeId(handle, signal);
           if (nodeId !== null) {
-            if (run.json) printJson(ctx, { nodeId, masterUrl, role, dataDir });
-            else printLine(ctx, `joined the fleet at ${masterUrl} as node ${nodeId} (${role}). Press Ctrl-C to leave.`);
+            if (run.json) printJson(ctx, { nodeId, masterUrl, role: roleNow, dataDir, ...(effective ? { name: effective.name, capabilities: effective.capabilities } : {}) });
+            else printLine(ctx, `joined the fleet at ${masterUrl} as node ${nodeId} (${roleNow}). Press Ctrl-C to leave.`);
           }
           const byUser = await untilStopped(signal, handle.closed);
           ctx.stderr.write(byUser ? 'stopping the agent…\n' : 'the agent stopped.\n');

@@ -332,15 +332,15 @@ export class Hub {
   }
 
   /**
-   * A clean stop: no more work goes to the node (down, until it comes back), and the
-   * attempts it stopped are requeued now rather than at the end of its lease — their processes
-   * are dead, the agent says, and only it can know.
+   * A clean stop: no more work goes to the node ('left': it said goodbye, unlike a lost node,
+   * which is 'down'; it may come back with its certificate), and the attempts it stopped are
+   * requeued now rather than at the end of its lease — their processes are dead, the agent
+   * says, and only it can know.
    */
   private leaving(session: AgentSession, nodeId: string, reason: string, stopped: readonly TaskRef[]): void {
     const { ctx } = this;
     const node = ctx.roster.get(nodeId);
-    // Not 'left': that is for removed and revoked nodes, whose identity is refused from then on.
-    if (node && node.status !== 'left') ctx.roster.setStatus(nodeId, 'down', `agent stopping: ${reason}`, ctx.clock.now());
+    if (node && node.status !== 'left') ctx.roster.setStatus(nodeId, 'left', `agent stopping: ${reason}`, ctx.clock.now());
     for (const ref of stopped) this.deps!.results.rejected(session, nodeId, ref.taskId, ref.attempt, `agent stopping: ${reason}`);
     ctx.log.info(`node ${node?.name ?? nodeId} is leaving (${reason}); ${stopped.length} stopped task(s) handed back`, { nodeId });
   }

@@ -33,8 +33,9 @@ export const userNameSchema = z
 
 export const tagSchema = z.string().min(1).max(64).regex(/^[\w.:/-]+$/, 'tags are words: letters, digits, _ . : / -');
 
+/** `docker`, `linux`; `:` namespaces what a node finds about itself (`os:linux`, `arch:x64`). */
 export const capabilitySchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'capabilities are lowercase words: a-z, 0-9, ".", "_", "-"');
+  .regex(/^[a-z0-9][a-z0-9._:-]*$/, 'capabilities are lowercase words: a-z, 0-9, ".", "_", ":", "-"');
