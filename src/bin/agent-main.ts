@@ -41,6 +41,7 @@ export async function startAgent(
   const restored = Object.keys(saved ?? {}).filter((k) => given[k as keyof typeof given] === undefined);
   const config = compileAgentConfig(
     {
+      ...options.settings,
       masterUrl: options.masterUrl,
       ...(options.token !== undefined ? { token: options.token } : {}),
       ...(options.caHash !== undefined ? { caHash: options.caHash } : {}),

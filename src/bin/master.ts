@@ -46,7 +46,10 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
   const log = extras.log ?? stderrLogger('master');
   const config = compileMasterConfig(
     {
-      dataDir: options.dataDir, http: options.http, grpc: options.grpc, localWorker: options.localWorker,
+      ...options.settings,
+      dataDir: options.dataDir, localWorker: options.localWorker,
+      ...(options.http !== undefined ? { http: options.http } : {}),
+      ...(options.grpc !== undefined ? { grpc: options.grpc } : {}),
       ...(options.aclPolicyFile !== undefined ? { aclPolicyFile: options.aclPolicyFile } : {}),
       ...(options.httpTls !== undefined ? { httpTls: options.httpTls } : {}),
     },
@@ -123,7 +126,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
         ...(joined ? {} : { token: coordinator.createJoinToken({ role: 'hybrid', ttlMs: 600_000, createdBy: 'local-worker' }).token }),
         caHash: tls.caHash,
         role: 'hybrid',
-        name: `${masterName().slice(0, 58)}-local`,
+        name: options.localWorkerName ?? `${masterName().slice(0, 58)}-local`,
         capabilities: [],
         specializations: [],
         capacity: Math.max(1, cpus().length),

@@ -3,15 +3,20 @@
  * runner, master and agent processes) are wired in `src/bin/bitacora.ts`; commands only see
  * these interfaces, so they stay testable and the layering holds.
  */
+import type { AgentOptions, MasterOptions } from '../config/index.js';
 import type { Backbone } from '../store/backbone.js';
 import type { CommandRunner, WorkspaceProvider } from '../engine/ports.js';
 
 export interface MasterStartOptions {
   dataDir: string;
-  /** host:port of REST + WebSocket + dashboard. */
-  http: string;
-  /** host:port of the gRPC agent endpoint. */
-  grpc: string;
+  /** host:port of REST + WebSocket + dashboard. Default: `settings.http`, else 127.0.0.1:7700. */
+  http?: string;
+  /** host:port of the gRPC agent endpoint. Default: `settings.grpc`, else 127.0.0.1:7701. */
+  grpc?: string;
+  /** Every other master option (a `--config` file's `up:` section); the fields above win over it. */
+  settings?: Partial<MasterOptions>;
+  /** The local worker's node name. Default `<host name>-local`. */
+  localWorkerName?: string;
   localWorker: boolean;
   /** The ACL policy file. Default `<dataDir>/acl.yaml`. */
   aclPolicyFile?: string;
@@ -57,6 +62,8 @@ export interface AgentStartOptions {
   /** Advertise what the machine is found to have (os, arch, tools on PATH). Default true. */
   fingerprint?: boolean;
   dataDir: string;
+  /** Every other agent option (a `--config` file's `join:` section: heartbeat, reconnect, …); the fields above win over it. */
+  settings?: Partial<Omit<AgentOptions, 'masterUrl'>>;
 }
 
 export interface AgentHandle {

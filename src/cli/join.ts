@@ -5,6 +5,7 @@ import type { AgentHandle, AgentStartOptions, CliContext } from './context.js';
 import { action, invalid, parseCapabilities, parseChoice, parseIntegerOption } from './common.js';
 import { printJson, printLine } from './output.js';
 import { untilStopped } from './up.js';
+import { configFileOf, dataDirWith, refuseIfDisabled } from './config-file.js';
 
 interface JoinOptions {
   token?: string;
@@ -18,7 +19,11 @@ interface JoinOptions {
   serveProjects?: string;
   /** false with --no-fingerprint. */
   fingerprint?: boolean;
+  config?: string;
 }
+
+/** `join:` keys of a configuration file that are node settings (saved like the flags); the rest go to the agent as they are. */
+const NODE_SETTING_KEYS = ['role', 'name', 'capabilities', 'specializations', 'capacity', 'serveOnly', 'serveProjects', 'fingerprint'] as const;
 
 
 /** `a,b` → project names (workspace slugs), each checked. */
@@ -49,7 +54,8 @@ export function registerJoin(program: Command, ctx: CliContext): void {
   program
     .command('join')
     .description('join this machine to a fleet as a worker (or hybrid) agent and stay up')
-    .argument('<url>', "the master's URL, as printed by `bitacora up` or `bitacora token create`")
+    .argument('[url]', "the master's URL, as printed by `bitacora up` or `bitacora token create` (default: the first of the config file's discovery_peers)")
+    .option('--config <file>', 'a configuration file (YAML; also $BITACORA_CONFIG): its join: section and fleet fields; flags win over it')
     .option('--token <token>', 'one-time join token (only for the first join; later starts reuse the stored credential)')
     .option('--ca-hash <sha256:hex>', "fingerprint of the fleet CA to pin (refuses a master whose CA differs)")
     .option('--role <role>', 'worker (executes) or hybrid (executes, can take over coordination); default worker')
@@ -76,41 +82,57 @@ Examples:
   $ bitacora join http://10.0.0.5:7700 --token bjt_… --name dev-server --specialization build --capacity 8
   $ bitacora join http://10.0.0.5:7700 --capabilities linux,docker --serve-only docker --serve-projects web,api
   $ bitacora join http://10.0.0.5:7700                                    # restart: reuses the stored credential
+  $ bitacora join --config fleet.yaml                                     # URL and settings from a file (examples/bitacora.yaml)
 
 --serve-only and --serve-projects are enforced by the node itself: whatever the master sends,
 a task outside them is refused (the master places it elsewhere or keeps it pending).`,
     )
     .action(
       action<JoinOptions>(ctx, async (run) => {
-        const [masterUrl] = run.args as [string];
+        const config = configFileOf(run);
+        refuseIfDisabled(config, 'join');
+        const file = config?.file ?? null;
+        if (file?.nodeType === 'master') {
+          throw invalid('node_type', `${config!.path} says node_type master: start it with \`bitacora up --config ${config!.path}\``);
+        }
+        const masterUrl = (run.args[0] as string | undefined) ?? file?.discoveryPeers[0];
+        if (masterUrl === undefined) throw invalid('url', "name the master's URL (like http://10.0.0.5:7700), or discovery_peers in a --config file");
         if (!/^\S+$/.test(masterUrl)) throw invalid('url', `'${masterUrl}' is not a URL; write it like http://10.0.0.5:7700`);
         const { opts } = run;
+        // Flag > environment > file > saved > default: the file's node settings count as given.
+        const fromFile = (file?.join ?? {}) as Record<string, unknown>;
+        const fileSetting = <T>(key: (typeof NODE_SETTING_KEYS)[number]): T | undefined => fromFile[key] as T | undefined;
+        const fileRest = Object.fromEntries(Object.entries(fromFile).filter(([k]) => !(NODE_SETTING_KEYS as readonly string[]).includes(k) && k !== 'token' && k !== 'caHash' && k !== 'dataDir'));
         if (opts.caHash !== undefined && !CA_HASH.test(opts.caHash)) throw invalid('--ca-hash', `'${opts.caHash}' must look like sha256:<64 hex digits>, as printed by \`bitacora up\``);
         if (opts.name !== undefined && !slugSchema.safeParse(opts.name).success) {
           throw invalid('--name', `'${opts.name}' is not a valid node name: lowercase letters, digits, ".", "_" or "-"`);
         }
-        const role = parseChoice('--role', opts.role, ['worker', 'hybrid'] as const);
-        const capacity = parseIntegerOption('--capacity', opts.capacity, 1, 1024);
-        const capabilities = opts.capabilities !== undefined ? parseCapabilities('--capabilities', opts.capabilities) : undefined;
-        const specializations = opts.specialization !== undefined ? parseCapabilities('--specialization', opts.specialization) : undefined;
+        const role = parseChoice('--role', opts.role, ['worker', 'hybrid'] as const) ?? fileSetting<'worker' | 'hybrid'>('role') ?? (file?.nodeType === 'hybrid' || file?.nodeType === 'worker' ? file.nodeType : undefined);
+        const name = opts.name ?? fileSetting<string>('name') ?? file?.nodeId ?? undefined;
+        const capacity = parseIntegerOption('--capacity', opts.capacity, 1, 1024) ?? fileSetting<number>('capacity');
+        const capabilities = opts.capabilities !== undefined ? parseCapabilities('--capabilities', opts.capabilities) : fileSetting<string[]>('capabilities');
+        const specializations = opts.specialization !== undefined ? parseCapabilities('--specialization', opts.specialization) : fileSetting<string[]>('specializations');
         // Whether --serve-only stays within the capabilities is checked once merged with the saved ones and the fingerprint.
-        const serveOnly = opts.serveOnly !== undefined ? parseCapabilities('--serve-only', opts.serveOnly) : undefined;
-        const serveProjects = parseProjects('--serve-projects', opts.serveProjects);
-        const joinToken = opts.token ?? run.globals.token;
+        const serveOnly = opts.serveOnly !== undefined ? parseCapabilities('--serve-only', opts.serveOnly) : fileSetting<string[]>('serveOnly');
+        const serveProjects = parseProjects('--serve-projects', opts.serveProjects) ?? fileSetting<string[]>('serveProjects');
+        const fingerprint = opts.fingerprint === false ? false : fileSetting<boolean>('fingerprint');
+        const joinToken = opts.token ?? run.globals.token ?? (fromFile['token'] as string | undefined);
+        const caHash = opts.caHash ?? (fromFile['caHash'] as string | undefined);
         const signal = run.stopSignal();
-        const dataDir = run.dataDir();
+        const dataDir = dataDirWith(run, file);
         const start: AgentStartOptions = {
           masterUrl,
           dataDir,
           ...(role !== undefined ? { role } : {}),
           ...(capabilities !== undefined ? { capabilities } : {}),
           ...(specializations !== undefined ? { specializations } : {}),
-          ...(opts.fingerprint === false ? { fingerprint: false } : {}),
+          ...(fingerprint !== undefined ? { fingerprint } : {}),
+          ...(Object.keys(fileRest).length > 0 ? { settings: fileRest } : {}),
           // The root program also has a `--token` (the API token); commander hands a `--token`
           // written after `join` to the root, so the join token is taken from either place.
           ...(joinToken !== undefined ? { token: joinToken } : {}),
-          ...(opts.caHash !== undefined ? { caHash: opts.caHash.toLowerCase() } : {}),
-          ...(opts.name !== undefined ? { name: opts.name } : {}),
+          ...(caHash !== undefined ? { caHash: caHash.toLowerCase() } : {}),
+          ...(name !== undefined ? { name } : {}),
           ...(capacity !== undefined ? { capacity } : {}),
           ...(serveOnly !== undefined ? { serveOnly } : {}),
           ...(serveProjects !== undefined ? { serveProjects } : {}),

@@ -5,10 +5,12 @@ import { ValidationError } from '../core/index.js';
 import type { CliContext, MasterHandle, MasterStartOptions } from './context.js';
 import { action, type Run } from './common.js';
 import { printJson, printLine } from './output.js';
+import { configFileOf, dataDirWith, refuseIfDisabled } from './config-file.js';
 
 interface UpOptions {
-  http: string;
-  grpc: string;
+  http?: string;
+  grpc?: string;
+  config?: string;
   localWorker?: boolean;
   aclPolicy?: string;
   httpTls?: 'off' | 'fleet-ca';
@@ -92,8 +94,9 @@ export function registerUp(program: Command, ctx: CliContext): void {
   program
     .command('up')
     .description('start a master: REST + WebSocket API, gRPC endpoint for agents, embedded store')
-    .option('--http <host:port>', 'address of the REST + WebSocket API (and, later, the dashboard)', DEFAULT_HTTP)
-    .option('--grpc <host:port>', 'address agents dial (gRPC over TLS)', DEFAULT_GRPC)
+    .option('--http <host:port>', `address of the REST + WebSocket API (and, later, the dashboard); default ${DEFAULT_HTTP}`)
+    .option('--grpc <host:port>', `address agents dial (gRPC over TLS); default ${DEFAULT_GRPC}`)
+    .option('--config <file>', 'a configuration file (YAML; also $BITACORA_CONFIG): its up: section and fleet fields; flags win over it')
     .option('--local-worker', 'also run a hybrid worker here, so the master can execute work alone')
     .option('--acl-policy <file>', 'the ACL policy file (YAML or JSON), applied live when edited (default <data dir>/acl.yaml)')
     .addOption(new Option('--http-tls <mode>', 'serve the API over HTTPS with the fleet CA\'s server certificate (fleet-ca) or not (off; default)').choices(['off', 'fleet-ca']))
@@ -112,17 +115,32 @@ Examples:
   $ bitacora up --http 0.0.0.0:7700 --grpc 0.0.0.0:7701   # reachable from other machines
   $ bitacora up --http 0.0.0.0:7700 --http-tls fleet-ca   # HTTPS with the fleet CA (client.json names the CA file)
   $ bitacora up --http-cert web.pem --http-key web-key.pem   # HTTPS with your own certificate
-  $ bitacora up --data-dir /srv/bitacora --json     # machine-readable banner`,
+  $ bitacora up --data-dir /srv/bitacora --json     # machine-readable banner
+  $ bitacora up --config fleet.yaml                 # settings from a file (see examples/bitacora.yaml)`,
     )
     .action(
       action<UpOptions>(ctx, async (run) => {
-        const http = checkAddress('--http', run.opts.http);
-        const grpc = checkAddress('--grpc', run.opts.grpc);
+        const config = configFileOf(run);
+        refuseIfDisabled(config, 'up');
+        const file = config?.file ?? null;
+        if (file?.nodeType === 'worker') {
+          throw new ValidationError(`${config!.path}: node_type worker does not run a master: start it with \`bitacora join --config ${config!.path}\``, [{ path: 'node_type', message: 'worker cannot run `up`' }]);
+        }
+        // Flag > environment > file > default; the file's values were validated by the same schema.
+        // Undefined when only the file sets it (its `settings` carry it to the same schema).
+        const http = run.opts.http !== undefined ? checkAddress('--http', run.opts.http) : file?.up.http !== undefined ? undefined : DEFAULT_HTTP;
+        const grpc = run.opts.grpc !== undefined ? checkAddress('--grpc', run.opts.grpc) : file?.up.grpc !== undefined ? undefined : DEFAULT_GRPC;
         const httpTls = httpTlsOf(run.opts);
-        const dataDir = run.dataDir();
+        const localWorker = run.opts.localWorker === true || (file?.up.localWorker as boolean | undefined) === true || (file?.up.localWorker === undefined && file?.nodeType === 'hybrid');
+        const dataDir = dataDirWith(run, file);
         const signal = run.stopSignal();
         const handle = await ctx.deps.startMaster({
-          dataDir, http, grpc, localWorker: run.opts.localWorker === true, ...(httpTls ? { httpTls } : {}), ...(run.opts.aclPolicy ? { aclPolicyFile: run.opts.aclPolicy } : {}),
+          dataDir, localWorker,
+          ...(http !== undefined ? { http } : {}),
+          ...(grpc !== undefined ? { grpc } : {}),
+          ...(file ? { settings: file.up } : {}),
+          ...(file?.nodeId ? { localWorkerName: file.nodeId } : {}),
+          ...(httpTls ? { httpTls } : {}), ...(run.opts.aclPolicy ? { aclPolicyFile: run.opts.aclPolicy } : {}),
         });
         try {
           printBanner(run, handle, dataDir);
