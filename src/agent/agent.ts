@@ -422,7 +422,11 @@ export class Agent {
     this.certificates.reset();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
-    if (this.lifecycle !== 'closed') this.log.warn(`stream to the master closed: ${reason}`);
+    if (this.lifecycle === 'closed') return;
+    // The master ends the enrollment stream once it has issued our certificate: the normal first step.
+    if (this.enrolled) this.log.info('enrolled: reconnecting with the node certificate');
+    else if (this.lifecycle === 'connected') this.log.warn(`stream to the master closed: ${reason}; reconnecting`);
+    else this.log.warn(`cannot reach the master (retrying with backoff): ${reason}`);
   }
 
   // ───────────────────────── timers ─────────────────────────

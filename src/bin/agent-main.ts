@@ -57,7 +57,7 @@ export async function startAgent(
   // process groups, so a SIGKILLed agent leaves them running; before this incarnation starts
   // anything, whatever still carries the marker is a leftover of the previous one.
   const ownerMarker = { name: OWNER_MARKER_VAR, value: createHash('sha256').update(resolve(config.dataDir)).digest('hex').slice(0, 16) };
-  const log = stderrLogger(`agent ${config.name}`);
+  const log = stderrLogger(`agent ${config.name}`, options.logFormat);
   const reaped = await reapLeftovers(ownerMarker);
   if (reaped > 0) log.warn(`killed ${reaped} process(es) left running by a previous run of this agent`);
   // And if this run dies for good, its reaper kills what this run started.

@@ -43,7 +43,7 @@ export interface MasterExtras {
 }
 
 export async function startMaster(options: MasterStartOptions, extras: MasterExtras = {}): Promise<LocalMaster> {
-  const log = extras.log ?? stderrLogger('master');
+  const log = extras.log ?? stderrLogger('master', options.logFormat);
   const config = compileMasterConfig(
     {
       ...options.settings,
@@ -131,6 +131,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
         specializations: [],
         capacity: Math.max(1, cpus().length),
         dataDir: agentDir,
+        ...(options.logFormat ? { logFormat: options.logFormat } : {}),
       }, {
         // Join info straight from the coordinator: the API may serve a certificate that does not
         // name 127.0.0.1 (`--http-cert`). The pinned CA hash is still checked against it.

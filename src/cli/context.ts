@@ -17,6 +17,8 @@ export interface MasterStartOptions {
   settings?: Partial<MasterOptions>;
   /** The local worker's node name. Default `<host name>-local`. */
   localWorkerName?: string;
+  /** `--log-format`: human lines (default) or one JSON object per line. */
+  logFormat?: 'human' | 'json';
   localWorker: boolean;
   /** The ACL policy file. Default `<dataDir>/acl.yaml`. */
   aclPolicyFile?: string;
@@ -64,6 +66,8 @@ export interface AgentStartOptions {
   dataDir: string;
   /** Every other agent option (a `--config` file's `join:` section: heartbeat, reconnect, …); the fields above win over it. */
   settings?: Partial<Omit<AgentOptions, 'masterUrl'>>;
+  /** `--log-format`: human lines (default) or one JSON object per line. */
+  logFormat?: 'human' | 'json';
 }
 
 export interface AgentHandle {

@@ -4,7 +4,7 @@ import { slugSchema } from '../core/index.js';
 import type { AgentHandle, AgentStartOptions, CliContext } from './context.js';
 import { action, invalid, parseCapabilities, parseChoice, parseIntegerOption } from './common.js';
 import { printJson, printLine } from './output.js';
-import { untilStopped } from './up.js';
+import { logFormatOf, untilStopped } from './up.js';
 import { configFileOf, dataDirWith, refuseIfDisabled } from './config-file.js';
 
 interface JoinOptions {
@@ -20,6 +20,7 @@ interface JoinOptions {
   /** false with --no-fingerprint. */
   fingerprint?: boolean;
   config?: string;
+  logFormat?: string;
 }
 
 /** `join:` keys of a configuration file that are node settings (saved like the flags); the rest go to the agent as they are. */
@@ -65,6 +66,7 @@ export function registerJoin(program: Command, ctx: CliContext): void {
     .option('--capacity <n>', 'tasks run at the same time (default: the number of CPUs)')
     .option('--serve-only <list>', 'serve only these of --capabilities (comma-separated); the node refuses any task needing others')
     .option('--serve-projects <list>', "run only these projects' tasks (comma-separated; 'default' = tasks without a project); the node refuses the rest")
+    .option('--log-format <format>', 'human (default) or json: one JSON object per log line on stderr, for log shippers (also $BITACORA_LOG_FORMAT)')
     .option('--no-fingerprint', 'do not advertise what the machine is found to have (os:…, arch:…, tools on PATH)')
     .addHelpText(
       'after',
@@ -89,6 +91,7 @@ a task outside them is refused (the master places it elsewhere or keeps it pendi
     )
     .action(
       action<JoinOptions>(ctx, async (run) => {
+        const logFormat = logFormatOf(run);
         const config = configFileOf(run);
         refuseIfDisabled(config, 'join');
         const file = config?.file ?? null;
@@ -127,6 +130,7 @@ a task outside them is refused (the master places it elsewhere or keeps it pendi
           ...(capabilities !== undefined ? { capabilities } : {}),
           ...(specializations !== undefined ? { specializations } : {}),
           ...(fingerprint !== undefined ? { fingerprint } : {}),
+          ...(logFormat ? { logFormat } : {}),
           ...(Object.keys(fileRest).length > 0 ? { settings: fileRest } : {}),
           // The root program also has a `--token` (the API token); commander hands a `--token`
           // written after `join` to the root, so the join token is taken from either place.

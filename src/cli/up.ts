@@ -8,6 +8,7 @@ import { printJson, printLine } from './output.js';
 import { configFileOf, dataDirWith, refuseIfDisabled } from './config-file.js';
 
 interface UpOptions {
+  logFormat?: string;
   http?: string;
   grpc?: string;
   config?: string;
@@ -40,6 +41,18 @@ export const DEFAULT_GRPC = '127.0.0.1:7701';
 /** Validated here so a typo is exit 2 with the accepted forms, before anything starts. */
 function checkAddress(option: '--http' | '--grpc', value: string): string {
   parseHostPort(value, option);
+  return value;
+}
+
+export const LOG_FORMAT_ENV = 'BITACORA_LOG_FORMAT';
+
+/** `--log-format` > `$BITACORA_LOG_FORMAT` > human; exit 2 on anything else. */
+export function logFormatOf(run: Run<{ logFormat?: string }>): 'human' | 'json' | undefined {
+  const value = run.opts.logFormat ?? run.ctx.env[LOG_FORMAT_ENV];
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'human' && value !== 'json') {
+    throw new ValidationError(`--log-format: '${value}' is not one of human, json`, [{ path: '--log-format', message: 'must be human or json' }]);
+  }
   return value;
 }
 
@@ -97,6 +110,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--http <host:port>', `address of the REST + WebSocket API (and, later, the dashboard); default ${DEFAULT_HTTP}`)
     .option('--grpc <host:port>', `address agents dial (gRPC over TLS); default ${DEFAULT_GRPC}`)
     .option('--config <file>', 'a configuration file (YAML; also $BITACORA_CONFIG): its up: section and fleet fields; flags win over it')
+    .option('--log-format <format>', 'human (default) or json: one JSON object per log line on stderr, for log shippers (also $BITACORA_LOG_FORMAT)')
     .option('--local-worker', 'also run a hybrid worker here, so the master can execute work alone')
     .option('--acl-policy <file>', 'the ACL policy file (YAML or JSON), applied live when edited (default <data dir>/acl.yaml)')
     .addOption(new Option('--http-tls <mode>', 'serve the API over HTTPS with the fleet CA\'s server certificate (fleet-ca) or not (off; default)').choices(['off', 'fleet-ca']))
@@ -120,6 +134,7 @@ Examples:
     )
     .action(
       action<UpOptions>(ctx, async (run) => {
+        const logFormat = logFormatOf(run);
         const config = configFileOf(run);
         refuseIfDisabled(config, 'up');
         const file = config?.file ?? null;
@@ -135,7 +150,7 @@ Examples:
         const dataDir = dataDirWith(run, file);
         const signal = run.stopSignal();
         const handle = await ctx.deps.startMaster({
-          dataDir, localWorker,
+          dataDir, localWorker, ...(logFormat ? { logFormat } : {}),
           ...(http !== undefined ? { http } : {}),
           ...(grpc !== undefined ? { grpc } : {}),
           ...(file ? { settings: file.up } : {}),

@@ -54,6 +54,8 @@ export const ErrorCode = {
   AuditKeyInvalid: 'BIT_ERR_AUDIT_KEY_INVALID',
   /** Too many failed attempts from one address (dashboard login): wait `details.retryAfterMs`. Retryable. */
   RateLimited: 'BIT_ERR_RATE_LIMITED',
+  /** A client could not reach the master at all (connection refused, DNS, TLS, timeout). Retryable. */
+  MasterUnreachable: 'BIT_ERR_MASTER_UNREACHABLE',
   /** The coordinator is shutting down or refuses new work (emergency shutdown). */
   Unavailable: 'BIT_ERR_UNAVAILABLE',
   Internal: 'BIT_ERR_INTERNAL',
