@@ -5,7 +5,7 @@
  * joined and rejects when the master refuses it for good (bad token, CA mismatch).
  */
 import { join, resolve } from 'node:path';
-import { Agent, loadNodeSettings, machineCapabilities, saveNodeSettings, type AgentOptions } from '../agent/index.js';
+import { Agent, loadAgentState, loadNodeSettings, machineCapabilities, saveNodeSettings, type AgentOptions } from '../agent/index.js';
 import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { INCARNATION_MARKER_VAR, OWNER_MARKER_VAR, ProcessRunner, reapLeftovers } from '../agent/runner/process-runner.js';
@@ -37,6 +37,13 @@ export async function startAgent(
     role: options.role, name: options.name, capabilities: options.capabilities, specializations: options.specializations,
     capacity: options.capacity, serveOnly: options.serveOnly, serveProjects: options.serveProjects, fingerprint: options.fingerprint,
   };
+  // A node's name is fixed when it joins (the master's record keeps it): a later --name would
+  // make the agent call itself what the master does not. Kept, and said so.
+  const joinedAs = saved?.name !== undefined && loadAgentState(options.dataDir)?.nodeId ? saved.name : undefined;
+  if (joinedAs !== undefined && given.name !== undefined && given.name !== joinedAs) {
+    stderrLogger('agent', options.logFormat).warn(`this node joined as '${joinedAs}' and keeps that name (not '${given.name}'): to rename it, \`bitacora node remove ${joinedAs}\` on the master and join again with a new token`);
+    given.name = joinedAs;
+  }
   const flags = mergeJoinFlags(saved, given);
   const restored = Object.keys(saved ?? {}).filter((k) => given[k as keyof typeof given] === undefined);
   const config = compileAgentConfig(

@@ -90,10 +90,14 @@ describe.skipIf(!existsSync(BIN))('nodes that remember and fingerprint themselve
     await local('cancel', id);
     await stop(plain.child);
 
-    const changed = await join_('--capacity', '3', '--capabilities', 'gpu,cuda');
+    const changed = await join_('--capacity', '3', '--capabilities', 'gpu,cuda', '--name', 'w1-renamed');
     await eventually(() => node('w1'), (n) => n?.status === 'ready' && n.capacity === 3, 'w1 with the new flags');
+    // The name is fixed at the first join: kept (the agent and the master agree), and said so.
+    expect(changed.banner).toMatchObject({ name: 'w1' });
+    expect(changed.output().stderr).toMatch(/joined as 'w1' and keeps that name \(not 'w1-renamed'\)/);
+    expect(await node('w1-renamed')).toBeUndefined();
     expect((await node('w1'))?.capabilities).toEqual(expect.arrayContaining(['gpu', 'cuda']));
-    expect(JSON.parse(readFileSync(join(dir, 'w1', 'node-settings.json'), 'utf8'))).toMatchObject({ capacity: 3, capabilities: ['gpu', 'cuda'], serveProjects: ['web'] });
+    expect(JSON.parse(readFileSync(join(dir, 'w1', 'node-settings.json'), 'utf8'))).toMatchObject({ name: 'w1', capacity: 3, capabilities: ['gpu', 'cuda'], serveProjects: ['web'] });
     await stop(changed.child);
   });
 });
