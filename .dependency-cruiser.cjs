@@ -1,5 +1,6 @@
 /**
- * Enforces the layering of DESIGN.md: core ← scheduler/engine ← coordinator/agent ← api/cli/web.
+ * Enforces the layering of DESIGN.md: core ← scheduler/engine ← coordinator/agent ← api/cli/web
+ * (web/ = the dashboard, which may import only src/client and src/core).
  * Concrete implementations (store/sqlite, rpc, process runner) are wired only in src/bin.
  * `npm run lint:deps` fails on any violation.
  */
@@ -25,12 +26,27 @@ module.exports = {
     layer('engine', ['core/', 'store/[^/]+\\.ts$']),
     layer('security', ['core/', 'store/[^/]+\\.ts$']),
     layer('rpc', ['core/']),
-    layer('coordinator', ['core/', 'config/', 'scheduler/', 'engine/', 'store/[^/]+\\.ts$', 'security/', 'rpc/server/', 'rpc/[^/]+\\.ts$']),
+    layer('access', ['core/', 'store/[^/]+\\.ts$', 'security/']),
+    layer('coordinator', ['core/', 'config/', 'scheduler/', 'engine/', 'store/[^/]+\\.ts$', 'security/', 'access/', 'rpc/server/', 'rpc/[^/]+\\.ts$']),
     layer('agent', ['core/', 'config/', 'engine/', 'security/', 'rpc/client/', 'rpc/[^/]+\\.ts$']),
-    layer('api', ['core/', 'config/', 'coordinator/', 'store/[^/]+\\.ts$', 'security/', 'engine/']),
+    layer('api', ['core/', 'config/', 'coordinator/', 'access/', 'store/[^/]+\\.ts$', 'security/', 'engine/']),
     layer('client', ['core/']),
     // security/audit.ts is pure (node:crypto only): the CLI verifies a trail with just the public key.
     layer('cli', ['core/', 'config/', 'client/', 'engine/', 'store/[^/]+\\.ts$', 'security/audit\\.ts$']),
+    {
+      name: 'web-layer',
+      comment: 'web/ (the dashboard) talks to the master only through src/client, and may use the types and pure rules of src/core',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/', pathNot: ['^src/client/', '^src/core/'] },
+    },
+    {
+      name: 'web-uses-the-browser-transport',
+      comment: 'The dashboard runs in a browser: the Node-only transport (undici, ws with a CA) stays out of it',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/client/node-transport\\.ts$' },
+    },
     {
       name: 'generated-wire-types-stay-in-rpc',
       comment: 'Wire types never leak outside src/rpc.',

@@ -6,7 +6,6 @@
 // persisted before it acts. Hook time is measured inside the runner and reported apart.
 // argv[2]: JSON { dir, durability, n, hooks: 'in-process' | 'shell' }
 import { join } from 'node:path';
-import { commitCount } from './count-commits.mjs';
 import { emit, now } from './proc.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
@@ -15,7 +14,7 @@ const { openSqliteBackbone } = await import(new URL('store/sqlite/index.js', roo
 const { AtomicAction } = await import(new URL('engine/atomic-action.js', root).href);
 const { ProcessRunner } = await import(new URL('agent/runner/process-runner.js', root).href);
 
-const backbone = openSqliteBackbone({ file: join(options.dir, 'atomic.db'), durability: options.durability });
+const backbone = await openSqliteBackbone({ file: join(options.dir, 'atomic.db'), durability: options.durability });
 const shell = new ProcessRunner();
 let hookMs = 0;
 const OK = { exitCode: 0, signal: null, error: null, durationMs: 0, output: '', outputBytes: 0, droppedBytes: 0 };
@@ -27,9 +26,11 @@ const runner = {
     return result;
   },
 };
+// Group commits (one fsync each) as the store's writer counts them.
+const commitCount = () => backbone.writerStats.commits;
 const at = Date.now();
-backbone.projects.create({ name: 'bench' }, at);
-const topic = backbone.topics.create({ project: 'bench', title: 'atomic action benchmark' }, at);
+await backbone.projects.create({ name: 'bench' }, at);
+const topic = await backbone.topics.create({ project: 'bench', title: 'atomic action benchmark' }, at);
 const deps = {
   runner, clock: { now: () => Date.now() }, logbook: backbone,
   settings: { defaultTimeoutMs: null, killGraceMs: undefined, outputLimitBytes: undefined, capabilities: null, outputTailChars: 100 },
@@ -52,6 +53,6 @@ for (let i = 0; i < options.n + 5; i++) {
   if (!outcome.ok) throw new Error(`atomic action did not commit: ${outcome.summary}`);
   if (i >= 5) samples.push({ totalMs: total, hookMs, overheadMs: total - hookMs, commits: commitCount() - c0 });
 }
-backbone.close();
+await backbone.close();
 emit({ event: 'done', samples });
 setTimeout(() => process.exit(0), 20);

@@ -5,7 +5,6 @@
 // way an embedder or the REST handler calls it) and timestamps are taken next to the work.
 // argv[2]: JSON { dataDir, httpPort, grpcPort, durability: 'full'|'normal', settings? }
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { commitCount } from './count-commits.mjs';
 import { emit, now, serve, sleep, tick } from './proc.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
@@ -25,13 +24,14 @@ try {
   process.exit(2);
 }
 const { fleet, coordinator, backbone } = master;
-const batch = typeof backbone.batch === 'function' ? (fn) => backbone.batch(fn) : (fn) => fn();
+// Group commits (one fsync each) as the embedded store's writer counts them.
+const commitCount = () => backbone.writerStats?.commits ?? 0;
 
 // ── completion tracking through the fleet's own event stream (published after commit) ──
 const finishWaiters = new Map();
 let run = null;
 let tracked = null;
-fleet.subscribe(backbone.events.latestSeq(), (event) => {
+fleet.subscribe(await backbone.events.latestSeq(), (event) => {
   if (tracked && (tracked.subjects.has(event.subject) || event.type === 'node.status')) tracked.log.push({ t: now(), type: event.type, subject: event.subject, data: event.data });
   if (event.type !== 'task.finished') return;
   const waiter = finishWaiters.get(event.subject);
@@ -57,17 +57,17 @@ let eld = null;
 serve({
   info: () => {
     const join = fleet.joinInfo();
-    return { pid: process.pid, grpcAddress: join.grpcAddress, caCertPem: join.caCertPem, httpUrl: master.httpUrl, batch: typeof backbone.batch === 'function' };
+    return { pid: process.pid, grpcAddress: join.grpcAddress, caCertPem: join.caCertPem, httpUrl: master.httpUrl, groupCommit: backbone.writerStats !== undefined };
   },
 
-  /** `n` one-time worker join tokens, written in one transaction. */
-  tokens: (n) => batch(() => Array.from({ length: n }, () => coordinator.createJoinToken({ role: 'worker', ttlMs: 3_600_000, createdBy: 'bench' }).token)),
+  /** `n` one-time worker join tokens (issued together: the store groups them into few commits). */
+  tokens: async (n) => (await Promise.all(Array.from({ length: n }, () => coordinator.createJoinToken({ role: 'worker', ttlMs: 3_600_000, createdBy: 'bench' })))).map((t) => t.token),
 
   /** Resolves once at least `n` nodes are ready (their hello admitted). */
   waitReady: async (n, timeoutMs = 120_000) => {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const ready = coordinator.status().nodes.ready;
+      const ready = (await coordinator.status()).nodes.ready;
       if (ready >= n) return ready;
       if (Date.now() > until) throw new Error(`only ${ready} of ${n} nodes ready after ${timeoutMs} ms`);
       await sleep(50);
@@ -84,7 +84,7 @@ serve({
     const commits0 = commitCount();
     for (let i = 0; i < n; i++) {
       const t0 = now();
-      const { task } = fleet.submitTask(NOOP);
+      const { task } = await fleet.submitTask(NOOP);
       const acked = now();
       const finished = await new Promise((resolve) => finishWaiters.set(task.id, resolve));
       samples.push({ id: task.id, t0, acked, finished });
@@ -96,31 +96,38 @@ serve({
 
   /**
    * Throughput, time-boxed: for `durationMs`, no-op tasks are submitted one-by-one (one
-   * submitTask — one durable transaction — per task, yielding to the event loop between
-   * them, as separate callers would) or in batches (submitTasks of `batchSize`, keeping at
-   * most `maxOutstanding` unfinished). Then every submitted task is awaited. Timed from the
-   * first submission to the last finish committed.
+   * submitTask call per task, each waiting for its durable acknowledgement before the next —
+   * one caller, like the BullMQ producer's awaited `add`; `concurrency` > 1 runs that many
+   * such callers) or in batches (submitTasks of
+   * `batchSize`, keeping at most `maxOutstanding` unfinished). Then every submitted task is
+   * awaited. Timed from the first submission to the last finish committed.
    */
-  throughput: async ({ mode, durationMs, batchSize = 200, maxOutstanding = 400 }) => {
+  throughput: async ({ mode, durationMs, batchSize = 200, maxOutstanding = 400, concurrency = 1 }) => {
     let resolveDone;
     const done = new Promise((resolve) => (resolveDone = resolve));
     run = { finished: 0, target: Infinity, resolve: resolveDone, wake: null };
     const t0 = now();
     const commits0 = commitCount();
     let submitted = 0;
-    while (now() - t0 < durationMs) {
-      if (mode === 'batch') {
+    if (mode === 'batch') {
+      while (now() - t0 < durationMs) {
         if (submitted - run.finished + batchSize > maxOutstanding) {
           await new Promise((resolve) => (run.wake = resolve));
           continue;
         }
-        fleet.submitTasks(Array.from({ length: batchSize }, () => NOOP));
         submitted += batchSize;
-      } else {
-        fleet.submitTask(NOOP);
-        submitted++;
+        // Not awaited: the next batch is prepared while this one commits (bounded by maxOutstanding).
+        fleet.submitTasks(Array.from({ length: batchSize }, () => NOOP)).catch((err) => stderr('error')(`batch refused: ${err.message}`));
+        await tick();
       }
-      await tick();
+    } else {
+      const caller = async () => {
+        while (now() - t0 < durationMs) {
+          submitted++;
+          await fleet.submitTask(NOOP);
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, caller));
     }
     const submittedAt = now();
     run.target = submitted;
@@ -147,11 +154,11 @@ serve({
   },
 
   // ── failure recovery ──
-  submit: (spec) => fleet.submitTask(spec).task,
+  submit: async (spec) => (await fleet.submitTask(spec)).task,
   getTask: (id) => fleet.getTask(id),
   cancel: (id) => fleet.cancelTask(id, 'benchmark round over'),
-  drain: (name) => fleet.drainNode(name).status,
-  undrain: (name) => fleet.undrainNode(name).status,
+  drain: async (name) => (await fleet.drainNode(name)).status,
+  undrain: async (name) => (await fleet.undrainNode(name)).status,
   removeNode: (name) => fleet.removeNode(name),
   status: () => coordinator.status(),
   /** Records (with local timestamps) the events about these subjects and every node.status. */

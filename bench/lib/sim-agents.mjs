@@ -2,7 +2,10 @@
 // Simulated agents: many per process, each a real gRPC bidi stream over TLS to the
 // coordinator (its own channel, so its own TCP + TLS connection), speaking the real protocol
 // of src/rpc/messages.ts: hello with a join token → welcome, heartbeats, and for every
-// executeTask an immediate taskStarted, then taskFinished after `delayMs` (0 = at once).
+// assigned task an immediate start, then its result after `delayMs` (0 = at once). Protocol 2
+// batches like the real agent: an executeTasks frame in, one `reports` frame per turn of the
+// event loop out (the agent's own ReportBatcher); a protocol-1 build gets executeTask →
+// taskStarted + taskFinished, one frame each, so before/after runs use the same harness.
 // Joining follows the agent: with node certificates (when the build has
 // agent/node-identity.js), a join hello carries the token and a CSR, the welcome brings the
 // certificate and ends that stream, and the agent reconnects with mutual TLS; an older build
@@ -20,13 +23,15 @@ const options = JSON.parse(process.argv[2] ?? '{}');
 const root = new URL('../../dist/', import.meta.url);
 const { connectToCoordinator } = await import(new URL('rpc/client/index.js', root).href);
 const { PROTOCOL_VERSION } = await import(new URL('rpc/messages.js', root).href);
+const batched = PROTOCOL_VERSION >= 2;
+const { ReportBatcher } = batched ? await import(new URL('agent/report-batcher.js', root).href) : { ReportBatcher: null };
 const identity = await import(new URL('agent/node-identity.js', root).href).catch(() => null);
 const newKeyAndCsr = typeof identity?.newKeyAndCsr === 'function' ? identity.newKeyAndCsr : null;
 
 const resources = { cpus: 2, memoryBytes: totalmem(), load: 0 };
 let delayMs = options.delayMs ?? 0;
 const heartbeatMs = options.heartbeatMs ?? 1000;
-/** taskId → receipt time of executeTask, while a latency run logs. */
+/** taskId → receipt time of the assignment, while a latency run logs. */
 let receipts = null;
 const counters = { executed: 0, finished: 0, errors: 0, closedAfterWelcome: 0, probeLost: 0, enrolled: 0 };
 let probeRtts = [];
@@ -40,6 +45,8 @@ class SimAgent {
     this.timer = null;
     this.probeSent = new Map();
     this.probeSeq = 0;
+    /** Protocol 2: one `reports` frame per turn, on the working stream. */
+    this.reports = ReportBatcher ? new ReportBatcher({ send: (m) => this.link?.send(m) ?? false }) : null;
   }
 
   /** Joins (enrolling first when the master issues certificates); resolves at the working welcome. */
@@ -102,18 +109,14 @@ class SimAgent {
 
   handle(m) {
     switch (m.type) {
-      case 'executeTask': {
+      case 'executeTasks': {
         const t = now();
-        const { taskId, attempt } = m.task;
-        if (receipts) receipts[taskId] = t;
-        counters.executed++;
-        const ref = { taskId, attempt };
-        this.running.set(taskId, ref);
-        this.link.send({ type: 'taskStarted', taskId, attempt, at: Date.now() });
-        if (delayMs <= 0) this.finish(ref, 0);
-        else setTimeout(() => this.finish(ref, delayMs), delayMs);
+        for (const task of m.tasks) this.execute(task, t);
         return;
       }
+      case 'executeTask': // protocol 1
+        this.execute(m.task, now());
+        return;
       case 'voidTasks':
         for (const ref of m.tasks) {
           const sent = this.probeSent.get(ref.taskId);
@@ -126,23 +129,38 @@ class SimAgent {
         }
         return;
       case 'cancelTask':
-        if (this.running.delete(m.taskId)) {
-          this.link.send({ type: 'taskFinished', taskId: m.taskId, attempt: m.attempt, result: { exitCode: null, error: 'cancelled', durationMs: 0 } });
-        }
+        if (this.running.delete(m.taskId)) this.report('finished', { taskId: m.taskId, attempt: m.attempt, result: { exitCode: null, error: 'cancelled', durationMs: 0 } });
         return;
       case 'error':
         counters.errors++;
         process.stderr.write(`coordinator error to ${this.spec.name}: ${m.code}: ${m.message}\n`);
         return;
       default:
-        return; // resultAck, updateConfiguration, setRole, emergencyShutdown: nothing to do here
+        return; // result acks, updateConfiguration, setRole, emergencyShutdown: nothing to do here
     }
+  }
+
+  execute(task, receivedAt) {
+    const { taskId, attempt } = task;
+    if (receipts) receipts[taskId] = receivedAt;
+    counters.executed++;
+    const ref = { taskId, attempt };
+    this.running.set(taskId, ref);
+    this.report('started', { taskId, attempt, at: Date.now() });
+    if (delayMs <= 0) this.finish(ref, 0);
+    else setTimeout(() => this.finish(ref, delayMs), delayMs);
+  }
+
+  /** A start or a result: into this turn's `reports` frame (protocol 2), or a frame of its own (protocol 1). */
+  report(kind, report) {
+    if (this.reports) this.reports[kind](report);
+    else this.link.send({ type: kind === 'started' ? 'taskStarted' : 'taskFinished', ...report });
   }
 
   finish(ref, durationMs) {
     if (!this.running.delete(ref.taskId)) return;
     counters.finished++;
-    this.link.send({ type: 'taskFinished', taskId: ref.taskId, attempt: ref.attempt, result: { exitCode: 0, error: null, durationMs } });
+    this.report('finished', { taskId: ref.taskId, attempt: ref.attempt, result: { exitCode: 0, error: null, durationMs } });
   }
 
   armHeartbeat(intervalMs) {

@@ -1,5 +1,5 @@
 // Benchmark 6: scaling efficiency. Tasks of 10 ms (simulated: the agent waits 10 ms between
-// taskStarted and taskFinished) on N workers of one slot each; efficiency(N) =
+// start and result) on N workers of one slot each; efficiency(N) =
 // throughput(N) ÷ (N × throughput(1)).
 import { startMaster, startSims, stopAll } from '../lib/fleet.mjs';
 import { round } from '../lib/stats.mjs';

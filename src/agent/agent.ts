@@ -3,15 +3,17 @@
  * (first join: join token + CSR on a stream without a client certificate, which yields the
  * node certificate; afterwards mutual TLS with that certificate, rotated before it expires
  * over the live stream; legacy: a stored `bnc_` credential), heartbeats, runs what it is
- * assigned through the Executor, reports through the Outbox, reconnects with backoff, and
+ * assigned through the Executor, reports through the Outbox (one `reports` frame per turn of the
+ * event loop, ReportBatcher), reconnects with backoff, and
  * kills its own tasks when its lease runs out: `selfFenceAfterMs` after the sending time of the
  * last heartbeat the master acknowledged (master-lease.ts) — the master moves them only later.
  *
  * States: idle → connecting → connected ⇄ backoff → closed. `start()` resolves at the first
  * welcome and rejects when the master refuses the agent for good (wrong token, CA mismatch,
- * removed node); `closed` settles when the agent stops (rejects with that refusal).
+ * removed node, another protocol version); `closed` settles when the agent stops (rejects with
+ * that refusal). A refusal is logged once and ends the connect loop: no retrying.
  */
-import { isBitacoraError, type BitacoraError, type NodeRole } from '../core/index.js';
+import { ErrorCode, isBitacoraError, type BitacoraError, type NodeRole } from '../core/index.js';
 import { systemClock, type Clock, type CommandRunner, type WorkspaceProvider } from '../engine/ports.js';
 import { connectToCoordinator, type ConnectOptions, type CoordinatorLink } from '../rpc/client/index.js';
 import { PROTOCOL_VERSION, type AgentConfig, type AgentMessage, type CoordinatorMessage, type TaskRef } from '../rpc/messages.js';
@@ -22,6 +24,7 @@ import { resolveDialTarget } from './join-info.js';
 import { deferred } from './deferred.js';
 import { MasterLease } from './master-lease.js';
 import { Outbox } from './outbox.js';
+import { ReportBatcher } from './report-batcher.js';
 import { advertisedCapabilities, SERVE_EVERYTHING, type ServePolicy } from './serve-policy.js';
 import { machineResources } from './resources.js';
 import { CertificateKeeper } from './certificate-keeper.js';
@@ -83,6 +86,8 @@ export class Agent {
   private readonly clock: Clock;
   private readonly log: AgentLogger;
   private readonly outbox: Outbox;
+  /** One turn's reports → one `reports` frame. */
+  private readonly reports: ReportBatcher;
   private readonly executor: Executor;
   private config: AgentConfig;
   private role: Exclude<NodeRole, 'master'>;
@@ -96,7 +101,7 @@ export class Agent {
   /**
    * Attempts the self-fence killed since the current hello: the master may still count them as
    * running here (SyncState kept what the hello reported, or the stream stayed up while the
-   * master was slow), so they are handed back (`taskRejected`) once we are connected.
+   * master was slow), so they are handed back (a rejection report) once we are connected.
    */
   private fencedSinceHello: TaskRef[] = [];
   /** Set once `close` begins: the attempts to hand back to the master in `leaving`. */
@@ -114,6 +119,7 @@ export class Agent {
     this.config = { heartbeatIntervalMs: 1000, selfFenceAfterMs: 15_000, ...options.initialConfig };
     this.role = options.node.role;
     this.outbox = new Outbox({ now: () => this.clock.now() });
+    this.reports = new ReportBatcher({ send: (m) => this.send(m) });
     this.executor = new Executor({
       runner: options.runner,
       workspaces: options.workspaces,
@@ -186,6 +192,8 @@ export class Agent {
   async close(reason = 'agent stopping'): Promise<void> {
     if (this.lifecycle === 'closed') return this.done.promise.catch(() => {});
     const wasConnected = this.lifecycle === 'connected';
+    // This turn's reports (a result that just came in) go out before anything stops.
+    if (wasConnected) this.reports.flush();
     this.setState('closed');
     this.executor.refuseNew();
     this.stopTimers();
@@ -254,6 +262,13 @@ export class Agent {
       welcomeTimer.unref();
       link.start({
         onMessage: (message) => {
+          if (message.type === 'welcome' && message.protocolVersion !== PROTOCOL_VERSION) {
+            // A master that did not refuse us itself (it should have): its frames would be misread.
+            clearTimeout(welcomeTimer);
+            refusal = this.versionMismatch(message.protocolVersion);
+            link.close('protocol version mismatch');
+            return;
+          }
           if (message.type === 'welcome') {
             clearTimeout(welcomeTimer);
             welcomed = true;
@@ -325,7 +340,7 @@ export class Agent {
     if (welcome.voidTasks.length > 0) this.executor.drop(welcome.voidTasks);
     // Connected first: `send` drops everything while not connected.
     this.setState('connected');
-    this.outbox.attach((m) => this.send(m));
+    this.outbox.attach(this.reports);
     this.outbox.resendAll();
     this.handBackFenced(welcome.voidTasks);
     this.armHeartbeat();
@@ -336,14 +351,15 @@ export class Agent {
 
   private handle(message: CoordinatorMessage): void {
     switch (message.type) {
-      case 'executeTask':
+      case 'executeTasks': {
         // Work that arrives after our lease ran out may already be the master's to move: never start it.
-        if (this.lease.expired(this.clock.now(), this.config.selfFenceAfterMs)) {
-          this.reject({ taskId: message.task.taskId, attempt: message.task.attempt }, 'lease ran out (no answer from the master in time)');
-          return;
+        const expired = this.lease.expired(this.clock.now(), this.config.selfFenceAfterMs);
+        for (const task of message.tasks) {
+          if (expired) this.reject({ taskId: task.taskId, attempt: task.attempt }, 'lease ran out (no answer from the master in time)');
+          else this.executor.execute(task);
         }
-        this.executor.execute(message.task);
         return;
+      }
       case 'cancelTask':
         this.executor.cancel({ taskId: message.taskId, attempt: message.attempt });
         return;
@@ -353,8 +369,8 @@ export class Agent {
       case 'heartbeatAck':
         this.lease.renew(message.at, this.clock.now());
         return;
-      case 'resultAck':
-        this.outbox.ack({ taskId: message.taskId, attempt: message.attempt });
+      case 'resultAcks':
+        for (const ack of message.acks) this.outbox.ack(ack);
         return;
       case 'updateConfiguration':
         this.config = { ...this.config, ...message.config };
@@ -403,12 +419,23 @@ export class Agent {
       this.state = { ...this.state, nodeId: null, credentialSecret: null, keyPem: null, certPem: null };
       return null;
     }
+    if (message.code === ErrorCode.ProtocolVersion) {
+      this.log.error(`the master refused this agent (protocol ${PROTOCOL_VERSION}): ${message.message}; not retrying — upgrade the older side`);
+      return new AgentRefusedError(message.code, message.message);
+    }
     if (FATAL_CODES.has(message.code)) {
       this.log.error(`the master refused this agent: ${message.code}: ${message.message}`);
       return new AgentRefusedError(message.code, message.message);
     }
     this.log.warn(`master closed the stream: ${message.code}: ${message.message}`);
     return null;
+  }
+
+  /** The welcome came in another protocol version: a refusal of our own, logged like the master's. */
+  private versionMismatch(theirs: number): AgentRefusedError {
+    const message = `master speaks protocol ${theirs}, this agent speaks ${PROTOCOL_VERSION}: upgrade the older side`;
+    this.log.error(`refusing the master: ${ErrorCode.ProtocolVersion}: ${message}; not retrying`);
+    return new AgentRefusedError(ErrorCode.ProtocolVersion, message);
   }
 
   private emergency(tier: string, reason: string): void {
@@ -418,6 +445,7 @@ export class Agent {
   }
 
   private disconnected(reason: string): void {
+    this.reports.clear();
     this.outbox.detach();
     this.certificates.reset();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
@@ -478,11 +506,12 @@ export class Agent {
 
   /**
    * Gives an attempt back to the master, which requeues it: while stopping, in the `leaving`
-   * message; otherwise as `taskRejected` (dropped when not connected: SyncState requeues it).
+   * message; otherwise as a rejection in the turn's `reports` (dropped when not connected:
+   * SyncState requeues it).
    */
   private reject(ref: TaskRef, reason: string): void {
     if (this.handedBack !== null) this.handedBack.push(ref);
-    else this.send({ type: 'taskRejected', taskId: ref.taskId, attempt: ref.attempt, reason });
+    else if (this.lifecycle === 'connected') this.reports.rejected({ taskId: ref.taskId, attempt: ref.attempt, reason });
   }
 
   private stopTimers(): void {

@@ -1,6 +1,6 @@
 /**
- * Executor: runs the coordinator's executeTask commands through the CommandRunner in the
- * project's workspace, at most `capacity` at a time (surplus → taskRejected), and reports
+ * Executor: runs the coordinator's assignments (ExecuteTaskCommand) through the CommandRunner in the
+ * project's workspace, at most `capacity` at a time (surplus → rejected), and reports
  * through the Outbox. Cancel, void and self-fence abort the run (the runner kills the whole
  * process tree); a voided attempt's output and result are dropped, never reported.
  *

@@ -1,27 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentMessage } from '../rpc/messages.js';
+import type { TaskLogChunk } from '../core/index.js';
 import { Outbox } from './outbox.js';
 
 const ref = { taskId: 'tsk_a', attempt: 2 };
 const ok = { exitCode: 0, error: null, durationMs: 5 };
 
-function connected(outbox: Outbox): AgentMessage[] {
-  const sent: AgentMessage[] = [];
-  outbox.attach((m) => (sent.push(m), true));
+type Reported = { type: 'started' | 'finished' } | ({ type: 'output' } & TaskLogChunk);
+
+/** Attaches a sink that records what the Outbox reports, in order. */
+function connected(outbox: Outbox): Reported[] {
+  const sent: Reported[] = [];
+  outbox.attach({
+    started: () => sent.push({ type: 'started' }),
+    output: (chunk) => sent.push({ type: 'output', ...chunk }),
+    finished: () => sent.push({ type: 'finished' }),
+  });
   return sent;
 }
 
 describe('Outbox', () => {
-  it('sends output before the result, batched into one frame', () => {
+  it('reports output before the result, gathered into one hand-over', () => {
     const outbox = new Outbox({ now: () => 1 });
     const sent = connected(outbox);
     outbox.begin(ref, 0);
     outbox.output(ref, 'stdout', 'a');
     outbox.output(ref, 'stderr', 'b');
     outbox.finish(ref, ok);
-    expect(sent.map((m) => m.type)).toEqual(['taskStarted', 'taskOutput', 'taskFinished']);
-    const output = sent[1] as Extract<AgentMessage, { type: 'taskOutput' }>;
-    expect(output.chunks.map((c) => [c.seq, c.stream, c.data])).toEqual([[0, 'stdout', 'a'], [1, 'stderr', 'b']]);
+    expect(sent.map((m) => m.type)).toEqual(['started', 'output', 'output', 'finished']);
+    const output = sent.filter((m): m is Extract<Reported, { type: 'output' }> => m.type === 'output');
+    expect(output.map((c) => [c.seq, c.stream, c.data])).toEqual([[0, 'stdout', 'a'], [1, 'stderr', 'b']]);
   });
 
   it('holds output and results while disconnected and re-sends them after reconnect until acked', () => {
@@ -32,7 +39,7 @@ describe('Outbox', () => {
     expect(outbox.unacknowledged()).toEqual([ref]);
     const sent = connected(outbox);
     outbox.resendAll();
-    expect(sent.map((m) => m.type)).toEqual(['taskOutput', 'taskFinished']);
+    expect(sent.map((m) => m.type)).toEqual(['output', 'finished']);
     outbox.ack(ref);
     expect(outbox.unacknowledged()).toEqual([]);
     sent.length = 0;
@@ -52,7 +59,7 @@ describe('Outbox', () => {
     expect(outbox.resendStale(3000)).toBe(0);
     now = 3500;
     expect(outbox.resendStale(3000)).toBe(1);
-    expect(sent.map((m) => m.type)).toEqual(['taskOutput', 'taskFinished']);
+    expect(sent.map((m) => m.type)).toEqual(['output', 'finished']);
     expect(outbox.resendStale(3000)).toBe(0);
     outbox.ack(ref);
     now = 10_000;

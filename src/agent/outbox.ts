@@ -1,16 +1,18 @@
 /**
  * Outbox: what the agent owes the coordinator, kept until acknowledged. Output chunks are
- * batched (one taskOutput frame per flush, not one per line) and held per attempt together
- * with the attempt's result; `resultAck` drops them, `voidTasks` drops them unsent. After a
+ * gathered (handed on per flush, not per line) and held per attempt together with the
+ * attempt's result; a result ack drops them, `voidTasks` drops them unsent. After a
  * reconnect everything held is sent again with its attempt number — the coordinator drops
- * duplicates by (task, attempt, seq) and fences superseded attempts.
+ * duplicates by (task, attempt, seq) and fences superseded attempts. What it sends goes to a
+ * ReportSink (the ReportBatcher, which puts one turn's reports into one `reports` frame).
  */
 import type { LogStream, TaskLogChunk, TaskResult } from '../core/index.js';
-import type { AgentMessage, TaskRef } from '../rpc/messages.js';
+import type { TaskRef } from '../rpc/messages.js';
+import type { ReportSink } from './report-batcher.js';
 
 /** Output held per attempt for resending; older chunks beyond this are sent once, not kept. */
 const MAX_HELD_BYTES_PER_ATTEMPT = 1024 * 1024;
-/** A taskOutput frame carries at most this much data (well under MAX_MESSAGE_BYTES). */
+/** Output is handed on at the latest when this much is gathered (well under MAX_MESSAGE_BYTES). */
 const MAX_BATCH_BYTES = 256 * 1024;
 const MAX_BATCH_CHUNKS = 1000;
 
@@ -24,25 +26,23 @@ interface Held {
   resultSentAt: number | null;
 }
 
-export type Send = (message: AgentMessage) => boolean;
-
 export class Outbox {
   private readonly held = new Map<string, Held>();
   private batch: TaskLogChunk[] = [];
   private batchBytes = 0;
   private flushTimer: NodeJS.Timeout | null = null;
-  private send: Send | null = null;
+  private sink: ReportSink | null = null;
 
   constructor(private readonly options: { flushMs?: number; now: () => number }) {}
 
-  /** Connected: sends go out from now on. Call `resendAll` right after. */
-  attach(send: Send): void {
-    this.send = send;
+  /** Connected: reports go to `sink` from now on. Call `resendAll` right after. */
+  attach(sink: ReportSink): void {
+    this.sink = sink;
   }
 
   /** Disconnected: everything is held until the next attach. */
   detach(): void {
-    this.send = null;
+    this.sink = null;
     this.batch = [];
     this.batchBytes = 0;
     if (this.flushTimer) clearTimeout(this.flushTimer);
@@ -51,7 +51,7 @@ export class Outbox {
 
   begin(ref: TaskRef, at: number): void {
     this.held.set(key(ref), { ref, nextSeq: 0, chunks: [], heldBytes: 0, result: null, resultSentAt: null });
-    this.send?.({ type: 'taskStarted', taskId: ref.taskId, attempt: ref.attempt, at });
+    this.sink?.started({ taskId: ref.taskId, attempt: ref.attempt, at });
   }
 
   output(ref: TaskRef, stream: LogStream, data: string): void {
@@ -84,7 +84,7 @@ export class Outbox {
    * records a result once and acks a repeat as not accepted, which drops it here.
    */
   resendStale(olderThanMs: number): number {
-    if (!this.send) return 0;
+    if (!this.sink) return 0;
     const before = this.options.now() - olderThanMs;
     let resent = 0;
     for (const entry of this.held.values()) {
@@ -98,9 +98,9 @@ export class Outbox {
   }
 
   private sendResult(entry: Held): void {
-    if (!this.send || entry.result === null) return;
+    if (!this.sink || entry.result === null) return;
     entry.resultSentAt = this.options.now();
-    this.send({ type: 'taskFinished', taskId: entry.ref.taskId, attempt: entry.ref.attempt, result: entry.result });
+    this.sink.finished({ taskId: entry.ref.taskId, attempt: entry.ref.attempt, result: entry.result });
   }
 
   ack(ref: TaskRef): void {
@@ -132,7 +132,7 @@ export class Outbox {
 
   /** After a welcome: every held chunk, then every held result, in attempt order. */
   resendAll(): void {
-    if (!this.send) return;
+    if (!this.sink) return;
     for (const entry of this.held.values()) {
       for (const chunk of entry.chunks) this.enqueue(chunk);
       if (entry.result !== null) {
@@ -150,11 +150,12 @@ export class Outbox {
     const chunks = this.batch;
     this.batch = [];
     this.batchBytes = 0;
-    this.send?.({ type: 'taskOutput', chunks });
+    const sink = this.sink;
+    if (sink) for (const chunk of chunks) sink.output(chunk);
   }
 
   private enqueue(chunk: TaskLogChunk): void {
-    if (!this.send) return; // held chunks go out with resendAll
+    if (!this.sink) return; // held chunks go out with resendAll
     this.batch.push(chunk);
     this.batchBytes += chunk.data.length;
     if (this.batchBytes >= MAX_BATCH_BYTES || this.batch.length >= MAX_BATCH_CHUNKS) this.flush();

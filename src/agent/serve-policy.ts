@@ -55,7 +55,7 @@ export function advertisedCapabilities(capabilities: readonly string[], policy: 
   return policy.capabilities === null ? [...capabilities] : capabilities.filter((c) => policy.capabilities!.includes(c));
 }
 
-/** The reason sent in a taskRejected: `BIT_ERR_FORBIDDEN: …`, so the master can tell a policy refusal from a full node. */
+/** The reason sent in a rejection report: `BIT_ERR_FORBIDDEN: …`, so the master can tell a policy refusal from a full node. */
 export function refusalReason(decision: Extract<ServeDecision, { serve: false }>): string {
   return `${decision.code}: ${decision.reason}`;
 }

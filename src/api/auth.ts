@@ -15,7 +15,7 @@
  */
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { BitacoraError, ErrorCode } from '../core/index.js';
-import type { AccessService } from '../coordinator/fleet-service.js';
+import type { AccessService } from '../access/access-service.js';
 import { secretsEqual, type Operation, type Target } from '../security/index.js';
 import { sendError } from './errors.js';
 import type { DashboardSession, SessionStore, UserPrincipal } from './sessions.js';
@@ -40,7 +40,7 @@ declare module 'fastify' {
     /** The ACL operation the route performs. */
     operation?: Operation;
     /** What it acts on, computed from params/body/query (may look entities up). Default: the fleet. */
-    targets?: (request: FastifyRequest) => readonly Target[];
+    targets?: (request: FastifyRequest) => readonly Target[] | Promise<readonly Target[]>;
     /** Further operations, e.g. ReadLogs when a subscription includes task output. */
     alsoRequires?: (request: FastifyRequest) => readonly Requirement[];
   }
@@ -92,7 +92,7 @@ export function authHook(access: AccessService, sessions: SessionStore) {
     if (token !== null) {
       let principal = null;
       try {
-        principal = token !== '' && token.length <= MAX_TOKEN_LENGTH ? access.authenticate(token) : null;
+        principal = token !== '' && token.length <= MAX_TOKEN_LENGTH ? await access.authenticate(token) : null;
       } catch (err) {
         // A failing verifier must not let the request through, nor leak a 500 with its internals.
         request.log.error({ err }, 'token verification failed');
@@ -112,7 +112,7 @@ export function authHook(access: AccessService, sessions: SessionStore) {
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return sendError(reply, unauthenticated('the dashboard session has expired or ended'));
     }
-    const principal = currentPrincipal(access, session.principal);
+    const principal = await currentPrincipal(access, session.principal);
     if (!principal) {
       sessions.delete(session.key);
       return sendError(reply, unauthenticated(`user ${session.principal.name} no longer exists`));
@@ -148,24 +148,24 @@ export function authHook(access: AccessService, sessions: SessionStore) {
  * bearer token is still valid for the same user, or the dashboard session still exists and its
  * user too. Revoking a token, removing a user or logging out thus ends open subscriptions.
  */
-export function credentialsStillValid(request: FastifyRequest, access: AccessService, sessions: SessionStore): boolean {
+export async function credentialsStillValid(request: FastifyRequest, access: AccessService, sessions: SessionStore): Promise<boolean> {
   const admitted = request.principal;
   if (!admitted) return false;
   try {
     if (request.authVia === 'bearer') {
       const token = bearerFrom(request);
-      const now = token !== null && token !== '' ? access.authenticate(token) : null;
+      const now = token !== null && token !== '' ? await access.authenticate(token) : null;
       return now?.kind === 'user' && now.name === admitted.name;
     }
     const cookie = request.cookies[SESSION_COOKIE];
-    return cookie !== undefined && sessions.get(cookie) !== null && currentPrincipal(access, admitted) !== null;
+    return cookie !== undefined && sessions.get(cookie) !== null && (await currentPrincipal(access, admitted)) !== null;
   } catch {
     return false;
   }
 }
 
-function currentPrincipal(access: AccessService, at: UserPrincipal): UserPrincipal | null {
-  const user = access.listUsers().find((u) => u.name === at.name);
+async function currentPrincipal(access: AccessService, at: UserPrincipal): Promise<UserPrincipal | null> {
+  const user = (await access.listUsers()).find((u) => u.name === at.name);
   if (!user) return null;
   const role = ROLE_RANK[user.role] < ROLE_RANK[at.role] ? user.role : at.role;
   const projects = user.projects ?? at.projects;
@@ -201,8 +201,8 @@ export function authorizeHook(access: AccessService) {
       // Cannot happen for routes registered through buildApiApp (routeAccessGuard); refuse anyway.
       throw forbidden(`${request.method} ${request.routeOptions.url ?? ''} declares no ACL operation: refused (default deny)`, 'undeclared');
     }
-    access.authorize(config.operation, principal, config.targets ? config.targets(request) : FLEET_TARGET);
-    for (const extra of config.alsoRequires?.(request) ?? []) access.authorize(extra.operation, principal, extra.targets);
+    await access.authorize(config.operation, principal, config.targets ? await config.targets(request) : FLEET_TARGET);
+    for (const extra of config.alsoRequires?.(request) ?? []) await access.authorize(extra.operation, principal, extra.targets);
   };
 }
 

@@ -9,7 +9,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyWebsocket from '@fastify/websocket';
 import { BitacoraError, ErrorCode } from '../core/index.js';
-import type { AccessService, FleetService } from '../coordinator/fleet-service.js';
+import type { AccessService } from '../access/access-service.js';
+import type { FleetService } from '../coordinator/fleet-service.js';
 import { authHook, authorizeHook, redactUrl, routeAccessGuard, type RouteAccess } from './auth.js';
 import { SessionStore, type SessionStoreOptions } from './sessions.js';
 import { accessRoutes } from './routes/access.js';
@@ -28,6 +29,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes, type AuditCheckpointSource } from './routes/audit.js';
 import { nodeRevokeRoutes } from './routes/node-revoke.js';
 import { eventsRoute } from './ws/events.js';
+import { dashboardRoutes, type DashboardOptions } from './dashboard.js';
 
 export interface ApiServerOptions {
   fleet: FleetService;
@@ -51,8 +53,10 @@ export interface ApiServerOptions {
   audit?: AuditSink;
   /** The audit trail's public side: the signed checkpoints and their public key (`GET /v1/audit/checkpoints`). Omitted: that route answers BIT_ERR_UNAVAILABLE. */
   auditCheckpoints?: AuditCheckpointSource;
-  /** Dashboard sessions: idle (default 12 h) and absolute (default 7 d) expiry. */
-  sessions?: Pick<SessionStoreOptions, 'idleMs' | 'absoluteMs' | 'maxSessions'>;
+  /** Dashboard sessions: idle (default 12 h) and absolute (default 7 d) expiry; `file` keeps them across restarts (default: memory only). */
+  sessions?: Pick<SessionStoreOptions, 'idleMs' | 'absoluteMs' | 'maxSessions' | 'file'>;
+  /** The dashboard's built files (`dist/web`), served at `/`. Default: no dashboard (`/` answers 404). */
+  dashboard?: DashboardOptions;
 }
 
 /** Options of `startApiServer` only: how it listens. */
@@ -91,20 +95,25 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
     forceCloseConnections: true,
     // The router's own refusals (a malformed %-escape, a path parameter over 100 characters)
     // and the HTTP parser's (an unknown method, a broken request line) answer in our envelope too.
-    frameworkErrors: (error, _request, reply) => sendError(reply, fromFastifyError(error)),
+    frameworkErrors: (error, _request, reply) => {
+      void sendError(reply, fromFastifyError(error));
+    },
     clientErrorHandler: answerClientError,
     logger: options.logger
       ? { serializers: { req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }) } }
       : false,
   });
   const { access } = options;
-  const sessions = new SessionStore(options.sessions);
+  const sessions = await SessionStore.open({
+    ...options.sessions,
+    onWriteError: (err) => app.log.warn({ err }, 'could not save the dashboard sessions (they are kept in memory)'),
+  });
   const deps = { fleet: options.fleet, access, sessions, ...(options.latestEventSeq ? { latestEventSeq: options.latestEventSeq } : {}) };
   const routeAccess: RouteAccess[] = [];
   app.decorate('routeAccess', routeAccess);
   // Default deny at registration: a route that declares no access cannot be added.
   app.addHook('onRoute', routeAccessGuard(routeAccess));
-  app.addHook('onClose', async () => sessions.clear());
+  app.addHook('onClose', async () => sessions.close());
   app.decorateRequest('principal', null);
   app.decorateRequest('authVia', null);
   app.decorateRequest('dashboardSession', null);
@@ -158,6 +167,7 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
       { prefix },
     );
   }
+  if (options.dashboard) await dashboardRoutes(app, options.dashboard);
   if (options.extend) await options.extend(app);
   return app;
 }

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SessionStore } from './sessions.js';
 
@@ -40,5 +43,52 @@ describe('SessionStore', () => {
     expect(store.delete(d.session.key)).toBe(true);
     expect(store.get(d.id)).toBeNull();
     expect(store.get(c.id)).toBeNull();
+  });
+
+  it('with a file: writes in the background, one write at a time, and a reopened store has the live sessions', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bitacora-sessions-'));
+    try {
+      const file = join(dir, 'sessions.json');
+      let now = 0;
+      const first = await SessionStore.open({ file, idleMs: 100, now: () => now });
+      const kept = first.create(ada);
+      const ended = first.create(ada);
+      const stale = first.create({ kind: 'user', name: 'bo', role: 'viewer' });
+      first.delete(ended.session.key);
+      await first.saved();
+      const written = readFileSync(file, 'utf8');
+      expect(written).not.toContain(kept.id);
+      expect((JSON.parse(written) as unknown[]).length).toBe(2);
+      now = 60;
+      expect(first.get(kept.id)).not.toBeNull();
+      await first.close();
+
+      now = 120; // bo's session went idle; ada's was used at 60
+      const second = await SessionStore.open({ file, idleMs: 100, now: () => now });
+      expect(second.get(kept.id)?.csrfToken).toBe(kept.session.csrfToken);
+      expect(second.get(ended.id)).toBeNull();
+      expect(second.get(stale.id)).toBeNull();
+      expect(second.size).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with a file it cannot write: keeps the sessions in memory and reports the failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bitacora-sessions-'));
+    try {
+      const file = join(dir, 'sessions.json');
+      mkdirSync(`${file}.tmp`); // the temporary file cannot be written
+      const errors: unknown[] = [];
+      const store = await SessionStore.open({ file, onWriteError: (err) => errors.push(err) });
+      const { id } = store.create(ada);
+      await store.saved();
+      expect(errors).toHaveLength(1);
+      expect(store.get(id)).not.toBeNull();
+      // An unreadable or missing file is an empty store.
+      expect((await SessionStore.open({ file })).size).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

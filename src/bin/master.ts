@@ -7,7 +7,9 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../api/server.js';
+import { dashboardLoginUrl } from '../client/index.js';
 import type { MasterHandle, MasterStartOptions } from '../cli/context.js';
 import { compileMasterConfig, nodeNameFromHostname, processContext } from '../config/index.js';
 import { Coordinator, type AccessControl, type CoordinatorSettings, type FleetService, type Logger, type SystemActor } from '../coordinator/index.js';
@@ -19,11 +21,13 @@ import type { HttpTlsConfig } from '../config/index.js';
 import { openSqliteBackbone } from '../store/sqlite/index.js';
 import type { Backbone } from '../store/backbone.js';
 import { startAgent } from './agent-main.js';
+import { grpcAgentEndpoint } from './agent-endpoint.js';
 import { stderrLogger } from './support.js';
 
 export const CLIENT_FILE = 'client.json';
 export const ADMIN_KEY = 'auth/admin';
 export const LOCAL_AGENT_DIR = 'local-agent';
+export const DASHBOARD_SESSIONS_FILE = 'dashboard-sessions.json';
 
 /** What tests and embedders get beyond MasterHandle: the running service itself. */
 export interface LocalMaster extends MasterHandle {
@@ -69,7 +73,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
     ...extras.settings,
   };
 
-  const backbone = openSqliteBackbone({ file: join(dataDir, 'fleet.db'), ...(extras.durability ? { durability: extras.durability } : {}) });
+  const backbone = await openSqliteBackbone({ file: join(dataDir, 'fleet.db'), ...(extras.durability ? { durability: extras.durability } : {}) });
   const cleanups: Array<() => Promise<void> | void> = [() => backbone.close()];
   const unwind = async () => {
     for (const fn of cleanups.reverse()) await fn();
@@ -85,11 +89,10 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       secrets: { generateSecret: generateSecret as (p: string) => string, hashSecret, secretsEqual },
       settings,
       // Mutual TLS: agents present node certificates from the fleet CA (a certless stream may only join).
-      rpc: { host: grpc.host, port: grpc.port, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } },
+      agentEndpoint: grpcAgentEndpoint({ host: grpc.host, port: grpc.port, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } }),
       nodeCa: { ca: { certPem: tls.caCertPem, keyPem: tls.caKeyPem }, validityDays: config.security.nodeCertValidityDays },
       identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
       aclPolicyFile: config.security.aclPolicyFile,
-      batch: (fn) => backbone.batch(fn),
       log,
       audit: { trust: auditTrust, ...(extras.auditCheckpointIntervalMs ? { checkpointIntervalMs: extras.auditCheckpointIntervalMs } : {}) },
       onShutdownRequested: (reason) => stopRequested?.(reason),
@@ -98,10 +101,13 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
     cleanups.push(() => coordinator.close());
 
     const access = coordinator.access;
-    const firstStart = ensureAdminUser(access);
-    const admin = adminTokenFor(access, backbone, dataDir);
+    const firstStart = await ensureAdminUser(access);
+    const admin = await adminTokenFor(access, backbone, dataDir);
     // On first start the admin gets a one-time dashboard login token (`bitacora up` prints it).
-    const loginToken = firstStart ? access.createLoginToken(ADMIN_USER, BOOTSTRAP).token : undefined;
+    const loginToken = firstStart ? (await access.createLoginToken(ADMIN_USER, BOOTSTRAP)).token : undefined;
+    // The WebSocket hello names the latest seq in the same tick as it subscribes: kept current here.
+    let latestSeq = await backbone.events.latestSeq();
+    cleanups.push(backbone.events.watch(latestSeq, (event) => (latestSeq = event.seq)));
     const httpTls = config.http.tls.mode === 'fleet-ca' ? fleetCaHttpTls(tls) : configuredHttpTls;
     const api = await startApiServer({
       ...(httpTls ? { tls: httpTls } : {}),
@@ -109,9 +115,12 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       host: http.host,
       port: http.port,
       access: coordinator.access,
-      latestEventSeq: () => backbone.events.latestSeq(),
+      latestEventSeq: () => latestSeq,
       logbook: backbone,
       auditCheckpoints: { publicKeyPem: auditTrust.keys.publicKeyPem, checkpoints: () => auditTrust.checkpointFile.read() },
+      // Built by `npm run build` (vite) next to dist/bin; sessions survive restarts of this master.
+      dashboard: { root: dashboardRoot() },
+      sessions: { file: join(dataDir, DASHBOARD_SESSIONS_FILE) },
     });
     cleanups.push(() => api.close());
     coordinator.setHttpUrl(api.url);
@@ -123,7 +132,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       const joined = safeLoadAgentState(agentDir)?.credentialSecret;
       const agent = await startAgent({
         masterUrl: loopbackUrl(api.url),
-        ...(joined ? {} : { token: coordinator.createJoinToken({ role: 'hybrid', ttlMs: 600_000, createdBy: 'local-worker' }).token }),
+        ...(joined ? {} : { token: (await coordinator.createJoinToken({ role: 'hybrid', ttlMs: 600_000, createdBy: 'local-worker' })).token }),
         caHash: tls.caHash,
         role: 'hybrid',
         name: options.localWorkerName ?? `${masterName().slice(0, 58)}-local`,
@@ -140,7 +149,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       cleanups.push(() => agent.close());
     }
 
-    const joinToken = coordinator.createJoinToken({ role: 'hybrid', createdBy: 'bitacora up' });
+    const joinToken = await coordinator.createJoinToken({ role: 'hybrid', createdBy: 'bitacora up' });
     let closing: Promise<void> | null = null;
     let markClosed!: () => void;
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
@@ -158,7 +167,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       dashboardUrl: `${api.url}/`,
       grpcAddress: coordinator.agentAddress,
       adminToken: admin.token,
-      ...(loginToken ? { loginToken } : {}),
+      ...(loginToken ? { loginToken, loginUrl: dashboardLoginUrl(api.url, loginToken) } : {}),
       caHash: tls.caHash,
       joinCommand: joinToken.join,
       closed,
@@ -173,15 +182,24 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
   }
 }
 
+/**
+ * The dashboard's built files: dist/web beside dist/bin; a master run from src/ (in-process
+ * tests) uses the repository's dist/web. When neither is built, `/` says to run `npm run build`.
+ */
+function dashboardRoot(): string {
+  const candidates = [new URL('../web/', import.meta.url), new URL('../../dist/web/', import.meta.url)].map((u) => fileURLToPath(u));
+  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]!;
+}
+
 /** The user created on first start; the CLI's token in client.json acts for it. */
 export const ADMIN_USER = 'admin';
 const BOOTSTRAP: SystemActor = { kind: 'system', name: 'bootstrap' };
 const CLI_TOKEN_LABEL = `local CLI (${CLIENT_FILE})`;
 
 /** First start (no user at all, also a data directory from before users existed): creates user `admin`. True when it did. */
-function ensureAdminUser(access: AccessControl): boolean {
-  if (access.listUsers().length > 0) return false;
-  access.addUser({ name: ADMIN_USER, role: 'admin' }, BOOTSTRAP);
+async function ensureAdminUser(access: AccessControl): Promise<boolean> {
+  if ((await access.listUsers()).length > 0) return false;
+  await access.addUser({ name: ADMIN_USER, role: 'admin' }, BOOTSTRAP);
   return true;
 }
 
@@ -192,19 +210,20 @@ function ensureAdminUser(access: AccessControl): boolean {
  * token (the token in client.json keeps working); otherwise (first start, file lost, token
  * revoked) a new one is issued and `rotated` says an old one was replaced.
  */
-function adminTokenFor(access: AccessControl, backbone: Backbone, dataDir: string): { token: string; rotated: boolean } {
+async function adminTokenFor(access: AccessControl, backbone: Backbone, dataDir: string): Promise<{ token: string; rotated: boolean }> {
   const fromFile = readClientFile(dataDir)?.token;
-  if (fromFile && access.authenticate(fromFile)?.role === 'admin') return { token: fromFile, rotated: false };
-  const owner = access.listUsers().find((u) => u.name === ADMIN_USER && u.role === 'admin') ?? access.listUsers().find((u) => u.role === 'admin');
+  if (fromFile && (await access.authenticate(fromFile))?.role === 'admin') return { token: fromFile, rotated: false };
+  const users = await access.listUsers();
+  const owner = users.find((u) => u.name === ADMIN_USER && u.role === 'admin') ?? users.find((u) => u.role === 'admin');
   if (!owner) throw new Error(`no admin user left to own the CLI token in ${CLIENT_FILE}`);
-  const legacy = backbone.kv.get<{ hash: string }>(ADMIN_KEY);
+  const legacy = await backbone.kv.get<{ hash: string }>(ADMIN_KEY);
   if (legacy && fromFile && secretsEqual(hashSecret(fromFile), legacy.value.hash)) {
-    access.importApiToken(legacy.value.hash, owner.name, CLI_TOKEN_LABEL, BOOTSTRAP);
-    backbone.kv.delete(ADMIN_KEY);
+    await access.importApiToken(legacy.value.hash, owner.name, CLI_TOKEN_LABEL, BOOTSTRAP);
+    await backbone.kv.delete(ADMIN_KEY);
     return { token: fromFile, rotated: false };
   }
-  const created = access.createApiToken({ user: owner.name, label: CLI_TOKEN_LABEL }, BOOTSTRAP);
-  if (legacy) backbone.kv.delete(ADMIN_KEY);
+  const created = await access.createApiToken({ user: owner.name, label: CLI_TOKEN_LABEL }, BOOTSTRAP);
+  if (legacy) await backbone.kv.delete(ADMIN_KEY);
   return { token: created.token, rotated: fromFile !== undefined || legacy !== null };
 }
 

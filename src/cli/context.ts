@@ -37,6 +37,8 @@ export interface MasterHandle {
   adminToken: string;
   /** First start only: a one-time dashboard login token for user admin (valid 15 min). */
   loginToken?: string;
+  /** With `loginToken`: the link that signs a browser in with it (`<dashboardUrl>#login=…`). */
+  loginUrl?: string;
   caHash: string;
   /** `bitacora join <url> --token <fresh token> --ca-hash <hash>` for another machine. */
   joinCommand: string;
@@ -79,7 +81,8 @@ export interface AgentHandle {
 }
 
 export interface CliDeps {
-  openBackbone(dataDir: string): Backbone;
+  /** Opens (creating when needed) the backbone of a data directory; the caller closes it. */
+  openBackbone(dataDir: string): Promise<Backbone>;
   newCommandRunner(): CommandRunner;
   newWorkspaces(root: string): WorkspaceProvider;
   startMaster(options: MasterStartOptions): Promise<MasterHandle>;

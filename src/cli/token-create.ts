@@ -4,6 +4,7 @@
  * login token.
  */
 import type { Command } from 'commander';
+import { dashboardLoginUrl } from '../client/index.js';
 import { USER_ROLE_NAMES, type CreatedApiToken } from '../core/index.js';
 import type { CliContext } from './context.js';
 import { action, formatSpan, formatTime, invalid, parseChoice, parseDurationOption, type Run } from './common.js';
@@ -33,7 +34,8 @@ Every token is shown once and stored only as a hash. A join token works for one 
 expires; an API token is a bearer for the CLI (--token / BITACORA_TOKEN) or scripts, until it
 expires or is revoked; a login token opens one dashboard session.
 With --json prints {"token", "caHash", "join", "role", "expiresAt", "id"} for a join token and
-{"id", "token", "user", "role", "expiresAt", "kind"} for an API or login token.
+{"id", "token", "user", "role", "expiresAt", "kind"} for an API or login token; a login token
+also has "url", the one-time link that signs a browser (a phone) in to the dashboard.
 
 Examples:
   $ bitacora token create
@@ -80,11 +82,13 @@ async function userToken(run: Run<TokenCreateOptions>, user: string): Promise<vo
       user, ...(role ? { role } : {}), ...(ttlMs !== undefined ? { ttl: ttlMs } : {}), ...(run.opts.label ? { label: run.opts.label } : {}),
     });
   }
-  if (run.json) return printJson(ctx, { ...created, kind });
+  const url = kind === 'login' ? dashboardLoginUrl(run.client().url, created.token) : undefined;
+  if (run.json) return printJson(ctx, { ...created, kind, ...(url ? { url } : {}) });
   const expiry = created.expiresAt === null ? 'never expires' : `expires ${formatTime(created.expiresAt)}, in ${formatSpan(created.expiresAt - Date.now())}`;
   if (kind === 'login') {
-    printLine(ctx, `one-time dashboard login token for user ${created.user} (${created.role}; ${expiry}):`);
-    printLine(ctx, `  ${created.token}`);
+    printLine(ctx, `one-time dashboard sign-in link for user ${created.user} (${created.role}; ${expiry}; works once):`);
+    printLine(ctx, `  ${url}`);
+    printLine(ctx, `  (the token alone: ${created.token})`);
     return;
   }
   printLine(ctx, `API token ${created.id} for user ${created.user} (${created.role}; ${expiry}):`);

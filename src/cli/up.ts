@@ -79,7 +79,8 @@ function printBanner(run: Run<UpOptions>, handle: MasterHandle, dataDir: string)
   if (run.json) {
     printJson(run.ctx, {
       url: handle.httpUrl, dashboardUrl: handle.dashboardUrl, grpcAddress: handle.grpcAddress,
-      adminToken: handle.adminToken, ...(handle.loginToken ? { loginToken: handle.loginToken } : {}),
+      adminToken: handle.adminToken,
+      ...(handle.loginToken ? { loginToken: handle.loginToken, ...(handle.loginUrl ? { loginUrl: handle.loginUrl } : {}) } : {}),
       caHash: handle.caHash, join: handle.joinCommand, dataDir,
     });
     return;
@@ -91,10 +92,12 @@ function printBanner(run: Run<UpOptions>, handle: MasterHandle, dataDir: string)
   printLine(io, `  data         ${dataDir}`);
   printLine(io, `  admin token  ${handle.adminToken}`);
   printLine(io, `               (saved in ${dataDir}/client.json: the CLI on this machine needs no flags)`);
+  printLine(io, `  dashboard    ${handle.dashboardUrl}`);
   if (handle.loginToken) {
     printLine(io);
-    printLine(io, `One-time dashboard login token for user admin: ${handle.loginToken}`);
-    printLine(io, '  (valid 15 min; `bitacora token create --user admin --login` makes another)');
+    printLine(io, 'Open this one-time link to sign in to the dashboard as admin (valid 15 min, works once):');
+    printLine(io, `  ${handle.loginUrl ?? handle.loginToken}`);
+    printLine(io, '  (`bitacora token create --user admin --login` makes another, e.g. for your phone)');
   }
   printLine(io);
   printLine(io, 'Join another machine to this fleet (one-time token; more with `bitacora token create`):');
@@ -107,7 +110,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
   program
     .command('up')
     .description('start a master: REST + WebSocket API, gRPC endpoint for agents, embedded store')
-    .option('--http <host:port>', `address of the REST + WebSocket API (and, later, the dashboard); default ${DEFAULT_HTTP}`)
+    .option('--http <host:port>', `address of the REST + WebSocket API and the dashboard; default ${DEFAULT_HTTP}`)
     .option('--grpc <host:port>', `address agents dial (gRPC over TLS); default ${DEFAULT_GRPC}`)
     .option('--config <file>', 'a configuration file (YAML; also $BITACORA_CONFIG): its up: section and fleet fields; flags win over it')
     .option('--log-format <format>', 'human (default) or json: one JSON object per log line on stderr, for log shippers (also $BITACORA_LOG_FORMAT)')
@@ -120,8 +123,8 @@ export function registerUp(program: Command, ctx: CliContext): void {
       'after',
       `
 The first start creates the data directory (fleet CA, certificates, SQLite store), the user
-admin and its API token; it prints the API URL, the admin token, a one-time dashboard login
-token and the exact \`bitacora join …\` command for other machines. An invalid ACL policy file
+admin and its API token; it prints the API URL, the admin token, a one-time sign-in link for
+the dashboard (served at / on the API address) and the exact \`bitacora join …\` command for other machines. An invalid ACL policy file
 stops the start with an error naming the file and the problem. Stays in the foreground until Ctrl-C (or an emergency shutdown).
 
 Examples:

@@ -24,7 +24,10 @@ export type SecureTransport = (caCertPem: string) => { fetch: typeof fetch; webS
 export interface FleetClientOptions {
   /** Base URL of the master's API, e.g. `http://127.0.0.1:7700`. */
   url: string;
-  /** Admin bearer token. */
+  /**
+   * Bearer token (an API token). '' sends none: the browser's dashboard session (cookie) is the
+   * credential instead — see `browserSessionTransport` (./browser-transport.ts).
+   */
   token: string;
   /** Default: the global fetch. */
   fetch?: typeof fetch;
@@ -84,7 +87,8 @@ export class FleetClient {
   async #request<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     const url = new URL(`${this.url}${path}`);
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#token !== '') headers['authorization'] = `Bearer ${this.#token}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {

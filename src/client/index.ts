@@ -6,6 +6,8 @@ export {
 } from './logbook.js';
 export { errorFromResponse, unreachable } from './errors.js';
 export { SecurityClient, type AclPolicyView, type ApiTokenRequest, type AuditEntryView, type AuditVerificationView, type WhoAmI } from './security.js';
-export type { FollowOptions, StreamConnection, StreamQuery, WatchOptions } from './live.js';
+export type { FollowOptions, StreamClosed, StreamConnection, StreamQuery, WatchOptions } from './live.js';
+export { dashboardLoginUrl, loginTokenFromHash } from './login-link.js';
+export { browserSessionTransport, loginWithToken, type BrowserSessionTransport } from './browser-transport.js';
 export { browserWebSocket, nodeWebSocket, type WebSocketFactory, type WebSocketLike } from './websocket.js';
 export * from './types.js';

@@ -118,8 +118,14 @@ export interface WatchOptions {
   types?: string[];
   /** Live task output too. */
   onLog?: (chunk: TaskLogChunk) => void;
-  /** Called on each (re)connection with the seq it resumes after. */
-  onConnected?: (after: number) => void;
+  /**
+   * Called on each (re)connection with the seq it resumes after and the master's latest seq
+   * (null when it has none); a latest below `after` means the master's log is not the one
+   * resumed from (e.g. a new data directory behind the same URL).
+   */
+  onConnected?: (after: number, latestSeq: number | null) => void;
+  /** Called each time the stream closes and a reconnect is due (e.g. to mark shown data stale). */
+  onDisconnected?: (closed: StreamClosed) => void;
 }
 
 export type OpenStream = (query: StreamQuery, onFrame: (frame: ServerFrame) => void) => StreamConnection;
@@ -153,7 +159,7 @@ export async function watchEvents(
           if (frame.kind === 'hello') {
             last = frame.after;
             backoffMs = 250;
-            options.onConnected?.(frame.after);
+            options.onConnected?.(frame.after, frame.latestSeq);
           } else if (frame.kind === 'event') {
             if (last !== null && frame.event.seq <= last) return;
             last = frame.event.seq;
@@ -172,6 +178,7 @@ export async function watchEvents(
     if (failure !== null) throw failure;
     if (signal.aborted) return;
     if (closed.error) throw closed.error;
+    options.onDisconnected?.(closed);
     await sleep(backoffMs, signal);
     backoffMs = Math.min(backoffMs * 2, 5000);
   }

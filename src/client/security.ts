@@ -118,6 +118,11 @@ export class SecurityClient {
     return this.request('PUT', '/v1/acl', { body: policy, what: 'ACL policy update' });
   }
 
+  /** Ends the dashboard session this client's cookie belongs to (`POST /v1/logout`). */
+  async logout(): Promise<void> {
+    await this.request('POST', '/v1/logout', { what: 'logout' });
+  }
+
   whoami(): Promise<WhoAmI> {
     return this.request('GET', '/v1/whoami', { what: 'whoami' });
   }

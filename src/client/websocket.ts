@@ -36,11 +36,14 @@ export function nodeWebSocketWith(options: { ca?: string } = {}): WebSocketFacto
 /** Node with the system's trusted CAs. */
 export const nodeWebSocket: WebSocketFactory = nodeWebSocketWith();
 
-/** Browser: the global WebSocket with the token in the query string. */
+/**
+ * Browser: the global WebSocket with the token in the query string; with no token ('') the
+ * browser sends the dashboard's session cookie and its Origin, which is what the master checks.
+ */
 export const browserWebSocket: WebSocketFactory = (url, token) => {
   const Ctor = (globalThis as unknown as { WebSocket: new (url: string) => WebSocketLike }).WebSocket;
   const withToken = new URL(url);
-  withToken.searchParams.set('token', token);
+  if (token !== '') withToken.searchParams.set('token', token);
   return new Ctor(withToken.toString());
 };
 

@@ -7,6 +7,9 @@
  */
 import type { Task } from '../core/index.js';
 
+/** `taskId#attempt`, the key of per-attempt bookkeeping. */
+export const refKey = (taskId: string, attempt: number): string => `${taskId}#${attempt}`;
+
 export interface ActiveEntry {
   taskId: string;
   attempt: number;
@@ -18,6 +21,8 @@ export interface ActiveEntry {
   lastSeq: number;
   /** Output bytes stored for this attempt, bounded by the coordinator. */
   outputBytes: number;
+  /** Its result is being recorded: settles once it is (true) or could not be (false); a re-sent copy waits for it. */
+  finishing: Promise<boolean> | null;
 }
 
 export class ActiveIndex {
@@ -43,7 +48,7 @@ export class ActiveIndex {
     if (task.nodeId === null) return;
     this.remove(task.id);
     const entry: ActiveEntry = {
-      taskId: task.id, attempt: task.attempt, nodeId: task.nodeId, project: task.project ?? '', estimateKey, lastSeq: -1, outputBytes: 0,
+      taskId: task.id, attempt: task.attempt, nodeId: task.nodeId, project: task.project ?? '', estimateKey, lastSeq: -1, outputBytes: 0, finishing: null,
     };
     this.byTask.set(task.id, entry);
     let set = this.byNode.get(entry.nodeId);

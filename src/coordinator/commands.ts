@@ -5,11 +5,13 @@
  */
 import { BitacoraError, ErrorCode, isTerminal, NotFoundError, type FleetNode, type NodeRole, type Task } from '../core/index.js';
 import type { AgentConfig, EmergencyTier } from '../rpc/messages.js';
-import type { CoordinatorContext } from './context.js';
+import type { EventLog, KeyValueStore, TaskQueue } from '../store/backbone.js';
+import type { NodeCertificates } from '../access/node-certs.js';
+import type { Failover } from './failover.js';
+import type { FleetState } from './fleet-state.js';
+import type { Runtime } from './runtime.js';
 import type { Dispatcher } from './dispatcher.js';
-import { markNodeDown } from './failover.js';
 import type { HeartbeatMonitor } from './heartbeat-monitor.js';
-import type { Hub } from './hub.js';
 import { applyConfigPatch } from './options.js';
 import type { EstimateBook } from './results.js';
 
@@ -24,26 +26,33 @@ export interface DispatchState {
 }
 
 export interface CommandDeps {
-  hub: Hub;
+  runtime: Runtime;
+  state: Pick<FleetState, 'roster' | 'active' | 'streams' | 'leaseTerms' | 'agentConfig'>;
+  kv: KeyValueStore;
+  events: EventLog;
+  tasks: TaskQueue;
   dispatcher: Dispatcher;
   monitor: HeartbeatMonitor;
   estimates: EstimateBook;
+  failover: Failover;
+  /** Node certificates (revocation list); null without mutual TLS (tests). */
+  certs: NodeCertificates | null;
   /** Called after a 'shutdown-nodes' emergency: the master stops too. */
   onShutdownRequested(reason: string): void;
 }
 
 export class Commands {
-  constructor(private readonly ctx: CoordinatorContext, private readonly deps: CommandDeps) {}
+  constructor(private readonly deps: CommandDeps) {}
 
   /** Validates, persists (KV `fleet/config`), applies to the monitor at once and to every agent. */
-  updateConfiguration(patch: Partial<AgentConfig>): AgentConfig {
-    const next = applyConfigPatch(this.ctx.agentConfig, patch, this.ctx.settings.missedHeartbeats);
-    this.ctx.backbone.kv.put(CONFIG_KEY, next);
-    this.ctx.backbone.events.append({ type: 'config.updated', subject: null, data: { ...next } });
-    this.ctx.agentConfig = next;
-    this.ctx.leaseTerms.change(next.selfFenceAfterMs, this.ctx.clock.now(), this.ctx.roster.ids());
-    this.deps.hub.broadcast({ type: 'updateConfiguration', config: next });
-    this.ctx.log.info('configuration updated', { ...next });
+  async updateConfiguration(patch: Partial<AgentConfig>): Promise<AgentConfig> {
+    const next = applyConfigPatch(this.deps.state.agentConfig, patch, this.deps.runtime.settings.missedHeartbeats);
+    await this.deps.kv.put(CONFIG_KEY, next);
+    await this.deps.events.append({ type: 'config.updated', subject: null, data: { ...next } });
+    this.deps.state.agentConfig = next;
+    this.deps.state.leaseTerms.change(next.selfFenceAfterMs, this.deps.runtime.clock.now(), this.deps.state.roster.ids());
+    this.deps.state.streams.broadcast({ type: 'updateConfiguration', config: next });
+    this.deps.runtime.log.info('configuration updated', { ...next });
     return next;
   }
 
@@ -52,96 +61,103 @@ export class Commands {
    * 'cancel-all': also cancels every assigned/running task and kills it on its node.
    * 'shutdown-nodes': also tells every agent to stop its processes and exit; then the master stops.
    */
-  emergencyShutdown(tier: EmergencyTier, reason: string): void {
-    const { ctx } = this;
-    const now = ctx.clock.now();
+  async emergencyShutdown(tier: EmergencyTier, reason: string): Promise<void> {
+    const ctx = this.deps;
+    const now = ctx.runtime.clock.now();
     const text = reason.trim() || 'no reason given';
     this.deps.dispatcher.freeze();
     const state: DispatchState = { frozen: true, tier, reason: text, at: now };
-    ctx.backbone.kv.put(DISPATCH_KEY, state);
-    ctx.backbone.events.append({ type: 'fleet.shutdown', subject: null, data: { tier, reason: text } });
-    ctx.log.warn(`emergency shutdown (${tier}): ${text}`);
+    await ctx.kv.put(DISPATCH_KEY, state);
+    await ctx.events.append({ type: 'fleet.shutdown', subject: null, data: { tier, reason: text } });
+    ctx.runtime.log.warn(`emergency shutdown (${tier}): ${text}`);
     if (tier === 'stop-dispatch') {
-      this.deps.hub.broadcast({ type: 'emergencyShutdown', tier, reason: text });
+      this.deps.state.streams.broadcast({ type: 'emergencyShutdown', tier, reason: text });
       return;
     }
-    let cancelled = 0;
-    ctx.batch(() => {
-      for (const task of ctx.backbone.tasks.list({ states: ['assigned', 'running'] })) {
-        this.cancelOne(task, `emergency shutdown: ${text}`);
-        cancelled++;
-      }
-    });
-    ctx.log.warn(`emergency shutdown cancelled ${cancelled} task(s)`);
-    this.deps.hub.broadcast({ type: 'emergencyShutdown', tier, reason: text });
+    const active = await ctx.tasks.list({ states: ['assigned', 'running'] });
+    // Issued together: the store gathers them into one commit.
+    await Promise.all(active.map((task) => this.cancelOne(task, `emergency shutdown: ${text}`)));
+    ctx.runtime.log.warn(`emergency shutdown cancelled ${active.length} task(s)`);
+    this.deps.state.streams.broadcast({ type: 'emergencyShutdown', tier, reason: text });
     if (tier === 'shutdown-nodes') {
-      for (const nodeId of [...ctx.sessions.keys()]) this.deps.monitor.forget(nodeId);
+      for (const nodeId of ctx.state.streams.nodeIds()) this.deps.monitor.forget(nodeId);
       this.deps.onShutdownRequested(text);
     }
   }
 
-  resumeDispatch(): void {
-    const now = this.ctx.clock.now();
-    this.ctx.backbone.kv.put(DISPATCH_KEY, { frozen: false, tier: null, reason: null, at: now } satisfies DispatchState);
-    this.ctx.backbone.events.append({ type: 'fleet.shutdown', subject: null, data: { tier: null, resumed: true } });
+  async resumeDispatch(): Promise<void> {
+    const now = this.deps.runtime.clock.now();
+    await this.deps.kv.put(DISPATCH_KEY, { frozen: false, tier: null, reason: null, at: now } satisfies DispatchState);
+    await this.deps.events.append({ type: 'fleet.shutdown', subject: null, data: { tier: null, resumed: true } });
     this.deps.dispatcher.resume();
   }
 
   /** Pending tasks are cancelled at once; running ones also get killed on their node. */
-  cancelTask(id: string, reason: string): Task {
-    const task = this.ctx.backbone.tasks.get(id);
+  async cancelTask(id: string, reason: string): Promise<Task> {
+    const task = await this.deps.tasks.get(id);
     if (!task) throw new NotFoundError('task', id);
     if (isTerminal(task.state)) return task;
     return this.cancelOne(task, reason);
   }
 
-  drain(node: FleetNode): FleetNode {
+  async drain(node: FleetNode): Promise<FleetNode> {
     this.requireWorkerLike(node, 'drain');
-    return this.ctx.roster.setStatus(node.id, 'draining', 'drained by operator', this.ctx.clock.now());
+    return this.deps.state.roster.setStatus(node.id, 'draining', 'drained by operator', this.deps.runtime.clock.now());
   }
 
-  undrain(node: FleetNode): FleetNode {
+  async undrain(node: FleetNode): Promise<FleetNode> {
     this.requireWorkerLike(node, 'undrain');
     if (node.status !== 'draining') return node;
     // Back to ready only if it is connected; otherwise it is down and comes back on reconnect.
-    const status = this.ctx.sessions.has(node.id) ? 'ready' : 'down';
-    const next = this.ctx.roster.setStatus(node.id, status, 'undrained by operator', this.ctx.clock.now());
-    this.ctx.scheduleDispatch();
+    const status = this.deps.state.streams.has(node.id) ? 'ready' : 'down';
+    const next = await this.deps.state.roster.setStatus(node.id, status, 'undrained by operator', this.deps.runtime.clock.now());
+    this.deps.dispatcher.schedule();
     return next;
   }
 
   /** worker ↔ hybrid, live: the record changes and the agent is told. */
-  setRole(node: FleetNode, role: Exclude<NodeRole, 'master'>): FleetNode {
+  async setRole(node: FleetNode, role: Exclude<NodeRole, 'master'>): Promise<FleetNode> {
     this.requireWorkerLike(node, 'change the role of');
-    const next = this.ctx.roster.setRole(node.id, role, this.ctx.clock.now());
-    this.ctx.sendTo(node.id, { type: 'setRole', role });
+    const next = await this.deps.state.roster.setRole(node.id, role, this.deps.runtime.clock.now());
+    this.deps.state.streams.send(node.id, { type: 'setRole', role });
     return next;
   }
 
   /** Closes its stream, requeues its tasks, forgets it (its credential stops working). */
-  remove(node: FleetNode): void {
-    const { ctx } = this;
-    const session = ctx.sessions.get(node.id);
-    if (session) {
-      ctx.sessions.delete(node.id);
-      session.state = 'closed';
-      session.connection.send({ type: 'error', code: ErrorCode.Forbidden, message: 'this node was removed from the fleet', fatal: true });
-      session.connection.close('node removed');
-    }
+  async remove(node: FleetNode): Promise<void> {
+    const ctx = this.deps;
+    ctx.state.streams.expel(node.id, { code: ErrorCode.Forbidden, message: 'this node was removed from the fleet' }, 'node removed');
     this.deps.monitor.forget(node.id);
-    markNodeDown(ctx, node.id, 'removed by operator');
-    ctx.roster.remove(node.id, ctx.clock.now());
-    this.deps.estimates.forget(node.id);
+    await this.deps.failover.markNodeDown(node.id, 'removed by operator');
+    await ctx.state.roster.remove(node.id, ctx.runtime.clock.now());
+    await this.deps.estimates.forget(node.id);
   }
 
-  private cancelOne(task: Task, reason: string): Task {
-    const { ctx } = this;
-    const held = ctx.active.remove(task.id);
-    const next = ctx.backbone.tasks.cancel(task.id, reason, ctx.clock.now());
+  /**
+   * Revokes `node`: its certificates (node id and every serial issued) are refused from now on
+   * — persisted first —, its live stream gets a fatal CertificateRevoked error and is closed
+   * at once, it is marked down and its tasks are requeued, and it leaves the fleet.
+   */
+  async revoke(node: FleetNode, reason: string): Promise<FleetNode> {
+    const { state, runtime } = this.deps;
+    const now = runtime.clock.now();
+    const serials = (await this.deps.certs?.revoke(node.id, reason, now)) ?? [];
+    state.streams.expel(node.id, { code: ErrorCode.CertificateRevoked, message: `this node was revoked: ${reason}` }, 'node revoked');
+    await this.deps.failover.markNodeDown(node.id, `revoked: ${reason}`);
+    const current = state.roster.get(node.id);
+    const gone = current?.status === 'left' ? current : await state.roster.setStatus(node.id, 'left', `revoked: ${reason}`, now);
+    runtime.log.warn(`node ${node.name} revoked (${serials.length} certificate serial(s) refused from now on)`, { nodeId: node.id });
+    return gone;
+  }
+
+  private async cancelOne(task: Task, reason: string): Promise<Task> {
+    const ctx = this.deps;
+    const held = ctx.state.active.remove(task.id);
+    const next = await ctx.tasks.cancel(task.id, reason, ctx.runtime.clock.now());
     const nodeId = held?.nodeId ?? task.nodeId;
     if (nodeId && (task.state === 'assigned' || task.state === 'running')) {
-      ctx.sendTo(nodeId, { type: 'cancelTask', taskId: task.id, attempt: task.attempt, reason });
-      ctx.scheduleDispatch();
+      ctx.state.streams.send(nodeId, { type: 'cancelTask', taskId: task.id, attempt: task.attempt, reason });
+      ctx.dispatcher.schedule();
     }
     return next;
   }

@@ -12,16 +12,19 @@ import {
 import { systemClock, type Clock } from '../engine/ports.js';
 import { estimateKeyOf, type Scheduler } from '../scheduler/index.js';
 import { PROTOCOL_VERSION, type AgentConfig, type EmergencyTier } from '../rpc/messages.js';
-import { startRpcServer, type AgentConnection, type RpcServer, type RpcServerTls } from '../rpc/server/index.js';
-import type { KeepaliveOptions } from '../rpc/transport.js';
+import type { AgentConnection } from '../rpc/server/index.js';
 import type { Backbone, TaskFilter } from '../store/backbone.js';
 import { ActiveIndex } from './active-index.js';
 import { Commands, CONFIG_KEY, DISPATCH_KEY, type DispatchState } from './commands.js';
-import { silentLogger, type CoordinatorContext, type Logger } from './context.js';
+import { AgentStreams } from './agent-streams.js';
+import type { FleetState } from './fleet-state.js';
+import { ProtocolGuard } from './protocol-guard.js';
+import { silentLogger, type DispatchTrigger, type Logger, type Runtime } from './runtime.js';
 import { Dispatcher } from './dispatcher.js';
 import { CoordinatorUnavailableError } from './errors.js';
-import { holdWorkOfLostNodes, markNodeDown, requeueHeldWork } from './failover.js';
-import { HeldWork, leaseEndsAt, LeaseTerms } from './held-work.js';
+import { Failover } from './failover.js';
+import { PendingQueue } from './pending-queue.js';
+import { HeldWork, LeaseTerms } from './held-work.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { Hub } from './hub.js';
 import { Membership, type SecretPort } from './membership.js';
@@ -29,12 +32,12 @@ import { DEFAULT_SETTINGS, resolveSettings, type CoordinatorSettings, type Resol
 import { RefusalBook } from './refusals.js';
 import { EstimateBook, ResultHandler } from './results.js';
 import { Roster } from './roster.js';
-import { AuditWriter, type StoredAuditEntry } from './audit-writer.js';
+import { AuditWriter, type StoredAuditEntry } from '../access/audit-writer.js';
 import { AuditCheckpointer } from './audit-checkpoints.js';
-import { NodeCertificates, type NodeCertOptions } from './node-certs.js';
-import { SecurityOps } from './security-ops.js';
+import { NodeCertificates, type NodeCertOptions } from '../access/node-certs.js';
+import { AuditedOperations } from '../access/audited-operations.js';
 import type { AclPolicy, AuditTrust, AuditVerification, Requester } from '../security/index.js';
-import { AccessControl, actorOf } from './access-control.js';
+import { AccessControl, actorOf } from '../access/access-control.js';
 import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fleet-service.js';
 
 
@@ -42,6 +45,14 @@ import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fl
 const HEARTBEAT_FLUSH_MS = 1000;
 /** How often held work of lost nodes is checked for an ended lease. */
 const LEASE_CHECK_MS = 250;
+/** The agents' way in, as the coordinator uses it (src/bin adapts the gRPC server to it). */
+export interface AgentEndpoint {
+  /** Starts accepting streams, each handed to `onConnection`; resolves with the `host:port` bound. */
+  listen(onConnection: (connection: AgentConnection) => void): Promise<string>;
+  /** Ends every stream and stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
 export type CoordinatorState = 'created' | 'starting' | 'running' | 'stopping' | 'closed';
 
 export interface CoordinatorOptions {
@@ -53,8 +64,12 @@ export interface CoordinatorOptions {
   clock?: Clock;
   /** Missing fields take DEFAULT_SETTINGS. */
   settings?: Partial<CoordinatorSettings>;
-  /** The gRPC endpoint for agents. Omitted: no listener (tests attach connections directly). */
-  rpc?: { host: string; port: number; tls: RpcServerTls; keepalive?: KeepaliveOptions };
+  /**
+   * Where agents connect (the gRPC endpoint, wired by src/bin). The coordinator starts it once
+   * it is ready to admit agents and closes it when it stops. Omitted: no listener (tests attach
+   * connections directly).
+   */
+  agentEndpoint?: AgentEndpoint;
   /** What joining agents are told. `grpcAddress` defaults to the bound RPC address. */
   identity: { caCertPem: string; caHash: string; httpUrl: string; grpcAddress?: string };
   /**
@@ -70,8 +85,6 @@ export interface CoordinatorOptions {
    * policy lives in memory only (tests).
    */
   aclPolicyFile?: string;
-  /** Runs a function as one store transaction, if the backbone can (fewer fsyncs). Default: direct call. */
-  batch?: <T>(fn: () => T) => T;
   log?: Logger;
   /** An emergency 'shutdown-nodes' asks the master to stop; the composition root decides how. */
   onShutdownRequested?: (reason: string) => void;
@@ -89,15 +102,18 @@ const tokenOptionsSchema = z
 
 export class Coordinator implements FleetService {
   private lifecycle: CoordinatorState = 'created';
-  private readonly ctx: CoordinatorContext;
+  private readonly runtime: Runtime;
+  private readonly fleet: FleetState;
   private readonly hub: Hub;
+  private readonly failover: Failover;
+  private readonly tasks: PendingQueue;
   private readonly monitor: HeartbeatMonitor;
   private readonly dispatcher: Dispatcher;
   private readonly results: ResultHandler;
   private readonly commands: Commands;
   private readonly estimates: EstimateBook;
   private readonly certs: NodeCertificates | null;
-  private readonly security: SecurityOps;
+  private readonly security: AuditedOperations;
   private readonly checkpoints: AuditCheckpointer | null;
   private readonly accessControl: AccessControl;
   /**
@@ -106,7 +122,6 @@ export class Coordinator implements FleetService {
    * token import) without a cast.
    */
   readonly access: AccessControl;
-  private rpc: RpcServer | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private heartbeatFlushTimer: NodeJS.Timeout | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -115,77 +130,72 @@ export class Coordinator implements FleetService {
   private httpUrl: string;
 
   constructor(private readonly options: CoordinatorOptions) {
+    const { backbone } = options;
     const settings: ResolvedSettings = resolveSettings({ ...DEFAULT_SETTINGS, ...options.settings });
-    const hubRef: { hub?: Hub } = {};
-    const dispatchRef: { dispatcher?: Dispatcher } = {};
-    this.ctx = {
-      backbone: options.backbone,
-      clock: options.clock ?? systemClock,
-      log: options.log ?? silentLogger,
-      settings,
-      agentConfig: { heartbeatIntervalMs: settings.heartbeatIntervalMs, selfFenceAfterMs: settings.selfFenceAfterMs },
-      roster: new Roster(options.backbone.nodes),
+    // Built in dependency order: each part gets the ports it uses, none reaches back for a later one.
+    const runtime: Runtime = { clock: options.clock ?? systemClock, log: options.log ?? silentLogger, settings };
+    const state: FleetState = {
+      roster: new Roster(backbone.nodes),
       active: new ActiveIndex(),
       refusals: new RefusalBook(),
-      sessions: new Map(),
+      streams: new AgentStreams(),
       heldWork: new HeldWork(),
       leaseTerms: new LeaseTerms(settings.selfFenceAfterMs),
-      leaseEnd: (nodeId) => {
-        const now = ctx.clock.now();
-        return leaseEndsAt(this.monitor.lastHeardAt(nodeId) ?? now, ctx.leaseTerms.for(nodeId, now));
-      },
-      batch: options.batch ?? ((fn) => fn()),
-      scheduleDispatch: () => dispatchRef.dispatcher?.schedule(),
-      sendTo: (nodeId, message) => hubRef.hub?.sendTo(nodeId, message) ?? false,
+      lastHeard: new Map(),
+      agentConfig: { heartbeatIntervalMs: settings.heartbeatIntervalMs, selfFenceAfterMs: settings.selfFenceAfterMs },
     };
-    const ctx = this.ctx;
+    this.runtime = runtime;
+    this.fleet = state;
     this.grpcAddress = options.identity.grpcAddress ?? '';
     this.httpUrl = options.identity.httpUrl;
-    this.hub = hubRef.hub = new Hub(ctx);
-    this.estimates = new EstimateBook(options.backbone.kv);
+    this.estimates = new EstimateBook(backbone.kv);
+    // Every task write of the coordinator goes through the pending copy, so dispatch reads none.
+    const tasks = (this.tasks = new PendingQueue(backbone.tasks));
+    this.dispatcher = new Dispatcher({ runtime, state, tasks, projects: backbone.projects, scheduler: options.scheduler, estimates: this.estimates });
+    const dispatch: DispatchTrigger = this.dispatcher;
+    this.failover = new Failover({ runtime, state, tasks, dispatch });
     this.monitor = new HeartbeatMonitor({
-      clock: ctx.clock,
+      clock: runtime.clock,
+      lastHeard: state.lastHeard,
       policy: () => ({
-        heartbeatIntervalMs: ctx.agentConfig.heartbeatIntervalMs,
+        heartbeatIntervalMs: state.agentConfig.heartbeatIntervalMs,
         missedHeartbeats: settings.missedHeartbeats,
         reconnectGraceMs: settings.reconnectGraceMs,
         startupGraceMs: settings.startupGraceMs,
       }),
-      onDown: (nodeId, reason) => markNodeDown(ctx, nodeId, reason),
-      onError: (nodeId, err) => ctx.log.warn(`cannot mark node ${nodeId} down yet (retrying): ${err instanceof Error ? err.message : String(err)}`),
+      onDown: (nodeId, reason) => this.failover.markNodeDown(nodeId, reason),
+      onError: (nodeId, err) => runtime.log.warn(`cannot mark node ${nodeId} down yet (retrying): ${err instanceof Error ? err.message : String(err)}`),
     });
-    this.dispatcher = dispatchRef.dispatcher = new Dispatcher(ctx, { scheduler: options.scheduler, estimates: this.estimates });
-    this.results = new ResultHandler(ctx, this.estimates, (session, error) => this.hub.refuse(session, error, false));
-    this.certs = options.nodeCa ? new NodeCertificates(options.backbone.kv, options.nodeCa) : null;
-    const audit = new AuditWriter(options.backbone.events, () => ctx.clock.now(), options.audit?.trust ?? null);
+    const guard = new ProtocolGuard({ runtime, events: backbone.events });
+    this.results = new ResultHandler({ runtime, state, tasks, taskLogs: backbone.taskLogs, estimates: this.estimates, dispatch, guard });
+    this.certs = options.nodeCa ? new NodeCertificates(backbone.kv, options.nodeCa) : null;
+    const audit = new AuditWriter(backbone.events, () => runtime.clock.now(), options.audit?.trust ?? null);
     this.checkpoints = options.audit
-      ? new AuditCheckpointer({ writer: audit, trust: options.audit.trust, sessions: ctx.sessions, now: () => ctx.clock.now(), log: ctx.log, ...(options.audit.checkpointIntervalMs ? { intervalMs: options.audit.checkpointIntervalMs } : {}) })
+      ? new AuditCheckpointer({ writer: audit, trust: options.audit.trust, streams: state.streams, now: () => runtime.clock.now(), log: runtime.log, ...(options.audit.checkpointIntervalMs ? { intervalMs: options.audit.checkpointIntervalMs } : {}) })
       : null;
-    this.security = new SecurityOps(ctx, audit, this.certs);
+    this.security = new AuditedOperations({ audit, log: runtime.log });
     this.access = this.accessControl = new AccessControl({
-      kv: options.backbone.kv,
-      joinTokens: options.backbone.joinTokens,
+      kv: backbone.kv,
+      joinTokens: backbone.joinTokens,
       security: this.security,
-      now: () => ctx.clock.now(),
-      log: ctx.log,
+      now: () => runtime.clock.now(),
+      log: runtime.log,
       policyFile: options.aclPolicyFile ?? null,
       ...(options.aclPolicy ? { defaultPolicy: options.aclPolicy } : {}),
     });
     const access = this.accessControl;
-    this.hub.wire({
-      audit,
+    const membership = new Membership({
+      runtime, state, tasks, joinTokens: backbone.joinTokens, events: backbone.events, dispatch, secrets: options.secrets, certs: this.certs,
+    });
+    this.hub = new Hub({
+      runtime, state, membership, monitor: this.monitor, results: this.results, failover: this.failover, audit, guard, dispatch,
       // Read per message: a policy change (CLI, API or a hand edit of the file) applies at once.
       policy: () => access.aclPolicy(),
-      membership: new Membership(ctx, options.secrets, this.certs),
-      monitor: this.monitor,
-      results: this.results,
       accepting: () => this.lifecycle === 'running',
     });
-    this.commands = new Commands(ctx, {
-      hub: this.hub,
-      dispatcher: this.dispatcher,
-      monitor: this.monitor,
-      estimates: this.estimates,
+    this.commands = new Commands({
+      runtime, state, kv: backbone.kv, events: backbone.events, tasks,
+      dispatcher: this.dispatcher, monitor: this.monitor, estimates: this.estimates, failover: this.failover, certs: this.certs,
       onShutdownRequested: (reason) => {
         // Give the emergencyShutdown frames a moment to reach the agents before we stop.
         setTimeout(() => options.onShutdownRequested?.(reason), 300).unref();
@@ -209,28 +219,28 @@ export class Coordinator implements FleetService {
   /** Loads state from the store, starts listening and the background loops. */
   async start(): Promise<void> {
     this.transition('created', 'starting');
-    const { ctx } = this;
+    const { fleet, runtime } = this;
     const { backbone } = this.options;
     try {
-      ctx.roster.load();
-      this.certs?.load();
-      this.accessControl.start();
-      ctx.active.clear();
-      for (const task of backbone.tasks.list({ states: [...ACTIVE_TASK_STATES] })) ctx.active.add(task, estimateKeyOf(task));
-      this.estimates.load();
-      const stored = backbone.kv.get<AgentConfig>(CONFIG_KEY);
-      if (stored) ctx.agentConfig = { ...ctx.agentConfig, ...stored.value };
-      ctx.leaseTerms.change(ctx.agentConfig.selfFenceAfterMs, ctx.clock.now(), ctx.roster.ids());
-      if (backbone.kv.get<DispatchState>(DISPATCH_KEY)?.value.frozen) this.dispatcher.freeze();
+      await fleet.roster.load();
+      await this.certs?.load();
+      await this.accessControl.start();
+      fleet.active.clear();
+      for (const task of await backbone.tasks.list({ states: [...ACTIVE_TASK_STATES] })) fleet.active.add(task, estimateKeyOf(task));
+      await this.tasks.load();
+      await this.estimates.load();
+      const stored = await backbone.kv.get<AgentConfig>(CONFIG_KEY);
+      if (stored) fleet.agentConfig = { ...fleet.agentConfig, ...stored.value };
+      fleet.leaseTerms.change(fleet.agentConfig.selfFenceAfterMs, runtime.clock.now(), fleet.roster.ids());
+      if ((await backbone.kv.get<DispatchState>(DISPATCH_KEY))?.value.frozen) this.dispatcher.freeze();
       // Nodes recorded as up get a grace period to reconnect before their work is requeued.
-      for (const node of ctx.roster.values()) {
+      for (const node of fleet.roster.values()) {
         if (node.status === 'ready' || node.status === 'draining' || node.status === 'joining') this.monitor.awaitReconnect(node.id);
       }
-      holdWorkOfLostNodes(ctx, (nodeId) => this.monitor.isTracked(nodeId));
-      if (this.options.rpc) {
-        const { host, port, tls, keepalive } = this.options.rpc;
-        this.rpc = await startRpcServer({ host, port, tls, onConnection: (c) => this.attach(c), ...(keepalive ? { keepalive } : {}) });
-        if (!this.options.identity.grpcAddress) this.grpcAddress = this.rpc.address;
+      this.failover.holdWorkOfLostNodes((nodeId) => this.monitor.isTracked(nodeId));
+      if (this.options.agentEndpoint) {
+        const bound = await this.options.agentEndpoint.listen((connection) => this.attach(connection));
+        if (!this.options.identity.grpcAddress) this.grpcAddress = bound;
       }
     } catch (err) {
       this.accessControl.close();
@@ -239,15 +249,15 @@ export class Coordinator implements FleetService {
     }
     this.monitor.start();
     this.dispatcher.start();
-    this.checkpoints?.start();
-    this.flushTimer = setInterval(() => this.flushEstimates(), ctx.settings.estimatesFlushMs);
+    await this.checkpoints?.start();
+    this.flushTimer = setInterval(() => void this.flushEstimates(), runtime.settings.estimatesFlushMs);
     this.flushTimer.unref();
-    this.heartbeatFlushTimer = setInterval(() => this.flushHeartbeats(), HEARTBEAT_FLUSH_MS);
+    this.heartbeatFlushTimer = setInterval(() => void this.flushHeartbeats(), HEARTBEAT_FLUSH_MS);
     this.heartbeatFlushTimer.unref();
-    this.leaseTimer = setInterval(() => requeueHeldWork(ctx), LEASE_CHECK_MS);
+    this.leaseTimer = setInterval(() => void this.failover.requeueHeldWork(), LEASE_CHECK_MS);
     this.leaseTimer.unref();
     this.lifecycle = 'running';
-    ctx.log.info(`coordinator running; agents dial ${this.grpcAddress || '(no listener)'}`);
+    runtime.log.info(`coordinator running; agents dial ${this.grpcAddress || '(no listener)'}`);
   }
 
   /** The API's URL, once it listens: used in the join commands handed out. */
@@ -270,10 +280,10 @@ export class Coordinator implements FleetService {
       if (this.flushTimer) clearInterval(this.flushTimer);
       if (this.heartbeatFlushTimer) clearInterval(this.heartbeatFlushTimer);
       if (this.leaseTimer) clearInterval(this.leaseTimer);
-      this.checkpoints?.close();
+      await this.checkpoints?.close();
       this.hub.closeAll('coordinator stopping');
-      await this.rpc?.close();
-      this.flushEstimates();
+      await this.options.agentEndpoint?.close();
+      await this.flushEstimates();
       this.lifecycle = 'closed';
     })();
     return this.closing;
@@ -286,9 +296,9 @@ export class Coordinator implements FleetService {
     return { caCertPem, caHash, grpcAddress: this.grpcAddress, protocolVersion: PROTOCOL_VERSION };
   }
 
-  status(): FleetStatus {
+  async status(): Promise<FleetStatus> {
     const nodes = { total: 0, ready: 0, down: 0, draining: 0 };
-    for (const n of this.ctx.roster.values()) {
+    for (const n of this.fleet.roster.values()) {
       if (n.status === 'left') continue;
       nodes.total++;
       if (n.status === 'ready') nodes.ready++;
@@ -297,81 +307,86 @@ export class Coordinator implements FleetService {
     }
     return {
       nodes,
-      tasks: this.options.backbone.tasks.counts(),
+      tasks: await this.options.backbone.tasks.counts(),
       acceptingWork: this.lifecycle === 'running' && !this.dispatcher.isFrozen,
-      config: { ...this.ctx.agentConfig },
+      config: { ...this.fleet.agentConfig },
     };
   }
 
   listNodes(): FleetNode[] {
-    return this.ctx.roster.list();
+    return this.fleet.roster.list();
   }
 
   getNode(idOrName: string): FleetNode {
-    const node = this.ctx.roster.find(idOrName);
+    const node = this.fleet.roster.find(idOrName);
     if (!node) throw new NotFoundError('node', idOrName);
     return node;
   }
 
-  drainNode(idOrName: string): FleetNode {
+  async drainNode(idOrName: string): Promise<FleetNode> {
     const node = this.getNode(idOrName);
     return this.security.privileged('node.drain', node.id, () => this.commands.drain(node));
   }
 
-  undrainNode(idOrName: string): FleetNode {
+  async undrainNode(idOrName: string): Promise<FleetNode> {
     const node = this.getNode(idOrName);
     return this.security.privileged('node.undrain', node.id, () => this.commands.undrain(node));
   }
 
-  removeNode(idOrName: string): void {
+  async removeNode(idOrName: string): Promise<void> {
     const node = this.getNode(idOrName);
-    this.security.privileged('node.remove', node.id, () => this.commands.remove(node));
+    await this.security.privileged('node.remove', node.id, () => this.commands.remove(node));
   }
 
-  setNodeRole(idOrName: string, role: Exclude<NodeRole, 'master'>): FleetNode {
+  async setNodeRole(idOrName: string, role: Exclude<NodeRole, 'master'>): Promise<FleetNode> {
     const node = this.getNode(idOrName);
     const valid = parseOrThrow(z.enum(['worker', 'hybrid']), role, 'role');
     return this.security.privileged('node.set-role', node.id, () => this.commands.setRole(node, valid), { details: { role: valid } });
   }
 
   /** Closes the node's live stream at once, refuses its certificates from now on, requeues its tasks. */
-  revokeNode(idOrName: string, reason?: string): FleetNode {
-    return this.security.revoke(this.getNode(idOrName), reason);
+  async revokeNode(idOrName: string, reason?: string): Promise<FleetNode> {
+    const node = this.getNode(idOrName);
+    const why = reason ?? 'revoked by the administrator';
+    return this.security.privileged('node.revoke', node.id, () => this.commands.revoke(node, why), { details: { name: node.name, reason: why } });
   }
 
   /** The audit trail, oldest first (each entry with its event-log seq). */
-  auditLog(options?: { afterIndex?: number; limit?: number }): StoredAuditEntry[] {
+  async auditLog(options?: { afterIndex?: number; limit?: number }): Promise<StoredAuditEntry[]> {
     return this.security.auditLog(options);
   }
 
   /** Re-checks chain, MACs and checkpoints (plus `checkpoints`, e.g. one an agent kept); names the first break. */
-  verifyAudit(checkpoints?: readonly unknown[]): AuditVerification {
+  async verifyAudit(checkpoints?: readonly unknown[]): Promise<AuditVerification> {
     return this.security.verifyAudit(checkpoints);
   }
 
-  submitTask(spec: NewTaskSpec): { task: Task; created: boolean } {
-    return this.submitTasks([spec])[0]!;
+  async submitTask(spec: NewTaskSpec): Promise<{ task: Task; created: boolean }> {
+    return (await this.submitTasks([spec]))[0]!;
   }
 
-  /** One transaction for the batch (one fsync); the dispatch pass is coalesced. */
-  submitTasks(specs: NewTaskSpec[]): { task: Task; created: boolean }[] {
+  /**
+   * One store call for the batch (one group commit), after its audit entry is durable
+   * (fail-closed: no entry, no submission); the dispatch pass is coalesced.
+   */
+  async submitTasks(specs: NewTaskSpec[]): Promise<{ task: Task; created: boolean }[]> {
     this.requireRunning();
     const resolved = specs.map((s) => this.resolvePin(s));
     const projects = [...new Set(resolved.map((s) => s.project ?? null))].slice(0, 20);
-    // Audited per call (a batch is one entry), in the submission's own transaction.
-    const outcomes = this.security.privilegedInBatch(this.ctx.batch, 'task.submit', null, () => this.options.backbone.tasks.submitMany(resolved, this.ctx.clock.now()), {
+    // Audited per call (a batch is one entry), stored with the submission: one commit for both.
+    const outcomes = await this.security.privilegedWrite('task.submit', null, (record) => this.tasks.submitMany(resolved, this.runtime.clock.now(), { record }), {
       details: { count: resolved.length, projects },
     });
     this.dispatcher.schedule();
     return outcomes;
   }
 
-  listTasks(filter?: TaskFilter): Task[] {
+  async listTasks(filter?: TaskFilter): Promise<Task[]> {
     return this.options.backbone.tasks.list(filter);
   }
 
-  getTask(id: string): Task {
-    const task = this.options.backbone.tasks.get(id);
+  async getTask(id: string): Promise<Task> {
+    const task = await this.options.backbone.tasks.get(id);
     if (!task) throw new NotFoundError('task', id);
     return task;
   }
@@ -386,29 +401,29 @@ export class Coordinator implements FleetService {
     return this.dispatcher.waiting.unadvertised(needs);
   }
 
-  cancelTask(id: string, reason = 'cancelled by user'): Task {
+  async cancelTask(id: string, reason = 'cancelled by user'): Promise<Task> {
     return this.security.privileged('task.cancel', id, () => this.commands.cancelTask(id, reason));
   }
 
-  taskLogs(id: string, options?: { attempt?: number; afterSeq?: number }): TaskLogChunk[] {
-    this.getTask(id);
+  async taskLogs(id: string, options?: { attempt?: number; afterSeq?: number }): Promise<TaskLogChunk[]> {
+    await this.getTask(id);
     return this.options.backbone.taskLogs.read(id, options);
   }
 
-  createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): CreatedJoinToken {
+  async createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): Promise<CreatedJoinToken> {
     const valid = parseOrThrow(tokenOptionsSchema, options, 'join token options');
     return this.security.privileged('token.create', null, () => this.issueJoinToken(valid), { actor: this.security.actor ?? `system:${valid.createdBy}`, details: { role: valid.role } });
   }
 
-  private issueJoinToken(valid: z.infer<typeof tokenOptionsSchema>): CreatedJoinToken {
-    const now = this.ctx.clock.now();
+  private async issueJoinToken(valid: z.infer<typeof tokenOptionsSchema>): Promise<CreatedJoinToken> {
+    const now = this.runtime.clock.now();
     const token = this.options.secrets.generateSecret('bjt_');
-    const record = this.options.backbone.joinTokens.create({
+    const record = await this.options.backbone.joinTokens.create({
       id: newId('tok'),
       hash: this.options.secrets.hashSecret(token),
       role: valid.role,
       createdAt: now,
-      expiresAt: now + (valid.ttlMs ?? this.ctx.settings.joinTokenTtlMs),
+      expiresAt: now + (valid.ttlMs ?? this.runtime.settings.joinTokenTtlMs),
       createdBy: valid.createdBy,
     });
     const { caHash } = this.options.identity;
@@ -423,18 +438,18 @@ export class Coordinator implements FleetService {
     };
   }
 
-  updateConfiguration(patch: Partial<AgentConfig>): AgentConfig {
+  async updateConfiguration(patch: Partial<AgentConfig>): Promise<AgentConfig> {
     return this.security.privileged('config.update', null, () => this.commands.updateConfiguration(patch), { details: { patch } });
   }
 
-  emergencyShutdown(tier: EmergencyTier, reason: string): void {
+  async emergencyShutdown(tier: EmergencyTier, reason: string): Promise<void> {
     const valid = parseOrThrow(z.enum(['stop-dispatch', 'cancel-all', 'shutdown-nodes']), tier, 'emergency tier');
-    this.security.privileged('fleet.emergency-shutdown', null, () => this.commands.emergencyShutdown(valid, reason), { details: { tier: valid, reason } });
+    await this.security.privileged('fleet.emergency-shutdown', null, () => this.commands.emergencyShutdown(valid, reason), { details: { tier: valid, reason } });
   }
 
   /** Lifts a 'stop-dispatch' (or any tier's freeze): assignments resume. */
-  resumeDispatch(): void {
-    this.security.privileged('fleet.resume-dispatch', null, () => this.commands.resumeDispatch());
+  async resumeDispatch(): Promise<void> {
+    await this.security.privileged('fleet.resume-dispatch', null, () => this.commands.resumeDispatch());
   }
 
   subscribe(afterSeq: number, listener: (event: FleetEvent) => void): () => void {
@@ -447,7 +462,7 @@ export class Coordinator implements FleetService {
 
   /**
    * A view of this coordinator whose privileged operations are audited as done by `requester`:
-   * the same object underneath (one lifecycle, one state), only its SecurityOps records another
+   * the same object underneath (one lifecycle, one state), only its AuditedOperations records another
    * actor. Cheap enough to make per request. Not for lifecycle calls (start/close): it is typed
    * as a FleetService for that reason.
    */
@@ -461,25 +476,25 @@ export class Coordinator implements FleetService {
 
   private resolvePin(spec: NewTaskSpec): NewTaskSpec {
     if (spec.pinnedNode === undefined || spec.pinnedNode === null) return spec;
-    const node = this.ctx.roster.find(spec.pinnedNode);
+    const node = this.fleet.roster.find(spec.pinnedNode);
     if (!node) throw new NotFoundError('node', spec.pinnedNode, { details: { field: 'pinnedNode' } });
     return node.id === spec.pinnedNode ? spec : { ...spec, pinnedNode: node.id };
   }
 
   /** Every node's latest heartbeat in one store write (see Roster.heartbeat). */
-  private flushHeartbeats(): void {
+  private async flushHeartbeats(): Promise<void> {
     try {
-      this.ctx.batch(() => this.ctx.roster.flushHeartbeats());
+      await this.fleet.roster.flushHeartbeats();
     } catch (err) {
-      this.ctx.log.warn(`cannot persist heartbeats (retrying): ${(err as Error).message}`);
+      this.runtime.log.warn(`cannot persist heartbeats (retrying): ${(err as Error).message}`);
     }
   }
 
-  private flushEstimates(): void {
+  private async flushEstimates(): Promise<void> {
     try {
-      this.estimates.flush();
+      await this.estimates.flush();
     } catch (err) {
-      this.ctx.log.warn(`cannot persist duration estimates: ${(err as Error).message}`);
+      this.runtime.log.warn(`cannot persist duration estimates: ${(err as Error).message}`);
     }
   }
 

@@ -4,18 +4,26 @@
  * setImmediate, so a burst of 10k submissions costs one plan, not 10k. A pass builds a
  * read-only FleetSnapshot from in-memory caches plus one pending-queue read, asks the pure
  * scheduler for a plan, re-checks each assignment (node still connected, ready and below
- * capacity) and commits it with the TaskQueue's compare-and-set on the attempt, then sends
- * executeTask. A lost race (ConflictError) just skips the assignment.
+ * capacity) and commits the whole plan with one `assignMany` (compare-and-set on each
+ * attempt), then sends each node its share of the plan as one executeTasks frame. A lost race
+ * (ConflictError) just skips the assignment.
  */
-import { ConflictError, NotFoundError, type Task } from '../core/index.js';
+import type { Task } from '../core/index.js';
+import type { ItemOutcome, RequeueInput } from '../store/backbone.js';
 import { estimateKeyOf, type FleetSnapshot, type NodeView, type Plan, type Scheduler } from '../scheduler/index.js';
 import type { ExecuteTaskCommand } from '../rpc/messages.js';
-import type { CoordinatorContext } from './context.js';
+import type { ProjectRepository, TaskQueue } from '../store/backbone.js';
+import type { FleetState } from './fleet-state.js';
+import type { DispatchTrigger, Runtime } from './runtime.js';
 import { Roster } from './roster.js';
 import type { EstimateBook } from './results.js';
 import { WaitingReasons } from './waiting-reasons.js';
 
-export interface DispatcherOptions {
+export interface DispatcherDeps {
+  runtime: Runtime;
+  state: Pick<FleetState, 'roster' | 'active' | 'refusals' | 'streams'>;
+  tasks: TaskQueue;
+  projects: ProjectRepository;
   scheduler: Scheduler;
   estimates: EstimateBook;
   /** Safety-net pass period. Default 1000 ms. */
@@ -31,8 +39,12 @@ export interface DispatchStats {
   lastPlanMs: number;
 }
 
-export class Dispatcher {
+export class Dispatcher implements DispatchTrigger {
   private scheduled = false;
+  /** A pass is in flight (it awaits the store); passes never overlap. */
+  private running = false;
+  /** Asked for during a pass: run one more after it. */
+  private again = false;
   private frozen = false;
   private stopped = true;
   private tick: NodeJS.Timeout | null = null;
@@ -41,8 +53,8 @@ export class Dispatcher {
   /** Why each pending task waits: the scheduler's latest reasons (waiting-reasons.ts). */
   readonly waiting: WaitingReasons;
 
-  constructor(private readonly ctx: CoordinatorContext, private readonly options: DispatcherOptions) {
-    this.waiting = new WaitingReasons(ctx, options.scheduler);
+  constructor(private readonly deps: DispatcherDeps) {
+    this.waiting = new WaitingReasons(deps);
   }
 
   /** Stop-dispatch (emergency tier 1): nothing new is assigned until `resume`. */
@@ -61,7 +73,7 @@ export class Dispatcher {
 
   start(): void {
     this.stopped = false;
-    this.tick = setInterval(() => this.schedule(), this.options.tickMs ?? 1000);
+    this.tick = setInterval(() => this.schedule(), this.deps.tickMs ?? 1000);
     this.tick.unref();
     this.schedule();
   }
@@ -72,105 +84,143 @@ export class Dispatcher {
     this.tick = null;
   }
 
-  /** Coalesced request for a pass. Cheap; call after anything that may free or need a slot. */
+  /**
+   * Coalesced request for a pass. Cheap; call after anything that may free or need a slot.
+   * One pass runs at a time: a request during a pass makes one more pass after it.
+   */
   schedule(): void {
-    if (this.scheduled || this.stopped) return;
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       if (this.stopped || this.frozen) return;
-      try {
-        this.pass();
-      } catch (err) {
-        this.ctx.log.error(`dispatch pass failed: ${(err as Error).message}`, { err });
-      }
+      this.running = true;
+      this.pass()
+        .catch((err: unknown) => this.deps.runtime.log.error(`dispatch pass failed: ${(err as Error).message}`, { err }))
+        .finally(() => {
+          this.running = false;
+          if (this.again) {
+            this.again = false;
+            this.schedule();
+          }
+        });
     });
   }
 
-  /** One plan-and-apply pass. Returns the number of tasks assigned. Public for tests and benchmarks. */
-  pass(): number {
-    const { ctx } = this;
+  /** One plan-and-apply pass. Resolves with the number of tasks assigned. Public for tests and benchmarks. */
+  async pass(): Promise<number> {
+    const ctx = this.deps;
     const views: NodeView[] = [];
     let free = 0;
-    for (const [nodeId, session] of ctx.sessions) {
-      const node = ctx.roster.get(nodeId);
+    for (const [nodeId, session] of ctx.state.streams.entries()) {
+      const node = ctx.state.roster.get(nodeId);
       if (!node || session.state !== 'active' || !Roster.acceptsWork(node)) continue;
-      const activeTasks = ctx.active.countOn(nodeId);
+      const activeTasks = ctx.state.active.countOn(nodeId);
       free += Math.max(0, node.capacity - activeTasks);
       views.push({ node, activeTasks });
     }
     if (free === 0) {
-      this.waiting.withoutFreeSlots(views);
+      await this.waiting.withoutFreeSlots(views);
       return 0;
     }
-    const window = Math.min(ctx.settings.maxPlanWindow, Math.max(64, free * 4));
-    const pending = ctx.backbone.tasks.pending(window);
+    const window = Math.min(ctx.runtime.settings.maxPlanWindow, Math.max(64, free * 4));
+    const [pending, projectPins] = await Promise.all([ctx.tasks.pending(window), this.projectPins()]);
     if (pending.length === 0) return 0;
     const snapshot: FleetSnapshot = {
       nodes: views,
       pending,
-      activeByProject: { ...ctx.active.byProject() },
-      estimates: this.options.estimates.snapshot(),
-      projectPins: this.projectPins(),
+      activeByProject: { ...ctx.state.active.byProject() },
+      estimates: this.deps.estimates.snapshot(),
+      projectPins,
       unavailable: this.waiting.unavailableNodes(views),
     };
-    const refusedBy = ctx.refusals.forTasks(pending);
+    const refusedBy = ctx.state.refusals.forTasks(pending);
     if (refusedBy) snapshot.refusedBy = refusedBy;
     const started = performance.now();
-    const plan = this.options.scheduler.plan(snapshot, ctx.clock.now());
+    const plan = this.deps.scheduler.plan(snapshot, ctx.runtime.clock.now());
     this.stats.lastPlanMs = performance.now() - started;
     this.stats.passes++;
     this.waiting.record(plan);
     if (plan.assignments.length === 0) return 0;
+    const sent = await this.apply(plan.assignments, new Map(pending.map((t) => [t.id, t])));
+    this.stats.assigned += sent;
+    // A full window placed and slots left: more may be waiting behind it.
+    if (sent > 0 && pending.length === window && sent < free) this.again = true;
+    return sent;
+  }
 
-    const byId = new Map<string, Task>();
-    for (const t of pending) byId.set(t.id, t);
-    const now = ctx.clock.now();
-    const sends: Array<{ nodeId: string; task: Task }> = [];
+  /**
+   * Re-checks each assignment against current state (the plan was made from a snapshot),
+   * reserves its slot in the active index, commits all of them in one compare-and-set call,
+   * then sends each node its assignments as one executeTasks — after commit, so an agent never
+   * hears of an assignment the store does not have. A reservation the failover took away
+   * meanwhile (node lost) is requeued.
+   */
+  private async apply(assignments: Plan['assignments'], byId: Map<string, Task>): Promise<number> {
+    const ctx = this.deps;
+    const chosen: Plan['assignments'] = [];
+    for (const a of assignments) {
+      const node = ctx.state.roster.get(a.nodeId);
+      const session = ctx.state.streams.get(a.nodeId);
+      const task = byId.get(a.taskId);
+      if (!task || !node || !session || session.state !== 'active' || !Roster.acceptsWork(node)) continue;
+      if (ctx.state.active.countOn(a.nodeId) >= node.capacity || ctx.state.active.get(a.taskId)) continue;
+      ctx.state.active.add({ id: task.id, attempt: a.expectedAttempt + 1, nodeId: a.nodeId, project: task.project }, estimateKeyOf(task));
+      chosen.push(a);
+    }
+    if (chosen.length === 0) return 0;
+    const now = ctx.runtime.clock.now();
+    let outcomes: ItemOutcome[];
     try {
-      ctx.batch(() => this.apply(plan.assignments, byId, sends, now));
+      outcomes = await ctx.tasks.assignMany(chosen.map(({ taskId, nodeId, expectedAttempt }) => ({ taskId, nodeId, expectedAttempt })), now);
     } catch (err) {
-      // The batch rolled back: forget what it indexed, nothing was sent.
-      for (const { task } of sends) ctx.active.remove(task.id);
+      // Nothing was committed: give the slots back; nothing was sent.
+      for (const a of chosen) if (ctx.state.active.holder(a.taskId, a.expectedAttempt + 1, a.nodeId)) ctx.state.active.remove(a.taskId);
       throw err;
     }
-    // Send after commit: an agent never hears of an assignment the store does not have.
-    // If a send fails the stream is gone; SyncState on reconnect (or failover) requeues it.
-    for (const { nodeId, task } of sends) ctx.sendTo(nodeId, { type: 'executeTask', task: toCommand(task) });
-    this.stats.assigned += sends.length;
-    // A full window placed and slots left: more may be waiting behind it.
-    if (sends.length > 0 && pending.length === window && sends.length < free) this.schedule();
-    return sends.length;
-  }
-
-  private apply(assignments: Plan['assignments'], byId: Map<string, Task>, sends: Array<{ nodeId: string; task: Task }>, now: number): void {
-    const { ctx } = this;
-    for (const a of assignments) {
-      const node = ctx.roster.get(a.nodeId);
-      const session = ctx.sessions.get(a.nodeId);
-      // Re-check against current state: the plan was made from a snapshot.
-      if (!node || !session || session.state !== 'active' || !Roster.acceptsWork(node)) continue;
-      if (ctx.active.countOn(a.nodeId) >= node.capacity) continue;
-      let task: Task;
-      try {
-        task = ctx.backbone.tasks.assign(a.taskId, a.nodeId, a.expectedAttempt, now);
-      } catch (err) {
-        if (err instanceof ConflictError || err instanceof NotFoundError) {
-          this.stats.conflicts++;
-          continue;
-        }
-        throw err;
+    let sent = 0;
+    const orphans: RequeueInput[] = [];
+    const perNode = new Map<string, ExecuteTaskCommand[]>();
+    outcomes.forEach((outcome, i) => {
+      const a = chosen[i]!;
+      const reserved = ctx.state.active.holder(a.taskId, a.expectedAttempt + 1, a.nodeId);
+      if (!outcome.ok) {
+        // Someone acted first (cancelled, already assigned): a lost race, skipped.
+        if (reserved) ctx.state.active.remove(a.taskId);
+        this.stats.conflicts++;
+        return;
       }
-      ctx.active.add(task, estimateKeyOf(byId.get(a.taskId) ?? task));
-      sends.push({ nodeId: a.nodeId, task });
+      const session = ctx.state.streams.get(a.nodeId);
+      if (!reserved || !session || session.state !== 'active') {
+        if (reserved) ctx.state.active.remove(a.taskId);
+        orphans.push({ taskId: a.taskId, attempt: outcome.task.attempt, reason: 'node lost before the assignment was sent' });
+        return;
+      }
+      let tasks = perNode.get(a.nodeId);
+      if (!tasks) perNode.set(a.nodeId, (tasks = []));
+      tasks.push(toCommand(outcome.task));
+      sent++;
+    });
+    // One frame per node (the codec cuts one that would be too large); a node whose stream
+    // dropped meanwhile loses the frame, and its reconnect's SyncState requeues the attempts.
+    for (const [nodeId, tasks] of perNode) ctx.state.streams.send(nodeId, { type: 'executeTasks', tasks });
+    if (orphans.length > 0) {
+      await ctx.tasks.requeueMany(orphans, ctx.runtime.clock.now());
+      this.again = true;
     }
+    return sent;
   }
 
-  private projectPins(): Record<string, string[]> {
-    const now = this.ctx.clock.now();
-    if (this.pins && now - this.pins.at < (this.options.pinsTtlMs ?? 2000)) return this.pins.value;
+  private async projectPins(): Promise<Record<string, string[]>> {
+    const now = this.deps.runtime.clock.now();
+    if (this.pins && now - this.pins.at < (this.deps.pinsTtlMs ?? 2000)) return this.pins.value;
     const value: Record<string, string[]> = {};
-    for (const p of this.ctx.backbone.projects.list()) if (p.pinnedNodes.length > 0) value[p.name] = p.pinnedNodes;
+    for (const p of await this.deps.projects.list()) if (p.pinnedNodes.length > 0) value[p.name] = p.pinnedNodes;
     this.pins = { at: now, value };
     return value;
   }

@@ -12,13 +12,7 @@ export class ProtocolViolationError extends BitacoraError {
   }
 }
 
-/** The hello could not be authenticated (unknown node, wrong credential). */
-export class UnauthenticatedError extends BitacoraError {
-  override name = 'UnauthenticatedError';
-  constructor(message: string, options: BitacoraErrorOptions = {}) {
-    super(ErrorCode.Unauthenticated, message, options);
-  }
-}
+export { UnauthenticatedError } from '../access/errors.js';
 
 /** The coordinator is not running (starting, stopping, closed) or refuses work (emergency stop). */
 export class CoordinatorUnavailableError extends BitacoraError {

@@ -28,7 +28,7 @@ describe('HeartbeatMonitor', () => {
   it('declares a node down once, after its heartbeats stop, and not while they continue', () => {
     let now = 0;
     const down: string[] = [];
-    const monitor = new HeartbeatMonitor({ clock: { now: () => now }, policy: () => policy, onDown: (id) => down.push(id) });
+    const monitor = new HeartbeatMonitor({ clock: { now: () => now }, policy: () => policy, onDown: (id) => void down.push(id) });
     monitor.beat('quiet');
     monitor.beat('chatty');
     for (now = 500; now <= 5000; now += 500) {
@@ -44,7 +44,7 @@ describe('HeartbeatMonitor', () => {
     let now = 0;
     let current = policy;
     const down: string[] = [];
-    const monitor = new HeartbeatMonitor({ clock: { now: () => now }, policy: () => current, onDown: (id) => down.push(id) });
+    const monitor = new HeartbeatMonitor({ clock: { now: () => now }, policy: () => current, onDown: (id) => void down.push(id) });
     monitor.beat('n');
     current = { ...policy, heartbeatIntervalMs: 100 };
     now = 2000;
@@ -59,7 +59,7 @@ describe('HeartbeatMonitor', () => {
   it('forgets a node that reconnects within the grace only when told, and re-arms on beat', () => {
     let now = 0;
     const down: string[] = [];
-    const monitor = new HeartbeatMonitor({ clock: { now: () => now }, policy: () => policy, onDown: (id) => down.push(id) });
+    const monitor = new HeartbeatMonitor({ clock: { now: () => now }, policy: () => policy, onDown: (id) => void down.push(id) });
     monitor.disconnected('n');
     now = 1500;
     monitor.beat('n'); // reconnected

@@ -48,20 +48,24 @@ export function overdue(deadlines: ReadonlyMap<string, Deadline>, now: number): 
 export interface HeartbeatMonitorOptions {
   clock: Clock;
   policy: () => LivenessPolicy;
-  /** Called once per overdue node; the node is forgotten until it is tracked again. */
-  onDown(nodeId: string, reason: string): void;
+  /** Called once per overdue node; the node is forgotten until it is tracked again. A rejection is retried on the next check. */
+  onDown(nodeId: string, reason: string): void | Promise<void>;
   /** Told when `onDown` failed (it is retried on the next check). Default: ignored. */
   onError?(nodeId: string, err: unknown): void;
   /** Check period. Default: a quarter of the heartbeat interval, between 50 and 500 ms. */
   tickMs?: number;
+  /** Where it writes when each node was last heard (shared with the lease arithmetic). Default: its own map. */
+  lastHeard?: Map<string, number>;
 }
 
 export class HeartbeatMonitor {
   private readonly deadlines = new Map<string, Deadline>();
-  private readonly lastHeard = new Map<string, number>();
+  private readonly lastHeard: Map<string, number>;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly options: HeartbeatMonitorOptions) {}
+  constructor(private readonly options: HeartbeatMonitorOptions) {
+    this.lastHeard = options.lastHeard ?? new Map();
+  }
 
   /** Hot path: one Map write per heartbeat. */
   beat(nodeId: string): void {
@@ -107,12 +111,16 @@ export class HeartbeatMonitor {
     for (const entry of overdue(this.deadlines, this.options.clock.now())) {
       const deadline = this.deadlines.get(entry.nodeId);
       this.deadlines.delete(entry.nodeId);
-      try {
-        this.options.onDown(entry.nodeId, entry.reason);
-        down.push(entry);
-      } catch (err) {
+      const retry = (err: unknown): void => {
         if (deadline && !this.deadlines.has(entry.nodeId)) this.deadlines.set(entry.nodeId, deadline);
         this.options.onError?.(entry.nodeId, err);
+      };
+      try {
+        const pending = this.options.onDown(entry.nodeId, entry.reason);
+        if (pending) pending.catch(retry);
+        down.push(entry);
+      } catch (err) {
+        retry(err);
       }
     }
     return down;

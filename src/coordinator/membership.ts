@@ -10,11 +10,13 @@
  */
 import { BitacoraError, ConflictError, ErrorCode, isBitacoraError, type FleetNode } from '../core/index.js';
 import { PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage } from '../rpc/messages.js';
-import type { CoordinatorContext } from './context.js';
+import type { EventLog, JoinTokenRepository, TaskQueue } from '../store/backbone.js';
+import type { FleetState } from './fleet-state.js';
+import type { DispatchTrigger, Runtime } from './runtime.js';
 import { checkCsr } from '../security/index.js';
 import type { PeerCertificate } from '../rpc/server/index.js';
 import { UnauthenticatedError } from './errors.js';
-import type { NodeCertificates, PeerIdentity } from './node-certs.js';
+import type { NodeCertificates, PeerIdentity } from '../access/node-certs.js';
 import { applySync } from './sync.js';
 
 export type Hello = Extract<AgentMessage, { type: 'hello' }>;
@@ -48,13 +50,27 @@ export class ForbiddenRoleError extends BitacoraError {
 
 const TOKEN_ERRORS: readonly string[] = [ErrorCode.TokenInvalid, ErrorCode.TokenExpired, ErrorCode.TokenUsed, ErrorCode.TokenRevoked];
 
+export interface MembershipDeps {
+  runtime: Runtime;
+  state: Pick<FleetState, 'roster' | 'active' | 'streams' | 'heldWork' | 'agentConfig'>;
+  tasks: TaskQueue;
+  joinTokens: JoinTokenRepository;
+  events: EventLog;
+  dispatch: DispatchTrigger;
+  secrets: SecretPort;
+  /** Node certificates: when set, identities come from mutual TLS only. */
+  certs: NodeCertificates | null;
+}
+
 export class Membership {
-  constructor(
-    private readonly ctx: CoordinatorContext,
-    private readonly secrets: SecretPort,
-    /** Node certificates: when set, identities come from mutual TLS only. */
-    readonly certs: NodeCertificates | null = null,
-  ) {}
+  /** Node certificates: when set, identities come from mutual TLS only. */
+  readonly certs: NodeCertificates | null;
+  private readonly secrets: SecretPort;
+
+  constructor(private readonly deps: MembershipDeps) {
+    this.certs = deps.certs;
+    this.secrets = deps.secrets;
+  }
 
   /**
    * First join with certificates: checks the CSR (so a bad one does not burn the token), then
@@ -67,20 +83,20 @@ export class Membership {
       throw new UnauthenticatedError('this stream has no valid node certificate: it may only carry a join hello with a join token and a certificate request');
     }
     await checkCsr(hello.csrPem);
-    const { node, role } = this.consumeAndRegister(hello, hello.joinToken, address, null);
+    const { node, role } = await this.consumeAndRegister(hello, hello.joinToken, address, null);
     let issued;
     try {
-      issued = await this.certs!.issue(hello.csrPem, { nodeId: node.id, role }, this.ctx.clock.now());
+      issued = await this.certs!.issue(hello.csrPem, { nodeId: node.id, role }, this.deps.runtime.clock.now());
     } catch (err) {
-      this.ctx.roster.setStatus(node.id, 'left', 'certificate could not be issued', this.ctx.clock.now());
+      await this.deps.state.roster.setStatus(node.id, 'left', 'certificate could not be issued', this.deps.runtime.clock.now());
       throw err;
     }
-    this.ctx.log.info(`node ${node.name} enrolled as ${role}; certificate ${issued.serial} until ${new Date(issued.notAfter).toISOString()}`, { nodeId: node.id, address });
+    this.deps.runtime.log.info(`node ${node.name} enrolled as ${role}; certificate ${issued.serial} until ${new Date(issued.notAfter).toISOString()}`, { nodeId: node.id, address });
     return { node, joined: true, enrollOnly: true, welcome: { ...this.welcome(node.id, hello.running), certificatePem: issued.certPem } };
   }
 
   /** Rejoin on a mutual-TLS stream: identity and role from the verified certificate, never from the hello. */
-  rejoinWithCertificate(hello: Hello, address: string, peer: PeerCertificate | null): Admission {
+  async rejoinWithCertificate(hello: Hello, address: string, peer: PeerCertificate | null): Promise<Admission> {
     this.checkVersion(hello);
     const identity = this.certs!.identify(peer);
     if (hello.node.role !== identity.role) {
@@ -92,18 +108,18 @@ export class Membership {
     }
     // A node that left cleanly comes back with its certificate; a removed one is no longer in
     // the roster and a revoked one was refused by `identify`.
-    const node = this.ctx.roster.get(identity.nodeId);
+    const node = this.deps.state.roster.get(identity.nodeId);
     if (!node) {
       throw new UnauthenticatedError(`node ${identity.nodeId} is no longer a member: join again with a new token`, { details: { nodeId: identity.nodeId } });
     }
-    return { ...this.readmit(identity.nodeId, hello, address), identity };
+    return { ...(await this.readmit(identity.nodeId, hello, address)), identity };
   }
 
   /** A fresh certificate for a connected node (rotation, role change): role from the roster, which the admin controls. */
   async renew(nodeId: string, csrPem: string): Promise<{ certPem: string; serial: string; notAfter: number }> {
-    const node = this.ctx.roster.get(nodeId);
+    const node = this.deps.state.roster.get(nodeId);
     if (!node || node.status === 'left') throw new UnauthenticatedError(`node ${nodeId} is no longer a member`);
-    return this.certs!.issue(csrPem, { nodeId, role: node.role }, this.ctx.clock.now());
+    return this.certs!.issue(csrPem, { nodeId, role: node.role }, this.deps.runtime.clock.now());
   }
 
   /**
@@ -111,7 +127,7 @@ export class Membership {
    * Token*, Unauthenticated, Conflict, Validation) with nothing registered; token refusals
    * are recorded as 'token.refused' here.
    */
-  admit(hello: Hello, address: string): Admission {
+  async admit(hello: Hello, address: string): Promise<Admission> {
     this.checkVersion(hello);
     if (hello.credential) return this.rejoin(hello, address);
     if (hello.joinToken) return this.join(hello, hello.joinToken, address);
@@ -128,24 +144,24 @@ export class Membership {
     }
   }
 
-  private join(hello: Hello, token: string, address: string): Admission {
+  private async join(hello: Hello, token: string, address: string): Promise<Admission> {
     const secret = this.secrets.generateSecret('bnc_');
-    const { node, role } = this.consumeAndRegister(hello, token, address, this.secrets.hashSecret(secret));
-    const ready = this.ctx.roster.setStatus(node.id, 'ready', 'joined', this.ctx.clock.now());
-    this.ctx.log.info(`node ${ready.name} joined as ${role}`, { nodeId: ready.id, address });
+    const { node, role } = await this.consumeAndRegister(hello, token, address, this.secrets.hashSecret(secret));
+    const ready = await this.deps.state.roster.setStatus(node.id, 'ready', 'joined', this.deps.runtime.clock.now());
+    this.deps.runtime.log.info(`node ${ready.name} joined as ${role}`, { nodeId: ready.id, address });
     // A fresh node holds nothing of ours: whatever it reports is void.
     return { node: ready, joined: true, welcome: this.welcome(ready.id, hello.running, secret) };
   }
 
   /** Name check, token consumption, registration (status 'joining'). Token refusals are recorded as 'token.refused'. */
-  private consumeAndRegister(hello: Hello, token: string, address: string, credentialHash: string | null): { node: FleetNode; role: 'worker' | 'hybrid' } {
-    const { ctx } = this;
-    const now = ctx.clock.now();
+  private async consumeAndRegister(hello: Hello, token: string, address: string, credentialHash: string | null): Promise<{ node: FleetNode; role: 'worker' | 'hybrid' }> {
+    const ctx = this.deps;
+    const now = ctx.runtime.clock.now();
     const name = hello.node.name;
     // Check the name before consuming the token, so a clash does not burn it.
-    const existing = ctx.roster.find(name);
+    const existing = ctx.state.roster.find(name);
     // 'joining' = enrolled but never connected with its certificate (e.g. crashed in between).
-    const replaceable = existing && (existing.status === 'down' || existing.status === 'joining') && !ctx.sessions.has(existing.id);
+    const replaceable = existing && (existing.status === 'down' || existing.status === 'joining') && !ctx.state.streams.has(existing.id);
     if (existing && existing.status !== 'left' && !replaceable) {
       throw new ConflictError(`a node named '${name}' is already a member (${existing.id}, ${existing.status}); pick another --name or remove it first`, {
         retryable: false,
@@ -154,20 +170,20 @@ export class Membership {
     }
     let role: 'worker' | 'hybrid';
     try {
-      const record = ctx.backbone.joinTokens.consume(this.secrets.hashSecret(token), name, now);
+      const record = await ctx.joinTokens.consume(this.secrets.hashSecret(token), name, now);
       // A worker token only makes workers; a hybrid token lets the agent choose.
       role = record.role === 'hybrid' ? hello.node.role : 'worker';
     } catch (err) {
       if (isBitacoraError(err) && TOKEN_ERRORS.includes(err.code)) {
-        ctx.backbone.events.append({ type: 'token.refused', subject: null, data: { code: err.code, reason: err.message, nodeName: name, address } });
+        await ctx.events.append({ type: 'token.refused', subject: null, data: { code: err.code, reason: err.message, nodeName: name, address } });
       }
       throw err;
     }
     // A node that lost its data directory and joins again under its old name: the old
     // record (down, its tasks already requeued) leaves.
-    if (existing && replaceable) ctx.roster.setStatus(existing.id, 'left', `replaced by a new join under the same name`, now);
+    if (existing && replaceable) await ctx.state.roster.setStatus(existing.id, 'left', `replaced by a new join under the same name`, now);
     const info = hello.node;
-    const node = ctx.roster.register(
+    const node = await ctx.state.roster.register(
       {
         name,
         role,
@@ -185,10 +201,10 @@ export class Membership {
     return { node, role };
   }
 
-  private rejoin(hello: Hello, address: string): Admission {
-    const { ctx } = this;
+  private async rejoin(hello: Hello, address: string): Promise<Admission> {
+    const ctx = this.deps;
     const { nodeId, secret } = hello.credential!;
-    const stored = ctx.roster.get(nodeId) ? ctx.roster.credentialHash(nodeId) : null;
+    const stored = ctx.state.roster.get(nodeId) ? await ctx.state.roster.credentialHash(nodeId) : null;
     if (stored === null || !this.secrets.secretsEqual(this.secrets.hashSecret(secret), stored)) {
       throw new UnauthenticatedError(`unknown node or wrong credential for ${nodeId}: join again with a new token`, { details: { nodeId } });
     }
@@ -196,11 +212,11 @@ export class Membership {
   }
 
   /** The common part of every rejoin: info, status, SyncState. */
-  private readmit(nodeId: string, hello: Hello, address: string): Admission {
-    const { ctx } = this;
-    const now = ctx.clock.now();
+  private async readmit(nodeId: string, hello: Hello, address: string): Promise<Admission> {
+    const ctx = this.deps;
+    const now = ctx.runtime.clock.now();
     const info = hello.node;
-    let node = ctx.roster.updateInfo(
+    let node = await ctx.state.roster.updateInfo(
       nodeId,
       {
         capabilities: info.capabilities,
@@ -212,13 +228,13 @@ export class Membership {
       },
       now,
     );
-    if (node.status === 'left') node = ctx.roster.setStatus(nodeId, 'joining', 'rejoined after leaving', now);
-    if (node.status !== 'ready' && node.status !== 'draining') node = ctx.roster.setStatus(nodeId, 'ready', 'reconnected', now);
+    if (node.status === 'left') node = await ctx.state.roster.setStatus(nodeId, 'joining', 'rejoined after leaving', now);
+    if (node.status !== 'ready' && node.status !== 'draining') node = await ctx.state.roster.setStatus(nodeId, 'ready', 'reconnected', now);
     // Back before its lease ended: SyncState, not the lease timer, decides about its tasks.
-    ctx.heldWork.release(nodeId);
-    const sync = applySync(ctx, nodeId, hello.running);
+    ctx.state.heldWork.release(nodeId);
+    const sync = await applySync(ctx, nodeId, hello.running);
     if (sync.voidTasks.length + sync.requeue.length > 0) {
-      ctx.log.info(`sync with ${node.name}: ${sync.keep.length} kept, ${sync.voidTasks.length} void, ${sync.requeue.length} requeued`, { nodeId });
+      ctx.runtime.log.info(`sync with ${node.name}: ${sync.keep.length} kept, ${sync.voidTasks.length} void, ${sync.requeue.length} requeued`, { nodeId });
     }
     return { node, joined: false, welcome: this.welcome(nodeId, sync.voidTasks) };
   }
@@ -229,7 +245,7 @@ export class Membership {
       protocolVersion: PROTOCOL_VERSION,
       nodeId,
       ...(credentialSecret ? { credentialSecret } : {}),
-      config: { ...this.ctx.agentConfig },
+      config: { ...this.deps.state.agentConfig },
       voidTasks,
     };
   }

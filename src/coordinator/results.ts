@@ -1,16 +1,22 @@
 /**
  * Results: what agents report about their attempts — started, output, finished, rejected.
  * Every report is fenced by attempt (the in-memory index answers the common case, the
- * store's fenced methods decide), recorded once, acknowledged (`resultAck`) so the agent can
- * drop it from its resend buffer, and fed into the learned duration estimates.
+ * store's fenced methods decide), recorded once, acknowledged (a turn's acks for a node go as
+ * one `resultAcks` frame) so the agent can drop it from its resend buffer, and fed into the
+ * learned duration estimates.
  */
 import {
   ErrorCode, isBitacoraError, NotFoundError, StaleAttemptError, type TaskLogChunk, type TaskResult,
 } from '../core/index.js';
 import { updateEstimate, type DurationEstimate } from '../scheduler/index.js';
-import type { TaskRef } from '../rpc/messages.js';
-import type { KeyValueStore } from '../store/backbone.js';
-import { refKey, type AgentSession, type CoordinatorContext } from './context.js';
+import type { ResultAck, TaskRef } from '../rpc/messages.js';
+import type { ItemOutcome, KeyValueStore, TaskLogStore, TaskQueue, TaskReport } from '../store/backbone.js';
+import { refKey } from './active-index.js';
+import type { AgentStream } from './agent-streams.js';
+import { Coalescer } from './coalescer.js';
+import type { FleetState } from './fleet-state.js';
+import type { ProtocolGuard } from './protocol-guard.js';
+import type { DispatchTrigger, Runtime } from './runtime.js';
 import { ProtocolViolationError } from './errors.js';
 
 const ESTIMATES_PREFIX = 'estimates/';
@@ -22,8 +28,8 @@ export class EstimateBook {
 
   constructor(private readonly kv: KeyValueStore) {}
 
-  load(): void {
-    for (const entry of this.kv.list<Record<string, DurationEstimate>>(ESTIMATES_PREFIX)) {
+  async load(): Promise<void> {
+    for (const entry of await this.kv.list<Record<string, DurationEstimate>>(ESTIMATES_PREFIX)) {
       this.book[entry.key.slice(ESTIMATES_PREFIX.length)] = { ...entry.value };
     }
   }
@@ -40,65 +46,78 @@ export class EstimateBook {
   }
 
   /** Writes changed nodes' estimates; quiet, since this is bookkeeping, not a fleet event. */
-  flush(): number {
-    let n = 0;
-    for (const nodeId of this.dirty) {
-      this.kv.put(ESTIMATES_PREFIX + nodeId, this.book[nodeId] ?? {}, { quiet: true });
-      n++;
-    }
+  async flush(): Promise<number> {
+    const nodes = [...this.dirty];
     this.dirty.clear();
-    return n;
+    try {
+      await Promise.all(nodes.map((nodeId) => this.kv.put(ESTIMATES_PREFIX + nodeId, this.book[nodeId] ?? {}, { quiet: true })));
+    } catch (err) {
+      for (const nodeId of nodes) if (this.book[nodeId]) this.dirty.add(nodeId);
+      throw err;
+    }
+    return nodes.length;
   }
 
-  forget(nodeId: string): void {
+  async forget(nodeId: string): Promise<void> {
     delete this.book[nodeId];
     this.dirty.delete(nodeId);
-    this.kv.delete(ESTIMATES_PREFIX + nodeId);
+    await this.kv.delete(ESTIMATES_PREFIX + nodeId);
   }
 }
 
 export type LogListener = (chunk: TaskLogChunk) => void;
 
+export interface ResultDeps {
+  runtime: Runtime;
+  state: Pick<FleetState, 'active' | 'refusals' | 'streams'>;
+  tasks: TaskQueue;
+  taskLogs: TaskLogStore;
+  estimates: EstimateBook;
+  dispatch: DispatchTrigger;
+  /** Refusals that are the agent's fault (a report about a task that never existed). */
+  guard: ProtocolGuard;
+}
+
 export class ResultHandler {
   private readonly logListeners = new Set<LogListener>();
+  /** Reports of one event-loop turn become one store call (one group commit). */
+  private readonly reports: Coalescer<TaskReport, ItemOutcome>;
 
-  constructor(
-    private readonly ctx: CoordinatorContext,
-    private readonly estimates: EstimateBook,
-    /** Refusals that are the agent's fault (unknown task): recorded as protocol violations. */
-    private readonly violation: (session: AgentSession, error: ProtocolViolationError) => void,
-  ) {}
+  private readonly estimates: EstimateBook;
+
+  constructor(private readonly deps: ResultDeps) {
+    this.estimates = deps.estimates;
+    this.reports = new Coalescer((items) => deps.tasks.recordReports(items, deps.runtime.clock.now()));
+  }
 
   subscribeLogs(listener: LogListener): () => void {
     this.logListeners.add(listener);
     return () => this.logListeners.delete(listener);
   }
 
-  started(session: AgentSession, nodeId: string, taskId: string, attempt: number): void {
-    if (this.ctx.active.holder(taskId, attempt, nodeId)) {
-      try {
-        this.ctx.backbone.tasks.markRunning(taskId, attempt, this.ctx.clock.now());
-        return;
-      } catch (err) {
-        if (!(err instanceof StaleAttemptError)) throw err;
-        this.ctx.active.remove(taskId);
-      }
-    } else if (!this.isKnown(session, taskId, 'taskStarted')) {
+  async started(session: AgentStream, nodeId: string, taskId: string, attempt: number): Promise<void> {
+    if (this.deps.state.active.holder(taskId, attempt, nodeId)) {
+      const outcome = await this.reports.push({ kind: 'started', taskId, attempt });
+      if (outcome.ok) return;
+      if (!(outcome.error instanceof StaleAttemptError)) throw outcome.error;
+      if (this.deps.state.active.holder(taskId, attempt, nodeId)) this.deps.state.active.remove(taskId);
+    } else if (!(await this.isKnown(session, taskId, 'taskStarted'))) {
       return;
     }
-    this.fence(session, taskId, attempt, 'taskStarted');
+    await this.recordStale(session, taskId, attempt, 'taskStarted');
     // The agent runs an attempt that is no longer its: have it killed.
-    this.ctx.sendTo(nodeId, { type: 'voidTasks', tasks: [{ taskId, attempt }] });
+    this.deps.state.streams.send(nodeId, { type: 'voidTasks', tasks: [{ taskId, attempt }] });
   }
 
-  output(session: AgentSession, nodeId: string, chunks: TaskLogChunk[]): void {
+  async output(session: AgentStream, nodeId: string, chunks: TaskLogChunk[]): Promise<void> {
     const accepted: TaskLogChunk[] = [];
-    const limit = this.ctx.settings.maxOutputBytesPerAttempt;
+    const limit = this.deps.runtime.settings.maxOutputBytesPerAttempt;
+    const fenced: Array<Promise<void>> = [];
     for (const chunk of chunks) {
-      const entry = this.ctx.active.holder(chunk.taskId, chunk.attempt, nodeId);
+      const entry = this.deps.state.active.holder(chunk.taskId, chunk.attempt, nodeId);
       if (!entry) {
-        if (session.fencedSeen.has(refKey(chunk.taskId, chunk.attempt))) continue;
-        if (this.isKnown(session, chunk.taskId, 'taskOutput')) this.fence(session, chunk.taskId, chunk.attempt, 'taskOutput');
+        if (session.staleSeen.has(refKey(chunk.taskId, chunk.attempt))) continue;
+        fenced.push(this.recordStaleIfKnown(session, chunk.taskId, chunk.attempt, 'taskOutput'));
         continue;
       }
       if (chunk.seq <= entry.lastSeq) continue; // re-sent after a reconnect
@@ -107,99 +126,140 @@ export class ResultHandler {
       entry.outputBytes += chunk.data.length;
       accepted.push(chunk);
     }
-    if (accepted.length === 0) return;
-    this.ctx.backbone.taskLogs.append(accepted);
-    for (const listener of this.logListeners) {
-      for (const chunk of accepted) {
-        try {
-          listener(chunk);
-        } catch (err) {
-          this.ctx.log.warn(`log listener failed: ${(err as Error).message}`);
+    if (accepted.length > 0) {
+      await this.deps.taskLogs.append(accepted);
+      for (const listener of this.logListeners) {
+        for (const chunk of accepted) {
+          try {
+            listener(chunk);
+          } catch (err) {
+            this.deps.runtime.log.warn(`log listener failed: ${(err as Error).message}`);
+          }
         }
       }
     }
+    await Promise.all(fenced);
   }
 
-  finished(session: AgentSession, nodeId: string, taskId: string, attempt: number, result: TaskResult): void {
-    const entry = this.ctx.active.holder(taskId, attempt, nodeId);
+  async finished(session: AgentStream, nodeId: string, taskId: string, attempt: number, result: TaskResult): Promise<void> {
+    const entry = this.deps.state.active.holder(taskId, attempt, nodeId);
+    if (entry?.finishing) {
+      // The same result re-sent while the first copy is being recorded: answered like any
+      // duplicate once the first is (nothing to answer if it could not be: it is re-sent).
+      if (await entry.finishing) this.ack(nodeId, { taskId, attempt }, false, 'attempt superseded or already recorded');
+      return;
+    }
     if (!entry) {
       // Not in the index: superseded, cancelled, already recorded — or unknown altogether.
-      const known = this.isKnown(session, taskId, 'taskFinished');
-      if (known) this.fence(session, taskId, attempt, 'taskFinished');
+      const known = await this.isKnown(session, taskId, 'taskFinished');
+      if (known) await this.recordStale(session, taskId, attempt, 'taskFinished');
       this.ack(nodeId, { taskId, attempt }, false, known ? 'attempt superseded or already recorded' : 'unknown task');
       return;
     }
+    let settle!: (recorded: boolean) => void;
+    entry.finishing = new Promise<boolean>((resolve) => (settle = resolve));
+    let outcome: ItemOutcome;
     try {
-      this.ctx.backbone.tasks.complete(taskId, attempt, result, this.ctx.clock.now());
+      outcome = await this.reports.push({ kind: 'finished', taskId, attempt, result });
     } catch (err) {
-      if (err instanceof StaleAttemptError) {
-        this.ctx.active.remove(taskId);
-        this.fence(session, taskId, attempt, 'taskFinished');
-        this.ack(nodeId, { taskId, attempt }, false, err.message);
-        return;
-      }
+      entry.finishing = null;
+      settle(false);
       // Store trouble: no ack, so the agent keeps the result and re-sends it after reconnect.
-      this.ctx.log.error(`cannot record result of ${taskId}#${attempt}: ${(err as Error).message}`);
-      this.ctx.sendTo(nodeId, { type: 'error', code: isBitacoraError(err) ? err.code : ErrorCode.Internal, message: `result of ${taskId} not recorded yet: ${(err as Error).message}`, fatal: false });
+      this.deps.runtime.log.error(`cannot record result of ${taskId}#${attempt}: ${(err as Error).message}`);
+      this.deps.state.streams.send(nodeId, { type: 'error', code: isBitacoraError(err) ? err.code : ErrorCode.Internal, message: `result of ${taskId} not recorded yet: ${(err as Error).message}`, fatal: false });
       return;
     }
-    this.ctx.active.remove(taskId);
-    this.ctx.refusals.forgetTask(taskId);
+    if (this.deps.state.active.get(taskId) === entry) this.deps.state.active.remove(taskId);
+    settle(true);
+    if (!outcome.ok) {
+      await this.recordStale(session, taskId, attempt, 'taskFinished');
+      this.ack(nodeId, { taskId, attempt }, false, outcome.error.message);
+      return;
+    }
+    this.deps.state.refusals.forgetTask(taskId);
     this.ack(nodeId, { taskId, attempt }, true);
     if (result.error === null) this.estimates.record(nodeId, entry.estimateKey, result.durationMs);
-    this.ctx.scheduleDispatch();
+    this.deps.dispatch.schedule();
   }
 
-  rejected(session: AgentSession, nodeId: string, taskId: string, attempt: number, reason: string): void {
-    if (!this.ctx.active.holder(taskId, attempt, nodeId)) {
-      if (this.isKnown(session, taskId, 'taskRejected')) this.fence(session, taskId, attempt, 'taskRejected');
+  async rejected(session: AgentStream, nodeId: string, taskId: string, attempt: number, reason: string): Promise<void> {
+    if (!this.deps.state.active.holder(taskId, attempt, nodeId)) {
+      await this.recordStaleIfKnown(session, taskId, attempt, 'taskRejected');
       return;
     }
-    this.ctx.active.remove(taskId);
+    this.deps.state.active.remove(taskId);
     // A policy refusal (the node's serve allow-list) holds for every later attempt; a full node's does not.
-    if (reason.startsWith(ErrorCode.Forbidden)) this.ctx.refusals.note(taskId, nodeId);
+    if (reason.startsWith(ErrorCode.Forbidden)) this.deps.state.refusals.note(taskId, nodeId);
     try {
-      this.ctx.backbone.tasks.requeue(taskId, attempt, `node refused the task: ${reason}`, this.ctx.clock.now());
+      await this.deps.tasks.requeue(taskId, attempt, `node refused the task: ${reason}`, this.deps.runtime.clock.now());
     } catch (err) {
       if (!(err instanceof StaleAttemptError)) throw err;
     }
-    this.ctx.scheduleDispatch();
+    this.deps.dispatch.schedule();
   }
 
   /**
    * Heartbeat claims: refs the agent says it runs that are not its current attempts are
    * fenced (recorded once per stream) and voided so the agent kills them.
    */
-  claims(session: AgentSession, nodeId: string, running: readonly TaskRef[]): void {
+  async claims(session: AgentStream, nodeId: string, running: readonly TaskRef[]): Promise<void> {
     let stale: TaskRef[] | null = null;
     for (const ref of running) {
-      if (this.ctx.active.holder(ref.taskId, ref.attempt, nodeId)) continue;
+      if (this.deps.state.active.holder(ref.taskId, ref.attempt, nodeId)) continue;
       (stale ??= []).push(ref);
-      if (this.ctx.backbone.tasks.get(ref.taskId)) this.fence(session, ref.taskId, ref.attempt, 'heartbeat claim');
     }
-    if (stale) this.ctx.sendTo(nodeId, { type: 'voidTasks', tasks: stale });
+    if (!stale) return;
+    this.deps.state.streams.send(nodeId, { type: 'voidTasks', tasks: stale });
+    for (const ref of stale) {
+      if (session.staleSeen.has(refKey(ref.taskId, ref.attempt))) continue;
+      if (await this.deps.tasks.get(ref.taskId)) await this.recordStale(session, ref.taskId, ref.attempt, 'heartbeat claim');
+    }
+  }
+
+  /**
+   * Acks gathered per node until the end of the current microtask run: the results of one
+   * recorded batch all resolve together, so a burst of results is answered by one frame.
+   */
+  private acks = new Map<string, ResultAck[]>();
+
+  /** Refs a node named (leaving, rejections) that are not its current attempts: recorded as stale, or refused as unknown. */
+  async notHeld(session: AgentStream, refs: readonly TaskRef[], what: string): Promise<void> {
+    for (const ref of refs) await this.recordStaleIfKnown(session, ref.taskId, ref.attempt, what);
   }
 
   private ack(nodeId: string, ref: TaskRef, accepted: boolean, reason?: string): void {
-    this.ctx.sendTo(nodeId, { type: 'resultAck', taskId: ref.taskId, attempt: ref.attempt, accepted, ...(reason ? { reason } : {}) });
+    if (this.acks.size === 0) queueMicrotask(() => this.flushAcks());
+    let pending = this.acks.get(nodeId);
+    if (!pending) this.acks.set(nodeId, (pending = []));
+    pending.push({ taskId: ref.taskId, attempt: ref.attempt, accepted, ...(reason ? { reason } : {}) });
   }
 
-  /** Records a fenced report once per (stream, task, attempt). */
-  private fence(session: AgentSession, taskId: string, attempt: number, what: string): void {
+  private flushAcks(): void {
+    const acks = this.acks;
+    this.acks = new Map();
+    for (const [nodeId, list] of acks) this.deps.state.streams.send(nodeId, { type: 'resultAcks', acks: list });
+  }
+
+  private async recordStaleIfKnown(session: AgentStream, taskId: string, attempt: number, what: string): Promise<void> {
+    if (await this.isKnown(session, taskId, what)) await this.recordStale(session, taskId, attempt, what);
+  }
+
+  /** Records a stale report (a superseded attempt) once per (stream, task, attempt). */
+  private async recordStale(session: AgentStream, taskId: string, attempt: number, what: string): Promise<void> {
     const key = refKey(taskId, attempt);
-    if (session.fencedSeen.has(key)) return;
-    session.fencedSeen.add(key);
+    if (session.staleSeen.has(key)) return;
+    session.staleSeen.add(key);
     try {
-      this.ctx.backbone.tasks.recordFenced(taskId, attempt, what, this.ctx.clock.now());
+      await this.deps.tasks.recordFenced(taskId, attempt, what, this.deps.runtime.clock.now());
     } catch (err) {
-      if (!(err instanceof NotFoundError)) this.ctx.log.warn(`cannot record fenced ${what}: ${(err as Error).message}`);
+      if (!(err instanceof NotFoundError)) this.deps.runtime.log.warn(`cannot record fenced ${what}: ${(err as Error).message}`);
     }
   }
 
   /** False (and a recorded violation) when the store has never heard of the task. */
-  private isKnown(session: AgentSession, taskId: string, what: string): boolean {
-    if (this.ctx.backbone.tasks.get(taskId)) return true;
-    this.violation(session, new ProtocolViolationError(`${what} for unknown task ${taskId}`, { details: { taskId } }));
+  private async isKnown(session: AgentStream, taskId: string, what: string): Promise<boolean> {
+    if (await this.deps.tasks.get(taskId)) return true;
+    this.deps.guard.refuse(session, new ProtocolViolationError(`${what} for unknown task ${taskId}`, { details: { taskId } }), false);
     return false;
   }
 }

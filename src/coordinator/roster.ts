@@ -14,9 +14,10 @@ export class Roster {
   constructor(private readonly repo: NodeRepository) {}
 
   /** Loads every node from the store (start-up). */
-  load(): void {
+  async load(): Promise<void> {
+    const nodes = await this.repo.list();
     this.byId.clear();
-    for (const node of this.repo.list()) this.byId.set(node.id, node);
+    for (const node of nodes) this.byId.set(node.id, node);
   }
 
   get(id: string): FleetNode | undefined {
@@ -46,24 +47,34 @@ export class Roster {
     return this.byId.keys();
   }
 
-  register(input: RegisterNodeInput, now: number): FleetNode {
-    return this.keep(this.repo.register(input, now));
+  async register(input: RegisterNodeInput, now: number): Promise<FleetNode> {
+    return this.keep(await this.repo.register(input, now));
   }
 
-  setStatus(id: string, status: NodeStatus, reason: string, now: number): FleetNode {
+  /**
+   * The cache changes at once (hot paths see the new status before the write lands); the
+   * store's answer then replaces it. A refused write puts the previous record back.
+   */
+  async setStatus(id: string, status: NodeStatus, reason: string, now: number): Promise<FleetNode> {
     const current = this.byId.get(id);
     if (current && current.status === status) return current;
-    return this.keep(this.repo.setStatus(id, status, reason, now));
+    if (current) this.byId.set(id, { ...current, status });
+    try {
+      return this.keep(await this.repo.setStatus(id, status, reason, now));
+    } catch (err) {
+      if (current && this.byId.get(id)?.status === status) this.byId.set(id, current);
+      throw err;
+    }
   }
 
-  setRole(id: string, role: NodeRole, now: number): FleetNode {
+  async setRole(id: string, role: NodeRole, now: number): Promise<FleetNode> {
     const current = this.byId.get(id);
     if (current && current.role === role) return current;
-    return this.keep(this.repo.setRole(id, role, now));
+    return this.keep(await this.repo.setRole(id, role, now));
   }
 
-  updateInfo(id: string, info: Partial<Omit<RegisterNodeInput, 'name' | 'credentialHash'>>, now: number): FleetNode {
-    return this.keep(this.repo.updateInfo(id, info, now));
+  async updateInfo(id: string, info: Partial<Omit<RegisterNodeInput, 'name' | 'credentialHash'>>, now: number): Promise<FleetNode> {
+    return this.keep(await this.repo.updateInfo(id, info, now));
   }
 
   /**
@@ -82,29 +93,32 @@ export class Roster {
   }
 
   /**
-   * Writes the heartbeats received since the last flush. Call inside one store batch. On a
-   * store error the unwritten ones stay pending for the next flush.
+   * Writes the heartbeats received since the last flush in one store call. On a store error
+   * they are pending again for the next flush.
    */
-  flushHeartbeats(): number {
+  async flushHeartbeats(): Promise<number> {
+    const beats: Array<{ id: string; at: number; resources: NodeResources; runningTasks: number }> = [];
     for (const id of this.unsavedBeats) {
       const node = this.byId.get(id);
-      if (node?.lastHeartbeatAt != null) {
-        this.repo.recordHeartbeat(id, { at: node.lastHeartbeatAt, resources: node.resources, runningTasks: node.runningTasks });
-      }
+      if (node?.lastHeartbeatAt != null) beats.push({ id, at: node.lastHeartbeatAt, resources: node.resources, runningTasks: node.runningTasks });
     }
-    // Cleared only once every write went through: a throw leaves them all for the next flush.
-    const written = this.unsavedBeats.size;
     this.unsavedBeats.clear();
-    return written;
+    if (beats.length === 0) return 0;
+    try {
+      return await this.repo.recordHeartbeats(beats);
+    } catch (err) {
+      for (const beat of beats) if (this.byId.has(beat.id)) this.unsavedBeats.add(beat.id);
+      throw err;
+    }
   }
 
-  remove(id: string, now: number): void {
-    this.repo.remove(id, now);
+  async remove(id: string, now: number): Promise<void> {
+    await this.repo.remove(id, now);
     this.byId.delete(id);
     this.unsavedBeats.delete(id);
   }
 
-  credentialHash(id: string): string | null {
+  credentialHash(id: string): Promise<string | null> {
     return this.repo.credentialHash(id);
   }
 

@@ -10,7 +10,17 @@
  */
 import type { Task } from '../core/index.js';
 import type { NodeView, Plan, Scheduler } from '../scheduler/index.js';
-import type { CoordinatorContext } from './context.js';
+import type { TaskQueue } from '../store/backbone.js';
+import type { FleetState } from './fleet-state.js';
+import type { Runtime } from './runtime.js';
+
+/** What the book reads: the clock, the roster and active index, refusals and the pending queue. */
+export interface WaitingReasonsDeps {
+  runtime: Pick<Runtime, 'clock'>;
+  state: Pick<FleetState, 'roster' | 'active' | 'refusals'>;
+  tasks: Pick<TaskQueue, 'pending'>;
+  scheduler: Scheduler;
+}
 
 /** How often a pass without free slots re-explains the pending head. */
 const EXPLAIN_WITHOUT_SLOTS_MS = 1000;
@@ -23,7 +33,7 @@ export class WaitingReasons {
   private readonly reasons = new Map<string, string>();
   private lastExplainedAt = -Infinity;
 
-  constructor(private readonly ctx: CoordinatorContext, private readonly scheduler: Scheduler) {}
+  constructor(private readonly deps: WaitingReasonsDeps) {}
 
   /** After a plan: each unplaced task's reason replaces the one before; placed tasks have none. */
   record(plan: Plan): void {
@@ -39,15 +49,15 @@ export class WaitingReasons {
   }
 
   /** A pass found no free slot among `views` (possibly none at all): explain the pending head now and then. */
-  withoutFreeSlots(views: NodeView[]): void {
-    const now = this.ctx.clock.now();
+  async withoutFreeSlots(views: NodeView[]): Promise<void> {
+    const now = this.deps.runtime.clock.now();
     if (now - this.lastExplainedAt < EXPLAIN_WITHOUT_SLOTS_MS) return;
     this.lastExplainedAt = now;
-    const pending = this.ctx.backbone.tasks.pending(EXPLAIN_WINDOW);
+    const pending = await this.deps.tasks.pending(EXPLAIN_WINDOW);
     if (pending.length === 0) return;
-    const refusedBy = this.ctx.refusals.forTasks(pending);
+    const refusedBy = this.deps.state.refusals.forTasks(pending);
     // No free slot: the plan can only classify, never assign.
-    this.record(this.scheduler.plan({
+    this.record(this.deps.scheduler.plan({
       nodes: views, pending, activeByProject: {}, estimates: {}, projectPins: {}, unavailable: this.unavailableNodes(views), ...(refusedBy ? { refusedBy } : {}),
     }, now));
   }
@@ -56,8 +66,8 @@ export class WaitingReasons {
   unavailableNodes(views: readonly NodeView[]): NodeView[] {
     const taking = new Set(views.map((v) => v.node.id));
     const out: NodeView[] = [];
-    for (const node of this.ctx.roster.values()) {
-      if (node.status !== 'left' && !taking.has(node.id)) out.push({ node, activeTasks: this.ctx.active.countOn(node.id) });
+    for (const node of this.deps.state.roster.values()) {
+      if (node.status !== 'left' && !taking.has(node.id)) out.push({ node, activeTasks: this.deps.state.active.countOn(node.id) });
     }
     return out;
   }
@@ -73,7 +83,7 @@ export class WaitingReasons {
   unadvertised(needs: readonly string[]): string[] {
     if (needs.length === 0) return [];
     const offered = new Set<string>();
-    for (const node of this.ctx.roster.values()) for (const cap of node.capabilities) offered.add(cap);
+    for (const node of this.deps.state.roster.values()) for (const cap of node.capabilities) offered.add(cap);
     return [...new Set(needs)].filter((n) => !offered.has(n));
   }
 }

@@ -1,5 +1,6 @@
 /** Public surface of the core: the model, its schemas, errors and pure helpers. */
 export * from './errors.js';
+export * from './logger.js';
 export * from './ids.js';
 export * from './names.js';
 export * from './duration.js';
@@ -8,10 +9,13 @@ export * from './model/transitions.js';
 export * from './model/session.js';
 export * from './model/project.js';
 export * from './model/topic.js';
+export * from './model/topic-rules.js';
+export * from './model/approval-rules.js';
 export * from './model/action.js';
 export * from './model/spark.js';
 export * from './model/node.js';
 export * from './model/task.js';
+export * from './model/task-rules.js';
 export * from './model/event.js';
 export * from './model/fleet.js';
 export * from './model/access.js';

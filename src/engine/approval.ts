@@ -52,18 +52,20 @@ export class ApprovalWaiter {
    */
   async wait(approvalId: string, signal?: AbortSignal): Promise<Approval> {
     let wake: (() => void) | null = null;
-    const unwatch = this.options.events?.watch(this.options.events.latestSeq(), (event) => {
+    const { events } = this.options;
+    // watch() replays from the seq given, so a decision committed after latestSeq() is not missed.
+    const unwatch = events ? events.watch(await events.latestSeq(), (event) => {
       if (event.type === 'approval.decided' && event.subject === approvalId) wake?.();
-    });
+    }) : undefined;
     try {
       for (;;) {
         if (signal?.aborted) throw new CancelledError(`waiting for approval ${approvalId}`);
-        const approval = this.options.approvals.get(approvalId);
+        const approval = await this.options.approvals.get(approvalId);
         if (!approval) throw new NotFoundError('approval', approvalId);
         if (approval.state !== 'pending') return approval;
         const now = this.options.clock.now();
         if (now > approval.expiresAt) {
-          this.options.approvals.expire(now);
+          await this.options.approvals.expire(now);
           continue;
         }
         const delay = Math.max(1, Math.min(this.pollIntervalMs, approval.expiresAt - now + 1));
@@ -96,8 +98,8 @@ export interface GateRequest {
   /** Shown to the approver: "topic 'release'" or "step 'deploy' of topic 'release'". */
   subject: string;
   signal: AbortSignal;
-  /** Called once the approval exists and the wait begins (status updates, progress). */
-  onWaiting?: (approval: Approval) => void;
+  /** Called once the approval exists; the wait begins when what it returns has settled (status updates, progress). */
+  onWaiting?: (approval: Approval) => void | Promise<void>;
 }
 
 export class RiskGate {
@@ -110,7 +112,7 @@ export class RiskGate {
   async pass(request: GateRequest): Promise<GateResult> {
     if (!needsApproval(request.risk, this.policy)) return { decision: 'continue' };
     const now = this.deps.clock.now();
-    let approval = this.deps.approvals.request(
+    let approval = await this.deps.approvals.request(
       {
         topicId: request.topicId,
         project: request.project,
@@ -119,9 +121,9 @@ export class RiskGate {
       },
       now,
     );
-    request.onWaiting?.(approval);
+    await request.onWaiting?.(approval);
     if (this.policy.autoApprove) {
-      approval = this.deps.approvals.decide(approval.id, 'approved', 'auto-approve', 'approved by the autoApprove option', this.deps.clock.now());
+      approval = await this.deps.approvals.decide(approval.id, 'approved', 'auto-approve', 'approved by the autoApprove option', this.deps.clock.now());
     } else {
       approval = await this.deps.waiter.wait(approval.id, request.signal);
     }

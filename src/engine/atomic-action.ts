@@ -88,22 +88,23 @@ export class TwoPhaseDriver {
     this.note(part, result);
   }
 
-  setPhase(phase: ActionPhase): void {
-    this.deps.logbook.actions.setPhase(this.actionId, phase, this.deps.clock.now());
+  /** Persists the phase, then reports it: the record always leads what the engine does next. */
+  async setPhase(phase: ActionPhase): Promise<void> {
+    await this.deps.logbook.actions.setPhase(this.actionId, phase, this.deps.clock.now());
     this.onPhase(phase);
   }
 
   /** prepared (or committing, on recovery) → committing → committed, rolling back on failure. */
   async commit(from: ActionPhase): Promise<ActionPhase> {
-    this.deps.logbook.actions.decide(this.actionId, 'commit', this.deps.clock.now());
-    if (from !== 'committing') this.setPhase('committing');
+    await this.deps.logbook.actions.decide(this.actionId, 'commit', this.deps.clock.now());
+    if (from !== 'committing') await this.setPhase('committing');
     const result = await this.run(this.plan.commit, false);
     if (!succeeded(result)) {
       this.fail(`commit failed (${describeRun(result)})`, result);
       return this.rollBack('committing');
     }
     this.note('commit ok', result);
-    this.setPhase('committed');
+    await this.setPhase('committed');
     return 'committed';
   }
 
@@ -113,31 +114,31 @@ export class TwoPhaseDriver {
    * not leave prepared state behind. If every attempt fails the action ends 'failed'.
    */
   async rollBack(from: ActionPhase): Promise<ActionPhase> {
-    const current = this.deps.logbook.actions.get(this.actionId);
-    if (current?.decision == null) this.deps.logbook.actions.decide(this.actionId, 'abort', this.deps.clock.now());
-    if (from !== 'rolling-back') this.setPhase('rolling-back');
+    const current = await this.deps.logbook.actions.get(this.actionId);
+    if (current?.decision == null) await this.deps.logbook.actions.decide(this.actionId, 'abort', this.deps.clock.now());
+    if (from !== 'rolling-back') await this.setPhase('rolling-back');
     let last: RunResult | null = null;
     for (let attempt = 1; attempt <= this.rollbackAttempts; attempt++) {
       last = await this.run(this.plan.rollback, false);
       if (succeeded(last)) {
         this.note(attempt === 1 ? 'rolled back' : `rolled back (attempt ${attempt})`);
-        this.setPhase('rolled-back');
+        await this.setPhase('rolled-back');
         return 'rolled-back';
       }
     }
     this.fail(`rollback failed (${describeRun(last!)}) — prepared state may remain, needs manual attention`, last!);
-    this.setPhase('failed');
+    await this.setPhase('failed');
     return 'failed';
   }
 
-  finish(extraError: string | null = null): ActionOutcome {
+  async finish(extraError: string | null = null): Promise<ActionOutcome> {
     const outcome: ActionOutcome = {
       exitCode: this.lastExit,
       durationMs: Math.max(0, Math.round(this.deps.clock.now() - this.startedAt)),
       error: this.firstError ?? extraError,
       summary: printable(this.parts.join(', '), 2000),
     };
-    this.deps.logbook.actions.finish(this.actionId, outcome, this.deps.clock.now());
+    await this.deps.logbook.actions.finish(this.actionId, outcome, this.deps.clock.now());
     return outcome;
   }
 }
@@ -160,7 +161,7 @@ export class AtomicAction {
       kind: 'bitacora.atomic/v1', name: step.name, validate: step.validate, prepare: step.prepare, commit: step.commit,
       rollback: step.rollback, cwd: ctx.cwd, env, timeoutMs: step.timeoutMs,
     };
-    const action = this.deps.logbook.actions.create(
+    const action = await this.deps.logbook.actions.create(
       {
         sessionId: ctx.sessionId, topicId: ctx.topic.id, project: ctx.project, type: step.type,
         description: printable(`atomic action ${step.name}`, 4000), tags: ['pipeline', 'atomic', `topic:${ctx.topic.slug}`],
@@ -174,8 +175,8 @@ export class AtomicAction {
     const run: PlanRunner = (line, cancellable) => runShell(this.deps, stepCtx, line, { timeoutMs: step.timeoutMs, cancellable });
     const driver = new TwoPhaseDriver(this.deps, action.id, plan, run, onPhase, this.options.rollbackAttempts);
     onPhase('validating');
-    const done = (phase: ActionPhase, extraError: string | null = null): AtomicOutcome => {
-      driver.finish(extraError);
+    const done = async (phase: ActionPhase, extraError: string | null = null): Promise<AtomicOutcome> => {
+      await driver.finish(extraError);
       return { ok: phase === 'committed', actionId: action.id, phase, summary: driver.parts.join(', ') };
     };
 
@@ -183,25 +184,25 @@ export class AtomicAction {
       const result = await run(step.validate, true);
       if (!succeeded(result)) {
         driver.fail(`validate failed (${describeRun(result)}); nothing prepared`, result);
-        driver.setPhase('failed');
+        await driver.setPhase('failed');
         return done('failed');
       }
       driver.note('validate ok', result);
     }
     if (ctx.signal.aborted) {
       driver.note('cancelled before prepare; nothing prepared');
-      driver.setPhase('failed');
+      await driver.setPhase('failed');
       return done('failed', 'cancelled');
     }
 
-    driver.setPhase('preparing');
+    await driver.setPhase('preparing');
     const prepared = await run(step.prepare, true);
     if (!succeeded(prepared)) {
       driver.fail(`prepare failed (${describeRun(prepared)})`, prepared);
       return done(await driver.rollBack('preparing'));
     }
     driver.note('prepare ok', prepared);
-    driver.setPhase('prepared');
+    await driver.setPhase('prepared');
     if (ctx.signal.aborted) {
       driver.note('cancelled before commit');
       return done(await driver.rollBack('prepared'), 'cancelled');

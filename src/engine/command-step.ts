@@ -14,7 +14,7 @@ export interface CommandStepOutcome {
 
 export async function runCommandStep(deps: EngineDeps, step: CommandStep, ctx: StepContext, topicTitle: string): Promise<CommandStepOutcome> {
   const { actions } = deps.logbook;
-  const action = actions.create(
+  const action = await actions.create(
     {
       sessionId: ctx.sessionId,
       topicId: ctx.topic.id,
@@ -35,8 +35,8 @@ export async function runCommandStep(deps: EngineDeps, step: CommandStep, ctx: S
   const ok = succeeded(result);
   const summary = ok ? 'exit 0' : describeRun(result);
   const phase = ok ? 'succeeded' : 'failed';
-  actions.setPhase(action.id, phase, deps.clock.now());
-  actions.finish(
+  await actions.setPhase(action.id, phase, deps.clock.now());
+  await actions.finish(
     action.id,
     { exitCode: result.exitCode, durationMs: Math.max(0, Math.round(result.durationMs)), error: ok ? null : summary, summary: printable(summary, 2000) },
     deps.clock.now(),

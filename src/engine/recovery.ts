@@ -23,9 +23,9 @@ export type RecoveryDeps = Pick<EngineDeps, 'runner' | 'clock' | 'logbook' | 'se
 
 export async function recoverInDoubtActions(deps: RecoveryDeps, options: { rollbackAttempts?: number } = {}): Promise<RecoveredAction[]> {
   const report: RecoveredAction[] = [];
-  for (const action of deps.logbook.actions.inDoubt()) {
+  for (const action of await deps.logbook.actions.inDoubt()) {
     const to = await recoverOne(deps, action, options.rollbackAttempts);
-    const summary = deps.logbook.actions.get(action.id)?.outcome?.summary ?? '';
+    const summary = (await deps.logbook.actions.get(action.id))?.outcome?.summary ?? '';
     report.push({ actionId: action.id, from: action.phase, to, summary });
     deps.emit({ type: 'recovery', actionId: action.id, from: action.phase, to, summary });
   }
@@ -35,18 +35,18 @@ export async function recoverInDoubtActions(deps: RecoveryDeps, options: { rollb
 async function recoverOne(deps: RecoveryDeps, action: Action, rollbackAttempts: number | undefined): Promise<ActionPhase> {
   const { actions } = deps.logbook;
   const now = (): number => deps.clock.now();
-  const finish = (summary: string, error: string | null): void => {
-    if (actions.get(action.id)?.outcome != null) return; // finished before the crash; only the phase lagged
-    actions.finish(action.id, { exitCode: null, durationMs: 0, error, summary }, now());
+  const finish = async (summary: string, error: string | null): Promise<void> => {
+    if ((await actions.get(action.id))?.outcome != null) return; // finished before the crash; only the phase lagged
+    await actions.finish(action.id, { exitCode: null, durationMs: 0, error, summary }, now());
   };
   const plan = decodePlan(action.command);
 
   if (plan === null || action.phase === 'validating') {
     const what = plan === null ? 'no rollback command is known' : 'nothing was prepared';
-    if (action.phase !== 'validating' && action.phase !== 'rolling-back') actions.setPhase(action.id, 'rolling-back', now());
-    actions.setPhase(action.id, 'failed', now());
+    if (action.phase !== 'validating' && action.phase !== 'rolling-back') await actions.setPhase(action.id, 'rolling-back', now());
+    await actions.setPhase(action.id, 'failed', now());
     const needsCare = plan === null && action.phase !== 'validating';
-    finish(
+    await finish(
       `recovered after a crash in phase ${action.phase}: ${what}${needsCare ? ' — needs manual attention' : ''}`,
       'interrupted',
     );
@@ -63,7 +63,7 @@ async function recoverOne(deps: RecoveryDeps, action: Action, rollbackAttempts: 
   if (action.phase === 'rolling-back') to = await driver.rollBack('rolling-back');
   else if (action.decision === 'commit' && (action.phase === 'prepared' || action.phase === 'committing')) to = await driver.commit(action.phase);
   else to = await driver.rollBack(action.phase);
-  if (actions.get(action.id)?.outcome == null) driver.finish(to === 'committed' ? null : 'interrupted');
+  if ((await actions.get(action.id))?.outcome == null) await driver.finish(to === 'committed' ? null : 'interrupted');
   return to;
 }
 

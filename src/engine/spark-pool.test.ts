@@ -8,7 +8,7 @@ import { SparkPool } from './spark-pool.js';
 import { MemoryLogbook } from './testing/memory-logbook.js';
 import { FakeRunner, type FakeOutcome } from './testing/fakes.js';
 
-function setup(script?: (line: string) => FakeOutcome, capabilities: string[] | null = null) {
+async function setup(script?: (line: string) => FakeOutcome, capabilities: string[] | null = null) {
   const logbook = new MemoryLogbook();
   const runner = new FakeRunner(script);
   const events: ProgressEvent[] = [];
@@ -18,9 +18,9 @@ function setup(script?: (line: string) => FakeOutcome, capabilities: string[] | 
     emit: progressEmitter((e) => events.push(e), Date.now),
   };
   const now = Date.now();
-  logbook.projects.create({ name: 'p', status: 'active' }, now);
-  const topic = logbook.topics.create({ project: 'p', title: 't' }, now);
-  const session = logbook.sessions.start({ user: 'u' }, now);
+  await logbook.projects.create({ name: 'p', status: 'active' }, now);
+  const topic = await logbook.topics.create({ project: 'p', title: 't' }, now);
+  const session = await logbook.sessions.start({ user: 'u' }, now);
   const ctx = (signal = new AbortController().signal): StepContext => ({
     sessionId: session.id, project: 'p', topic: { slug: 't', id: topic.id }, step: 'shards', cwd: '/w', env: { A: '1' }, signal,
   });
@@ -41,7 +41,7 @@ describe('SparkPool', () => {
         async (bound, groups, delays) => {
           const perGroup = new Map<string, { now: number; max: number }>();
           let i = 0;
-          const { deps, ctx } = setup(() => ({ delayMs: delays[i++ % delays.length] }));
+          const { deps, ctx } = await setup(() => ({ delayMs: delays[i++ % delays.length] }));
           const runner = deps.runner as FakeRunner;
           // Count per group by wrapping the runner: the group is in the spark's env.
           const inner = runner.run.bind(runner);
@@ -74,12 +74,12 @@ describe('SparkPool', () => {
   });
 
   it('writes one Spark record per result, linked to session, topic and project', async () => {
-    const { deps, ctx, logbook, topicId, sessionId, events } = setup((line) => (line.includes('bad') ? { exitCode: 2, output: 'boom\n' } : { output: 'ok\n' }));
+    const { deps, ctx, logbook, topicId, sessionId, events } = await setup((line) => (line.includes('bad') ? { exitCode: 2, output: 'boom\n' } : { output: 'ok\n' }));
     const pool = new SparkPool(deps, 2);
     const outcome = await pool.runGroup([spark('good', 'echo good'), spark('bad', 'exit-bad')], ctx(), null);
     expect(outcome.ok).toBe(false);
     expect(outcome.summary).toBe('1/2 sparks ok; failed: bad (exit 2)');
-    const records = logbook.sparks.list({ project: 'p' });
+    const records = await logbook.sparks.list({ project: 'p' });
     expect(records).toHaveLength(2);
     const bad = records.find((r) => r.command === 'exit-bad')!;
     expect(bad).toMatchObject({ type: 'note', sessionId, topicId, project: 'p', tags: ['pipeline', 'spark', 'topic:t'] });
@@ -89,7 +89,7 @@ describe('SparkPool', () => {
   });
 
   it('passes spark env over the step env and applies per-spark timeouts', async () => {
-    const { deps, ctx, runner } = setup(() => ({ delayMs: 50 }));
+    const { deps, ctx, runner } = await setup(() => ({ delayMs: 50 }));
     const pool = new SparkPool(deps, 2);
     const outcome = await pool.runGroup([spark('slow', 'sleep', { timeoutMs: 5, env: { B: '2' } })], ctx(), null);
     expect(outcome.sparks[0]).toMatchObject({ ok: false, summary: 'timeout' });
@@ -98,7 +98,7 @@ describe('SparkPool', () => {
   });
 
   it('cancels: running sparks are killed, waiting ones never start', async () => {
-    const { deps, ctx, runner, logbook } = setup(() => ({ delayMs: 10_000 }));
+    const { deps, ctx, runner, logbook } = await setup(() => ({ delayMs: 10_000 }));
     const pool = new SparkPool(deps, 1);
     const controller = new AbortController();
     const running = pool.runGroup([spark('a', 'a'), spark('b', 'b'), spark('c', 'c')], ctx(controller.signal), null);
@@ -107,11 +107,11 @@ describe('SparkPool', () => {
     const outcome = await running;
     expect(outcome.sparks.map((s) => s.summary)).toEqual(['cancelled', 'not run: cancelled', 'not run: cancelled']);
     expect(runner.calls).toHaveLength(1);
-    expect(logbook.sparks.list()).toHaveLength(1);
+    expect(await logbook.sparks.list()).toHaveLength(1);
   });
 
   it('does not run a spark needing a capability the node lacks', async () => {
-    const { deps, ctx, runner } = setup(undefined, ['linux']);
+    const { deps, ctx, runner } = await setup(undefined, ['linux']);
     const pool = new SparkPool(deps, 2);
     const outcome = await pool.runGroup([spark('gpu', 'train', { needs: ['gpu'] }), spark('cpu', 'echo', { needs: ['linux'] })], ctx(), null);
     expect(outcome.sparks.map((s) => [s.name, s.ok, s.summary.split(' ')[0]])).toEqual([['gpu', false, 'not'], ['cpu', true, 'exit']]);

@@ -82,7 +82,7 @@ export class SparkPool {
     });
     const ok = succeeded(result);
     const summary = ok ? `exit 0 in ${result.durationMs}ms` : describeRun(result);
-    const record = this.deps.logbook.sparks.add(
+    const record = await this.deps.logbook.sparks.add(
       {
         type: 'note',
         content: printable(`spark ${ctx.step}/${spark.name}: ${summary}`, 8000),

@@ -40,13 +40,13 @@ describe('ThreadManager', () => {
     const [project] = result.projects;
     expect(project).toMatchObject({ project: 'shop', status: 'completed', error: null, workspace: '/workspaces/shop' });
     expect(project!.topics.map((t) => [t.topic, t.status])).toEqual([['build', 'completed'], ['test', 'completed'], ['release', 'completed']]);
-    expect(logbook.projects.get('shop')!.status).toBe('completed');
-    expect(logbook.topics.list({ project: 'shop' }).map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
-    const actions = logbook.actions.list({ project: 'shop' });
+    expect((await logbook.projects.get('shop'))!.status).toBe('completed');
+    expect((await logbook.topics.list({ project: 'shop' })).map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
+    const actions = await logbook.actions.list({ project: 'shop' });
     expect(actions.map((a) => [a.type, a.phase])).toEqual([['code', 'succeeded'], ['deploy', 'committed']]);
     expect(actions.every((a) => a.sessionId === result.sessionId && a.topicId !== null)).toBe(true);
-    expect(logbook.sparks.list({ project: 'shop' })).toHaveLength(3);
-    expect(logbook.sessions.get(result.sessionId)!.status).toBe('ended');
+    expect(await logbook.sparks.list({ project: 'shop' })).toHaveLength(3);
+    expect((await logbook.sessions.get(result.sessionId))!.status).toBe('ended');
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['project.started', 'topic.started', 'step.finished', 'spark.finished', 'action.phase', 'project.finished']));
   });
 
@@ -75,9 +75,9 @@ describe('ThreadManager', () => {
     expect(result.projects.map((p) => [p.project, p.status])).toEqual([['bad', 'failed'], ['slow', 'cancelled'], ['good', 'completed']]);
     expect(result.projects[0]!.error).toBe("topic 'one', step 'fail': exit 1");
     expect(result.projects[0]!.topics.map((t) => t.status)).toEqual(['failed', 'skipped']);
-    expect(logbook.projects.get('bad')!.status).toBe('on-hold');
-    expect(logbook.projects.get('good')!.status).toBe('completed');
-    expect(logbook.topics.list({ project: 'slow' })[0]!.status).toBe('on-hold');
+    expect((await logbook.projects.get('bad'))!.status).toBe('on-hold');
+    expect((await logbook.projects.get('good'))!.status).toBe('completed');
+    expect((await logbook.topics.list({ project: 'slow' }))[0]!.status).toBe('on-hold');
   });
 
   it('refuses the same project twice in one run before running anything', async () => {
@@ -89,7 +89,7 @@ describe('ThreadManager', () => {
 
   it('refuses to reuse a project with a different workspace', async () => {
     const { manager, logbook } = setup();
-    logbook.projects.create({ name: 'shop', workspace: 'elsewhere' }, 1);
+    await logbook.projects.create({ name: 'shop', workspace: 'elsewhere' }, 1);
     const [project] = (await manager.runPipelines([{ pipeline: pipeline('shop', [topic('t', [cmd('x')])]) }])).projects;
     expect(project).toMatchObject({ status: 'failed' });
     expect(project!.error).toMatch(/already uses workspace 'elsewhere'/);
@@ -102,8 +102,8 @@ describe('ThreadManager', () => {
     const needed = await waitFor(() => events.find((e) => e.type === 'approval.needed'));
     expect(runner.lines()).toEqual(['prep']);
     const topicId = (needed as Extract<ProgressEvent, { type: 'approval.needed' }>).topicId;
-    expect(logbook.topics.get(topicId)!.status).toBe('on-hold');
-    logbook.approvals.decide((needed as { approvalId: string }).approvalId, 'approved', 'alice', null, Date.now());
+    expect((await logbook.topics.get(topicId))!.status).toBe('on-hold');
+    await logbook.approvals.decide((needed as { approvalId: string }).approvalId, 'approved', 'alice', null, Date.now());
     const result = await running;
     expect(result.ok).toBe(true);
     expect(runner.lines()).toEqual(['prep', 'deploy']);
@@ -115,11 +115,11 @@ describe('ThreadManager', () => {
     const p = pipeline('shop', [topic('release', [cmd('deploy')], { risk: 'high' }), topic('after', [cmd('after')])]);
     const running = manager.runPipelines([{ pipeline: p }]);
     const needed = (await waitFor(() => events.find((e) => e.type === 'approval.needed'))) as { approvalId: string; topicId: string };
-    logbook.approvals.decide(needed.approvalId, 'rejected', 'alice', 'not today', Date.now());
+    await logbook.approvals.decide(needed.approvalId, 'rejected', 'alice', 'not today', Date.now());
     const [project] = (await running).projects;
     expect(project).toMatchObject({ status: 'stopped', error: "topic 'release': approval rejected" });
     expect(project!.topics.map((t) => t.status)).toEqual(['rejected', 'skipped']);
-    expect(logbook.topics.get(needed.topicId)!.status).toBe('cancelled');
+    expect((await logbook.topics.get(needed.topicId))!.status).toBe('cancelled');
     expect(runner.calls).toHaveLength(0);
   });
 
@@ -128,8 +128,8 @@ describe('ThreadManager', () => {
     const [project] = (await manager.runPipelines([{ pipeline: pipeline('shop', [topic('release', [cmd('deploy')], { risk: 'high' })]) }])).projects;
     expect(project!.status).toBe('stopped');
     expect(project!.topics[0]!.status).toBe('expired');
-    expect(logbook.approvals.list()[0]!.state).toBe('expired');
-    expect(logbook.topics.list()[0]!.status).toBe('on-hold');
+    expect((await logbook.approvals.list())[0]!.state).toBe('expired');
+    expect((await logbook.topics.list())[0]!.status).toBe('on-hold');
   });
 
   it('a step riskier than its topic gets its own approval; medium consults only when configured', async () => {
@@ -137,13 +137,13 @@ describe('ThreadManager', () => {
     const p = pipeline('shop', [topic('ops', [cmd('safe'), cmd('danger', { risk: 'high' })], { risk: 'medium' })]);
     const result = await auto.manager.runPipelines([{ pipeline: p }]);
     expect(result.ok).toBe(true);
-    expect(auto.logbook.approvals.list().map((a) => [a.reason, a.decidedBy])).toEqual([
+    expect((await auto.logbook.approvals.list()).map((a) => [a.reason, a.decidedBy])).toEqual([
       ["topic 'ops' is medium risk", 'auto-approve'],
       ["step 'danger' of topic 'ops' is high risk", 'auto-approve'],
     ]);
     const plain = setup();
     await plain.manager.runPipelines([{ pipeline: pipeline('shop', [topic('ops', [cmd('safe')], { risk: 'medium' })]) }]);
-    expect(plain.logbook.approvals.list()).toEqual([]);
+    expect(await plain.logbook.approvals.list()).toEqual([]);
   });
 
   it('fails a step needing a capability this node lacks, without running it', async () => {
@@ -155,10 +155,10 @@ describe('ThreadManager', () => {
 
   it('records into the current session when one is active', async () => {
     const { manager, logbook } = setup();
-    const session = logbook.sessions.start({ user: 'me' }, 1);
+    const session = await logbook.sessions.start({ user: 'me' }, 1);
     const result = await manager.runPipelines([{ pipeline: pipeline('p', [topic('t', [cmd('x')])]) }]);
     expect(result.sessionId).toBe(session.id);
-    expect(logbook.sessions.get(session.id)!.status).toBe('active');
+    expect((await logbook.sessions.get(session.id))!.status).toBe('active');
   });
 
   it('property: two topics of one project never overlap, and dependencies finish first', async () => {
@@ -170,8 +170,8 @@ describe('ThreadManager', () => {
       fc.asyncProperty(fc.array(project, { minLength: 1, maxLength: 3 }), async (projects) => {
         const { manager, runner, logbook } = setup((line) => ({ delayMs: Number(line.split(':')[1]) }));
         const active = new Map<string, number>();
-        logbook.onTopicStatus = (t) => {
-          const inProgress = logbook.topics.list({ project: t.project, status: 'in-progress' }).length;
+        logbook.onTopicStatus = (t, all) => {
+          const inProgress = all.filter((o) => o.project === t.project && o.status === 'in-progress').length;
           active.set(t.project, Math.max(active.get(t.project) ?? 0, inProgress));
         };
         const pipelines: Pipeline[] = projects.map((topics, pi) =>

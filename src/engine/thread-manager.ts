@@ -149,7 +149,7 @@ export class ThreadManager {
   async runPipelines(runs: readonly ProjectRunRequest[], options: RunPipelinesOptions = {}): Promise<PipelineRunResult> {
     assertDistinct(runs.map((r) => r.pipeline.project.name), 'project');
     assertDistinct(runs.map((r) => r.pipeline.project.workspace), 'workspace');
-    const { sessionId, started } = this.resolveSession(runs.map((r) => r.pipeline), options.sessionId);
+    const { sessionId, started } = await this.resolveSession(runs.map((r) => r.pipeline), options.sessionId);
     try {
       const projects = await Promise.all(
         runs.map((run) => {
@@ -159,7 +159,7 @@ export class ThreadManager {
       );
       return { sessionId, ok: projects.every((p) => p.status === 'completed'), projects };
     } finally {
-      if (started) this.options.logbook.sessions.end(sessionId, this.options.clock.now());
+      if (started) await this.options.logbook.sessions.end(sessionId, this.options.clock.now());
     }
   }
 
@@ -177,10 +177,10 @@ export class ThreadManager {
         state.to('cancelled');
       } else {
         state.to('running');
-        this.ensureProject(pipeline);
+        await this.ensureProject(pipeline);
         workspace = await this.options.workspaces.ensure(pipeline.project.workspace);
         this.deps.emit({ type: 'project.started', project: name, workspace, topics: pipeline.topics.length });
-        const ids = this.topicExecutor.createTopics(pipeline);
+        const ids = await this.topicExecutor.createTopics(pipeline);
         const env = { ...pipeline.project.env, BITACORA_PROJECT: name, BITACORA_WORKSPACE: workspace };
         topics = await this.topicExecutor.runTopics(pipeline, ids, { sessionId: options.sessionId, project: name, cwd: workspace, env, signal });
         const blocking = topics.find((t) => t.status !== 'completed' && t.status !== 'skipped');
@@ -202,18 +202,18 @@ export class ThreadManager {
       error = `${e.code}: ${e.message}`;
       state.to(signal.aborted ? 'cancelled' : 'failed');
     }
-    this.settleProjectStatus(name, state.state);
+    await this.settleProjectStatus(name, state.state);
     const durationMs = Math.max(0, this.options.clock.now() - t0);
     this.deps.emit({ type: 'project.finished', project: name, status: state.state, error, durationMs });
     return { project: name, status: state.state, error, workspace, topics, durationMs };
   }
 
   /** The project record: created on first run, made active; a different workspace is refused. */
-  private ensureProject(pipeline: Pipeline): Project {
+  private async ensureProject(pipeline: Pipeline): Promise<Project> {
     const { projects } = this.options.logbook;
     const now = this.options.clock.now();
     const p = pipeline.project;
-    const existing = projects.get(p.name);
+    const existing = await projects.get(p.name);
     if (!existing) return projects.create({ name: p.name, description: p.description, workspace: p.workspace, status: 'active' }, now);
     if (existing.workspace !== p.workspace) {
       throw new ConflictError(
@@ -225,23 +225,23 @@ export class ThreadManager {
   }
 
   /** Completed → project completed; anything else → on-hold (needs attention). Best effort. */
-  private settleProjectStatus(name: string, state: ProjectRunState): void {
+  private async settleProjectStatus(name: string, state: ProjectRunState): Promise<void> {
     try {
-      const project = this.options.logbook.projects.get(name);
+      const project = await this.options.logbook.projects.get(name);
       if (!project || project.status !== 'active') return;
-      this.options.logbook.projects.update(name, { status: state === 'completed' ? 'completed' : 'on-hold' }, this.options.clock.now());
+      await this.options.logbook.projects.update(name, { status: state === 'completed' ? 'completed' : 'on-hold' }, this.options.clock.now());
     } catch {
       // The run's outcome is already in the result; a status write failing must not hide it.
     }
   }
 
-  private resolveSession(pipelines: readonly Pipeline[], requested: string | undefined): { sessionId: string; started: boolean } {
+  private async resolveSession(pipelines: readonly Pipeline[], requested: string | undefined): Promise<{ sessionId: string; started: boolean }> {
     const { sessions } = this.options.logbook;
     if (requested !== undefined) return { sessionId: requested, started: false };
-    const current = sessions.current();
+    const current = await sessions.current();
     if (current && current.status === 'active') return { sessionId: current.id, started: false };
     const first = pipelines[0];
-    const session = sessions.start(
+    const session = await sessions.start(
       {
         user: first?.session?.user ?? this.options.user ?? 'local',
         project: pipelines.length === 1 && first ? first.project.name : null,

@@ -63,10 +63,10 @@ export class TopicExecutor {
   ) {}
 
   /** Records the pipeline's topics in the logbook (dependency order, so dependencies exist first). */
-  createTopics(pipeline: Pipeline): Map<string, string> {
+  async createTopics(pipeline: Pipeline): Promise<Map<string, string>> {
     const ids = new Map<string, string>();
     for (const topic of topicOrder(pipeline)) {
-      const record = this.deps.logbook.topics.create(
+      const record = await this.deps.logbook.topics.create(
         {
           project: pipeline.project.name,
           title: topic.title,
@@ -104,7 +104,9 @@ export class TopicExecutor {
     const t0 = this.deps.clock.now();
     const steps: StepRunResult[] = [];
     let approvalId: string | null = null;
-    const setStatus = (status: TopicStatus): void => void topics.setStatus(topicId, status, this.deps.clock.now());
+    const setStatus = async (status: TopicStatus): Promise<void> => {
+      await topics.setStatus(topicId, status, this.deps.clock.now());
+    };
     const result = (): TopicRunResult => {
       const durationMs = Math.max(0, this.deps.clock.now() - t0);
       this.deps.emit({ type: 'topic.finished', project: scope.project, topic: topic.id, topicId, status: state.state, durationMs });
@@ -117,9 +119,9 @@ export class TopicExecutor {
     }
     try {
       state.to('gating');
-      const gate = await this.passGate(topic, topicId, scope, `topic '${topic.id}'`, topic.risk, (approval) => {
+      const gate = await this.passGate(topic, topicId, scope, `topic '${topic.id}'`, topic.risk, async (approval) => {
         approvalId = approval.id;
-        setStatus('on-hold');
+        await setStatus('on-hold');
         state.to('awaiting-approval');
       });
       if (gate === 'cancelled') {
@@ -127,7 +129,7 @@ export class TopicExecutor {
         return result();
       }
       if (gate.decision === 'rejected') {
-        setStatus('cancelled');
+        await setStatus('cancelled');
         state.to('rejected');
         return result();
       }
@@ -137,7 +139,7 @@ export class TopicExecutor {
       }
 
       state.to('running');
-      topics.activate(topicId, this.deps.clock.now());
+      await topics.activate(topicId, this.deps.clock.now());
       this.deps.emit({ type: 'topic.started', project: scope.project, topic: topic.id, topicId, title: topic.title, risk: topic.risk });
       let stop: StepStop = null;
       for (const step of topic.steps) {
@@ -148,21 +150,21 @@ export class TopicExecutor {
       }
       const allOk = steps.length === topic.steps.length && steps.every((s) => s.ok);
       if (allOk) {
-        setStatus('completed');
+        await setStatus('completed');
         const hours = Math.round(((this.deps.clock.now() - t0) / 3_600_000) * 1000) / 1000;
-        topics.update(topicId, { actualHours: hours }, this.deps.clock.now());
+        await topics.update(topicId, { actualHours: hours }, this.deps.clock.now());
         state.to('completed');
       } else {
         // Rejection of a step's own approval cancels the topic like a topic-level rejection.
-        setStatus(stop?.status === 'rejected' ? 'cancelled' : 'on-hold');
+        await setStatus(stop?.status === 'rejected' ? 'cancelled' : 'on-hold');
         state.to(stop?.status ?? (scope.signal.aborted ? 'cancelled' : 'failed'));
       }
       return result();
     } catch (err) {
       // A store failure mid-topic: leave the topic resumable rather than stuck in progress.
       try {
-        const current = topics.get(topicId);
-        if (current?.status === 'in-progress') setStatus('on-hold');
+        const current = await topics.get(topicId);
+        if (current?.status === 'in-progress') await setStatus('on-hold');
       } catch {
         // The store is down; the original error is what matters.
       }
@@ -173,13 +175,13 @@ export class TopicExecutor {
   /** The risk gate with progress events; 'cancelled' when aborted while waiting. */
   private async passGate(
     topic: PipelineTopic, topicId: string, scope: ProjectScope, subject: string, risk: PipelineTopic['risk'],
-    onWaiting: (approval: Approval) => void,
+    onWaiting: (approval: Approval) => void | Promise<void>,
   ): Promise<GateResult | 'cancelled'> {
     try {
       const gate = await this.gate.pass({
         risk, topicId, project: scope.project, subject, signal: scope.signal,
-        onWaiting: (approval) => {
-          onWaiting(approval);
+        onWaiting: async (approval) => {
+          await onWaiting(approval);
           this.deps.emit({
             type: 'approval.needed', project: scope.project, topic: topic.id, topicId, approvalId: approval.id,
             subject, reason: approval.reason, expiresAt: approval.expiresAt,

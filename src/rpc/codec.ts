@@ -5,11 +5,14 @@
  */
 import { issuesOf, describeIssues, ErrorCode, type LogStream, type TaskKind } from '../core/index.js';
 import { FrameError } from './errors.js';
-import { MAX_MESSAGE_BYTES, type AgentMessage, type CoordinatorMessage, type EmergencyTier, type TaskRef } from './messages.js';
+import {
+  MAX_BATCH_ITEMS, MAX_MESSAGE_BYTES, type AgentMessage, type CoordinatorMessage, type EmergencyTier, type TaskRef, type TaskReports,
+} from './messages.js';
 import { agentMessageSchema, coordinatorMessageSchema } from './schemas.js';
 import { wire } from './wire.js';
 import type { AgentFrame, AgentFrame__Output } from './gen/bitacora/fleet/v1/AgentFrame.js';
 import type { CoordinatorFrame, CoordinatorFrame__Output } from './gen/bitacora/fleet/v1/CoordinatorFrame.js';
+import type { LogChunk__Output } from './gen/bitacora/fleet/v1/LogChunk.js';
 import type { Resources__Output } from './gen/bitacora/fleet/v1/Resources.js';
 import type { TaskRef__Output } from './gen/bitacora/fleet/v1/TaskRef.js';
 
@@ -37,6 +40,9 @@ const resourcesFrom = (r: Resources__Output | null | undefined) =>
   r ? { cpus: r.cpus, memoryBytes: r.memoryBytes, load: r.load } : undefined;
 /** proto3 `optional` fields decode as absent; domain uses null. */
 const orNull = <T>(v: T | undefined | null): T | null => (v === undefined ? null : v);
+const chunkFrom = (c: LogChunk__Output) => ({
+  taskId: c.taskId, attempt: c.attempt, seq: c.seq, stream: STREAM_FROM_WIRE[c.stream], data: c.data, at: c.at,
+});
 
 // ───────────────────────── agent → coordinator ─────────────────────────
 
@@ -55,22 +61,22 @@ export function agentToWire(msg: AgentMessage): AgentFrame {
       };
     case 'heartbeat':
       return { heartbeat: { at: msg.at, resources: msg.resources, running: msg.running } };
-    case 'taskStarted':
-      return { taskStarted: { taskId: msg.taskId, attempt: msg.attempt, at: msg.at } };
-    case 'taskOutput':
-      return { taskOutput: { chunks: msg.chunks.map((c) => ({ ...c, stream: STREAM_TO_WIRE[c.stream] })) } };
-    case 'taskFinished': {
-      const { exitCode, error, durationMs } = msg.result;
+    case 'reports':
       return {
-        taskFinished: {
-          taskId: msg.taskId,
-          attempt: msg.attempt,
-          result: { durationMs, ...(exitCode === null ? {} : { exitCode }), ...(error === null ? {} : { error }) },
+        reports: {
+          started: msg.started.map((r) => ({ taskId: r.taskId, attempt: r.attempt, at: r.at })),
+          output: msg.output.map((c) => ({ ...c, stream: STREAM_TO_WIRE[c.stream] })),
+          finished: msg.finished.map((f) => {
+            const { exitCode, error, durationMs } = f.result;
+            return {
+              taskId: f.taskId,
+              attempt: f.attempt,
+              result: { durationMs, ...(exitCode === null ? {} : { exitCode }), ...(error === null ? {} : { error }) },
+            };
+          }),
+          rejected: msg.rejected.map((r) => ({ taskId: r.taskId, attempt: r.attempt, reason: r.reason })),
         },
       };
-    }
-    case 'taskRejected':
-      return { taskRejected: { taskId: msg.taskId, attempt: msg.attempt, reason: msg.reason } };
     case 'leaving':
       return { leaving: { reason: msg.reason, stopped: msg.stopped } };
     case 'renewCertificate':
@@ -107,31 +113,21 @@ function agentCandidate(frame: AgentFrame__Output): unknown {
       const b = frame.heartbeat!;
       return { type: 'heartbeat', at: b.at, resources: resourcesFrom(b.resources), running: refsFrom(b.running) };
     }
-    case 'taskStarted': {
-      const s = frame.taskStarted!;
-      return { type: 'taskStarted', taskId: s.taskId, attempt: s.attempt, at: s.at };
-    }
-    case 'taskOutput':
+    case 'reports': {
+      const r = frame.reports!;
       return {
-        type: 'taskOutput',
-        chunks: (frame.taskOutput!.chunks ?? []).map((c) => ({
-          taskId: c.taskId, attempt: c.attempt, seq: c.seq, stream: STREAM_FROM_WIRE[c.stream], data: c.data, at: c.at,
+        type: 'reports',
+        started: (r.started ?? []).map((s) => ({ taskId: s.taskId, attempt: s.attempt, at: s.at })),
+        output: (r.output ?? []).map(chunkFrom),
+        finished: (r.finished ?? []).map((f) => ({
+          taskId: f.taskId,
+          attempt: f.attempt,
+          result: f.result
+            ? { exitCode: orNull(f.result.exitCode), error: orNull(f.result.error), durationMs: Math.round(f.result.durationMs) }
+            : undefined,
         })),
+        rejected: (r.rejected ?? []).map((x) => ({ taskId: x.taskId, attempt: x.attempt, reason: x.reason })),
       };
-    case 'taskFinished': {
-      const f = frame.taskFinished!;
-      return {
-        type: 'taskFinished',
-        taskId: f.taskId,
-        attempt: f.attempt,
-        result: f.result
-          ? { exitCode: orNull(f.result.exitCode), error: orNull(f.result.error), durationMs: Math.round(f.result.durationMs) }
-          : undefined,
-      };
-    }
-    case 'taskRejected': {
-      const r = frame.taskRejected!;
-      return { type: 'taskRejected', taskId: r.taskId, attempt: r.attempt, reason: r.reason };
     }
     case 'renewCertificate':
       return { type: 'renewCertificate', csrPem: frame.renewCertificate!.csrPem };
@@ -157,29 +153,29 @@ export function coordinatorToWire(msg: CoordinatorMessage): CoordinatorFrame {
           voidTasks: msg.voidTasks,
         },
       };
-    case 'executeTask': {
-      const t = msg.task;
+    case 'executeTasks':
       return {
-        executeTask: {
-          taskId: t.taskId,
-          attempt: t.attempt,
-          kind: KIND_TO_WIRE[t.kind],
-          command: t.command,
-          env: t.env,
-          needs: t.needs,
-          ...(t.project === null ? {} : { project: t.project }),
-          ...(t.timeoutMs === null ? {} : { timeoutMs: t.timeoutMs }),
+        executeTasks: {
+          tasks: msg.tasks.map((t) => ({
+            taskId: t.taskId,
+            attempt: t.attempt,
+            kind: KIND_TO_WIRE[t.kind],
+            command: t.command,
+            env: t.env,
+            needs: t.needs,
+            ...(t.project === null ? {} : { project: t.project }),
+            ...(t.timeoutMs === null ? {} : { timeoutMs: t.timeoutMs }),
+          })),
         },
       };
-    }
     case 'cancelTask':
       return { cancelTask: { taskId: msg.taskId, attempt: msg.attempt, reason: msg.reason } };
     case 'voidTasks':
       return { voidTasks: { tasks: msg.tasks } };
     case 'heartbeatAck':
       return { heartbeatAck: { at: msg.at } };
-    case 'resultAck':
-      return { resultAck: { taskId: msg.taskId, attempt: msg.attempt, accepted: msg.accepted, reason: msg.reason ?? '' } };
+    case 'resultAcks':
+      return { resultAcks: { acks: msg.acks.map((a) => ({ taskId: a.taskId, attempt: a.attempt, accepted: a.accepted, reason: a.reason ?? '' })) } };
     case 'updateConfiguration':
       return { updateConfiguration: { config: msg.config } };
     case 'setRole':
@@ -217,11 +213,10 @@ function coordinatorCandidate(frame: CoordinatorFrame__Output): unknown {
         voidTasks: refsFrom(w.voidTasks),
       };
     }
-    case 'executeTask': {
-      const t = frame.executeTask!;
+    case 'executeTasks':
       return {
-        type: 'executeTask',
-        task: {
+        type: 'executeTasks',
+        tasks: (frame.executeTasks!.tasks ?? []).map((t) => ({
           taskId: t.taskId,
           attempt: t.attempt,
           kind: KIND_FROM_WIRE[t.kind],
@@ -230,9 +225,8 @@ function coordinatorCandidate(frame: CoordinatorFrame__Output): unknown {
           env: t.env,
           timeoutMs: orNull(t.timeoutMs),
           needs: t.needs,
-        },
+        })),
       };
-    }
     case 'cancelTask': {
       const c = frame.cancelTask!;
       return { type: 'cancelTask', taskId: c.taskId, attempt: c.attempt, reason: c.reason };
@@ -241,10 +235,13 @@ function coordinatorCandidate(frame: CoordinatorFrame__Output): unknown {
       return { type: 'voidTasks', tasks: refsFrom(frame.voidTasks!.tasks) };
     case 'heartbeatAck':
       return { type: 'heartbeatAck', at: frame.heartbeatAck!.at };
-    case 'resultAck': {
-      const a = frame.resultAck!;
-      return { type: 'resultAck', taskId: a.taskId, attempt: a.attempt, accepted: a.accepted, ...(a.reason ? { reason: a.reason } : {}) };
-    }
+    case 'resultAcks':
+      return {
+        type: 'resultAcks',
+        acks: (frame.resultAcks!.acks ?? []).map((a) => ({
+          taskId: a.taskId, attempt: a.attempt, accepted: a.accepted, ...(a.reason ? { reason: a.reason } : {}),
+        })),
+      };
     case 'updateConfiguration': {
       const c = frame.updateConfiguration!.config;
       const config: Record<string, number> = {};
@@ -311,7 +308,7 @@ export function decodeCoordinatorMessage(bytes: Buffer): CoordinatorMessage {
   return decodeWith(bytes, 'coordinator frame', wire().decodeCoordinator, coordinatorCandidate, coordinatorMessageSchema) as CoordinatorMessage;
 }
 
-/** Throws FrameError PayloadTooLarge when the encoded frame would be refused by the peer. */
+/** Exactly one frame. Throws FrameError PayloadTooLarge when the peer would refuse it. */
 export function encodeAgentMessage(msg: AgentMessage): Buffer {
   const bytes = wire().encodeAgent(agentToWire(msg));
   checkSize(bytes, `outgoing ${msg.type} frame`);
@@ -322,6 +319,73 @@ export function encodeCoordinatorMessage(msg: CoordinatorMessage): Buffer {
   const bytes = wire().encodeCoordinator(coordinatorToWire(msg));
   checkSize(bytes, `outgoing ${msg.type} frame`);
   return bytes;
+}
+
+// ───────────────────────── batched frames ─────────────────────────
+
+/** How a batched message is cut: its item count, and the message holding items [from, to). */
+interface Batching<M> {
+  count(msg: M): number | null;
+  slice(msg: M, from: number, to: number): M;
+}
+
+/**
+ * The frames that carry `msg`, in order: one, unless it is a batch of more than
+ * MAX_BATCH_ITEMS items or more than MAX_MESSAGE_BYTES encoded — then it is cut into
+ * consecutive slices (halves, as long as a slice is too large). Throws FrameError
+ * PayloadTooLarge only when a single item (or an unbatched message) is too large.
+ */
+function framesOf<M extends { type: string }>(msg: M, encode: (m: M) => Buffer, batching: Batching<M>): Buffer[] {
+  const n = batching.count(msg);
+  if (n !== null && n > MAX_BATCH_ITEMS) {
+    const out: Buffer[] = [];
+    for (let from = 0; from < n; from += MAX_BATCH_ITEMS) out.push(...framesOf(batching.slice(msg, from, Math.min(n, from + MAX_BATCH_ITEMS)), encode, batching));
+    return out;
+  }
+  const bytes = encode(msg);
+  if (bytes.length <= MAX_MESSAGE_BYTES || n === null || n <= 1) {
+    checkSize(bytes, `outgoing ${msg.type} frame`);
+    return [bytes];
+  }
+  const mid = Math.ceil(n / 2);
+  return [...framesOf(batching.slice(msg, 0, mid), encode, batching), ...framesOf(batching.slice(msg, mid, n), encode, batching)];
+}
+
+/** The lists of a `reports` frame in the order the coordinator applies them. */
+const REPORT_LISTS = ['started', 'output', 'finished', 'rejected'] as const satisfies ReadonlyArray<keyof TaskReports>;
+
+const agentBatching: Batching<AgentMessage> = {
+  count: (m) => (m.type === 'reports' ? m.started.length + m.output.length + m.finished.length + m.rejected.length : null),
+  // Items [from, to) of the lists laid end to end in application order: consecutive slices,
+  // applied one after the other, are applied exactly as the whole frame would have been.
+  slice(m, from, to) {
+    if (m.type !== 'reports') return m;
+    const out: AgentMessage = { type: 'reports', started: [], output: [], finished: [], rejected: [] };
+    let offset = 0;
+    for (const list of REPORT_LISTS) {
+      const items = m[list];
+      (out[list] as unknown[]) = items.slice(Math.max(0, from - offset), Math.max(0, to - offset));
+      offset += items.length;
+    }
+    return out;
+  },
+};
+
+const coordinatorBatching: Batching<CoordinatorMessage> = {
+  count: (m) => (m.type === 'executeTasks' ? m.tasks.length : m.type === 'resultAcks' ? m.acks.length : null),
+  slice: (m, from, to) =>
+    m.type === 'executeTasks' ? { type: 'executeTasks', tasks: m.tasks.slice(from, to) }
+    : m.type === 'resultAcks' ? { type: 'resultAcks', acks: m.acks.slice(from, to) }
+    : m,
+};
+
+/** The frames carrying `msg` (a batch too large for one frame is cut, in order). See framesOf. */
+export function encodeAgentFrames(msg: AgentMessage): Buffer[] {
+  return framesOf(msg, (m) => wire().encodeAgent(agentToWire(m)), agentBatching);
+}
+
+export function encodeCoordinatorFrames(msg: CoordinatorMessage): Buffer[] {
+  return framesOf(msg, (m) => wire().encodeCoordinator(coordinatorToWire(m)), coordinatorBatching);
 }
 
 /** Where a decoded frame goes: both ends of the stream have these two callbacks. */

@@ -5,11 +5,10 @@
  */
 import { z } from 'zod';
 import { capabilitySchema, envSchema, LOG_STREAMS, MAX_COMMAND_ARGS, slugSchema, taskResultSchema, TASK_KINDS } from '../core/index.js';
+import { MAX_BATCH_ITEMS } from './messages.js';
 
 /** Most task refs one frame may carry (hello/heartbeat running lists, voidTasks). */
 export const MAX_REFS_PER_FRAME = 10_000;
-/** Most output chunks in one taskOutput frame. */
-export const MAX_CHUNKS_PER_FRAME = 5_000;
 
 const id = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters');
 const attempt = z.number().int().min(1, 'attempts start at 1').max(2_147_483_647);
@@ -47,6 +46,9 @@ const logChunkSchema = z.object({
 /** A PEM block (CSR or certificate): bounded, so a join cannot carry a megabyte of "certificate". */
 const pem = z.string().min(1).max(16 * 1024).regex(/^-----BEGIN [A-Z ]+-----/, 'must be a PEM block');
 
+/** A list of a batched frame. (The sender keeps all lists of a `reports` together under the same bound.) */
+const batch = <T extends z.ZodType>(item: T) => z.array(item).max(MAX_BATCH_ITEMS, `at most ${MAX_BATCH_ITEMS} items per frame`);
+
 export const agentMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('hello'),
@@ -58,18 +60,13 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
     running: refs,
   }),
   z.object({ type: z.literal('heartbeat'), at: finite, resources: resourcesSchema, running: refs }),
-  z.object({ type: z.literal('taskStarted'), taskId: id, attempt, at: finite }),
   z.object({
-    type: z.literal('taskOutput'),
-    chunks: z.array(logChunkSchema).min(1, 'at least one chunk').max(MAX_CHUNKS_PER_FRAME),
+    type: z.literal('reports'),
+    started: batch(z.object({ taskId: id, attempt, at: finite })),
+    output: batch(logChunkSchema),
+    finished: batch(z.object({ taskId: id, attempt, result: taskResultSchema.extend({ error: shortText(4096).nullable() }) })),
+    rejected: batch(z.object({ taskId: id, attempt, reason: shortText(1000) })),
   }),
-  z.object({
-    type: z.literal('taskFinished'),
-    taskId: id,
-    attempt,
-    result: taskResultSchema.extend({ error: shortText(4096).nullable() }),
-  }),
-  z.object({ type: z.literal('taskRejected'), taskId: id, attempt, reason: shortText(1000) }),
   z.object({ type: z.literal('renewCertificate'), csrPem: pem }),
   z.object({ type: z.literal('leaving'), reason: shortText(1000), stopped: refs }),
 ]);
@@ -93,8 +90,8 @@ export const coordinatorMessageSchema = z.discriminatedUnion('type', [
     voidTasks: refs,
   }),
   z.object({
-    type: z.literal('executeTask'),
-    task: z.object({
+    type: z.literal('executeTasks'),
+    tasks: batch(z.object({
       taskId: id,
       attempt,
       kind: z.enum(TASK_KINDS),
@@ -103,12 +100,15 @@ export const coordinatorMessageSchema = z.discriminatedUnion('type', [
       env: envSchema,
       timeoutMs: z.number().int().positive().nullable(),
       needs: z.array(capabilitySchema).max(32).default([]),
-    }),
+    })),
   }),
   z.object({ type: z.literal('cancelTask'), taskId: id, attempt, reason: shortText(1000) }),
   z.object({ type: z.literal('voidTasks'), tasks: refs }),
   z.object({ type: z.literal('heartbeatAck'), at: finite }),
-  z.object({ type: z.literal('resultAck'), taskId: id, attempt, accepted: z.boolean(), reason: shortText(1000).optional() }),
+  z.object({
+    type: z.literal('resultAcks'),
+    acks: batch(z.object({ taskId: id, attempt, accepted: z.boolean(), reason: shortText(1000).optional() })),
+  }),
   z.object({ type: z.literal('updateConfiguration'), config: agentConfigPatchSchema }),
   z.object({ type: z.literal('setRole'), role: z.enum(['worker', 'hybrid']) }),
   z.object({

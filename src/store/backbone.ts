@@ -1,10 +1,19 @@
 /**
- * Backbone — every piece of shared state goes through these role-sized repositories.
- * Two implementations: embedded SQLite (`store/sqlite`, the default) and, later, NATS
- * JetStream. Both must pass `store/conformance`.
+ * Backbone — every piece of shared state goes through these role-sized repositories, each
+ * speaking domain verbs. Two implementations: embedded SQLite (`store/sqlite`, the default)
+ * and PostgreSQL (scale-out). Both must pass `store/conformance`, which knows neither.
  *
- * Concurrency: methods are synchronous and atomic in the embedded implementation; callers
- * must not assume cross-method transactions. `close()` is idempotent.
+ * Contract for every repository method:
+ * - It returns a Promise; a write resolves only once it is durable (acknowledge after
+ *   persist), a read sees every write whose promise has resolved.
+ * - Each call is atomic on its own. Calls issued concurrently are applied in the order they
+ *   were issued; an implementation may gather them into one commit (group commit), but a
+ *   refused call never undoes another. There are no cross-call transactions: an operation
+ *   that must be atomic over many items is one batch verb (`tasks.assignMany`, …).
+ * - Errors are the domain's typed errors (core/errors): ConflictError, NotFoundError,
+ *   StaleAttemptError, ValidationError are terminal for that call; StoreUnavailableError is
+ *   retryable (disk full, lock held, connection lost) and means the change did not happen.
+ * - `close()` is idempotent; calls after it reject with BIT_ERR_UNAVAILABLE.
  */
 import type { EventLog } from './events.js';
 import type { KeyValueStore } from './kv.js';
@@ -17,7 +26,6 @@ import type { TaskQueue } from './tasks.js';
 import type { JoinTokenRepository } from './tokens.js';
 
 export interface Backbone {
-  readonly kind: 'sqlite' | 'nats';
   readonly events: EventLog;
   readonly kv: KeyValueStore;
   readonly nodes: NodeRepository;
@@ -30,14 +38,7 @@ export interface Backbone {
   readonly approvals: ApprovalRepository;
   readonly actions: ActionRepository;
   readonly sparks: SparkRepository;
-  /**
-   * Runs `fn`, whose repository calls land as one atomic unit where the implementation can
-   * (one SQLite transaction = one fsync for a whole dispatch pass); events are published
-   * after it commits. A throw inside `fn` undoes every write `fn` made. Calls inside `fn`
-   * that catch their own errors keep the rest (nested calls are savepoints). Synchronous only.
-   */
-  batch<T>(fn: () => T): T;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export type { EventLog } from './events.js';

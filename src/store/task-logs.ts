@@ -7,7 +7,7 @@ import type { TaskLogChunk } from '../core/index.js';
 
 export interface TaskLogStore {
   /** Stores chunks; returns how many were new. */
-  append(chunks: TaskLogChunk[]): number;
+  append(chunks: TaskLogChunk[]): Promise<number>;
   /** Chunks of a task ordered by (attempt, seq); only `attempt` when given. */
-  read(taskId: string, options?: { attempt?: number; afterSeq?: number; limit?: number }): TaskLogChunk[];
+  read(taskId: string, options?: { attempt?: number; afterSeq?: number; limit?: number }): Promise<TaskLogChunk[]>;
 }

@@ -18,14 +18,14 @@ export interface JoinTokenRecord {
 }
 
 export interface JoinTokenRepository {
-  create(record: Omit<JoinTokenRecord, 'usedAt' | 'usedBy' | 'revokedAt'>): JoinTokenRecord;
+  create(record: Omit<JoinTokenRecord, 'usedAt' | 'usedBy' | 'revokedAt'>): Promise<JoinTokenRecord>;
   /**
    * Marks the token used by `nodeName`. Throws BitacoraError TokenInvalid (unknown hash),
    * TokenExpired, TokenUsed or TokenRevoked; appends 'token.consumed' on success. Refusals
    * are recorded by the caller through EventLog ('token.refused').
    */
-  consume(hash: string, nodeName: string, now: number): JoinTokenRecord;
-  list(): JoinTokenRecord[];
+  consume(hash: string, nodeName: string, now: number): Promise<JoinTokenRecord>;
+  list(): Promise<JoinTokenRecord[]>;
   /** NotFoundError when unknown; revoking a revoked token returns it unchanged. Appends 'token.revoked'. */
-  revoke(id: string, now: number): JoinTokenRecord;
+  revoke(id: string, now: number): Promise<JoinTokenRecord>;
 }

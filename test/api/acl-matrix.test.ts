@@ -159,7 +159,7 @@ describe('ACL matrix (REST)', () => {
   afterAll(async () => {
     for (const { app, backbone } of open.splice(0)) {
       await app.close();
-      backbone.close();
+      await backbone.close();
     }
     rmSync(dir, { recursive: true, force: true });
   });
@@ -169,20 +169,20 @@ describe('ACL matrix (REST)', () => {
     const worker = fakeNode('worker-1');
     fleet.nodes.push(worker);
     const task = {
-      alpha: fleet.submitTask({ command: ['a'], project: 'alpha' }).task,
-      beta: fleet.submitTask({ command: ['b'], project: 'beta' }).task,
-      none: fleet.submitTask({ command: ['n'] }).task,
+      alpha: (await fleet.submitTask({ command: ['a'], project: 'alpha' })).task,
+      beta: (await fleet.submitTask({ command: ['b'], project: 'beta' })).task,
+      none: (await fleet.submitTask({ command: ['n'] })).task,
     };
-    const backbone = openSqliteBackbone({ file: join(dir, `fleet-${seq++}.db`) });
+    const backbone = await openSqliteBackbone({ file: join(dir, `fleet-${seq++}.db`) });
     const now = Date.now();
-    backbone.projects.create({ name: 'alpha' }, now);
-    backbone.projects.create({ name: 'beta' }, now);
-    const topic = { alpha: backbone.topics.create({ project: 'alpha', title: 'A' }, now).id, beta: backbone.topics.create({ project: 'beta', title: 'B' }, now).id };
+    await backbone.projects.create({ name: 'alpha' }, now);
+    await backbone.projects.create({ name: 'beta' }, now);
+    const topic = { alpha: (await backbone.topics.create({ project: 'alpha', title: 'A' }, now)).id, beta: (await backbone.topics.create({ project: 'beta', title: 'B' }, now)).id };
     const approval = {
-      alpha: backbone.approvals.request({ topicId: topic.alpha, project: 'alpha', reason: 'risky', expiresAt: now + 3_600_000 }, now).id,
-      beta: backbone.approvals.request({ topicId: topic.beta, project: 'beta', reason: 'risky', expiresAt: now + 3_600_000 }, now).id,
+      alpha: (await backbone.approvals.request({ topicId: topic.alpha, project: 'alpha', reason: 'risky', expiresAt: now + 3_600_000 }, now)).id,
+      beta: (await backbone.approvals.request({ topicId: topic.beta, project: 'beta', reason: 'risky', expiresAt: now + 3_600_000 }, now)).id,
     };
-    const session = backbone.sessions.start({ user: 'olga', project: 'alpha' }, now).id;
+    const session = (await backbone.sessions.start({ user: 'olga', project: 'alpha' }, now)).id;
     const access = new FakeAccess();
     const app = await buildApiApp({ fleet, access, host: '127.0.0.1', port: 0, logbook: backbone, audit: access.auditSink });
     open.push({ app, backbone });

@@ -101,8 +101,8 @@ describe('API server (WebSocket events)', () => {
   it('delivers live task output and filters by task and event type', async () => {
     const node = fakeNode('w');
     fleet.nodes.push(node);
-    const a = fleet.submitTask({ command: ['a'] }).task;
-    const b = fleet.submitTask({ command: ['b'] }).task;
+    const a = (await fleet.submitTask({ command: ['a'] })).task;
+    const b = (await fleet.submitTask({ command: ['b'] })).task;
     fleet.start(a.id, node);
     fleet.start(b.id, node);
     const conn = await connect(`${wsUrl}?task=${a.id}&types=task.finished`);

@@ -75,7 +75,7 @@ describe('API server (REST)', () => {
     expect(unavailable.status).toBe(503);
     expect(unavailable.body.error.code).toBe(ErrorCode.Unavailable);
 
-    fleet.getTask = () => {
+    fleet.getTask = async () => {
       throw new Error('boom');
     };
     const internal = await call('GET', '/v1/tasks/tsk_x');
@@ -148,7 +148,7 @@ describe('API server (REST)', () => {
   it('cancels tasks and returns their stored output by attempt and sequence', async () => {
     const node = fakeNode('w');
     fleet.nodes.push(node);
-    const { task } = fleet.submitTask({ command: ['sleep', '9'] });
+    const { task } = await fleet.submitTask({ command: ['sleep', '9'] });
     fleet.start(task.id, node);
     fleet.emitLog(task.id, 'one\n');
     fleet.emitLog(task.id, 'two\n');

@@ -59,7 +59,7 @@ describe('dashboard session (cookie + CSRF)', () => {
   };
 
   async function login(user: FixedUser = 'operator') {
-    const { token } = access.createLoginToken(USERS[user].name, { kind: 'user', name: 'admin', role: 'admin' });
+    const { token } = await access.createLoginToken(USERS[user].name, { kind: 'user', name: 'admin', role: 'admin' });
     const res = await call('POST', '/v1/login', {}, { token });
     return { ...res, token, cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]! };
   }
@@ -108,11 +108,11 @@ describe('dashboard session (cookie + CSRF)', () => {
     const wsUrl = `${server.url.replace('http', 'ws')}/v1/events`;
     const closedWith = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
 
-    const created = access.createApiToken({ user: USERS.viewer.name }, { kind: 'user', name: 'admin', role: 'admin' });
+    const created = await access.createApiToken({ user: USERS.viewer.name }, { kind: 'user', name: 'admin', role: 'admin' });
     const byToken = await wsOpen(wsUrl, { authorization: `Bearer ${created.token}` });
     sockets.push(byToken.ws!);
     const tokenClosed = closedWith(byToken.ws!);
-    access.revokeToken(created.id);
+    await access.revokeToken(created.id);
     expect(await tokenClosed).toBe(1008);
 
     const { cookie, body } = await login('viewer');

@@ -61,22 +61,22 @@ export class FakeAccess implements AccessService {
   }
 
   /** Audit sink for `startApiServer({ audit })`. */
-  readonly auditSink = (record: AuditRecord): void => {
+  readonly auditSink = async (record: AuditRecord): Promise<void> => {
     if (this.auditFailure) throw this.auditFailure;
     this.audit.push(record);
   };
 
-  record(record: AuditRecord): void {
-    this.auditSink(record);
+  async record(record: AuditRecord): Promise<void> {
+    await this.auditSink(record);
   }
 
-  authenticate(bearer: string): Requester | null {
+  async authenticate(bearer: string): Promise<Requester | null> {
     if (this.failAuthenticate) throw this.failAuthenticate;
     const record = this.tokens.find((t) => t.secret === bearer && t.view.kind === 'api' && t.view.state === 'active');
     return record ? this.requester(record) : null;
   }
 
-  login(token: string): Requester {
+  async login(token: string): Promise<Requester> {
     const record = this.tokens.find((t) => t.secret === token && t.view.kind !== 'join');
     if (!record) throw new BitacoraError(ErrorCode.TokenInvalid, 'unknown token');
     if (record.view.state === 'used') throw new BitacoraError(ErrorCode.TokenUsed, `login token ${record.view.id} was already used`);
@@ -87,7 +87,7 @@ export class FakeAccess implements AccessService {
     return requester;
   }
 
-  authorize(operation: Operation, requester: Requester, targets: readonly Target[]): void {
+  async authorize(operation: Operation, requester: Requester, targets: readonly Target[]): Promise<void> {
     const user = requester.kind === 'user' ? requester.name : requester.nodeId;
     for (const target of targets) {
       const decision = authorize(operation, requester, target, this.policy);
@@ -96,23 +96,23 @@ export class FakeAccess implements AccessService {
     }
   }
 
-  listUsers(): UserView[] {
+  async listUsers(): Promise<UserView[]> {
     return [...this.users.values()];
   }
 
-  addUser(user: NewUser, by: Requester): UserView {
+  async addUser(user: NewUser, by: Requester): Promise<UserView> {
     if (this.users.has(user.name)) throw new ConflictError(`user '${user.name}' exists`);
     const view: UserView = { ...user, createdAt: Date.now(), createdBy: nameOf(by) };
     this.users.set(user.name, view);
     return view;
   }
 
-  removeUser(name: string): void {
+  async removeUser(name: string): Promise<void> {
     if (!this.users.delete(name)) throw new NotFoundError('user', name);
     for (const t of this.tokens) if (t.view.user === name && t.view.state === 'active') Object.assign(t.view, { state: 'revoked', revokedAt: Date.now() });
   }
 
-  createApiToken(options: NewApiToken, by: Requester): CreatedApiToken {
+  async createApiToken(options: NewApiToken, by: Requester): Promise<CreatedApiToken> {
     const user = this.users.get(options.user);
     if (!user) throw new NotFoundError('user', options.user);
     const role = options.role ?? user.role;
@@ -121,7 +121,7 @@ export class FakeAccess implements AccessService {
     return { id: view.id, token: secret, user: user.name, role, expiresAt: view.expiresAt };
   }
 
-  createLoginToken(userName: string, by: Requester, ttlMs = 600_000): CreatedApiToken {
+  async createLoginToken(userName: string, by: Requester, ttlMs = 600_000): Promise<CreatedApiToken> {
     const user = this.users.get(userName);
     if (!user) throw new NotFoundError('user', userName);
     const secret = `bat_${randomBytes(12).toString('base64url')}`;
@@ -129,11 +129,11 @@ export class FakeAccess implements AccessService {
     return { id: view.id, token: secret, user: user.name, role: user.role, expiresAt: view.expiresAt };
   }
 
-  listTokens(): TokenView[] {
+  async listTokens(): Promise<TokenView[]> {
     return this.tokens.map((t) => ({ ...t.view })).reverse();
   }
 
-  revokeToken(id: string): TokenView {
+  async revokeToken(id: string): Promise<TokenView> {
     const record = this.tokens.find((t) => t.view.id === id);
     if (!record) throw new NotFoundError('token', id);
     if (record.view.state === 'active') Object.assign(record.view, { state: 'revoked', revokedAt: Date.now() });
@@ -144,7 +144,7 @@ export class FakeAccess implements AccessService {
     return this.policy;
   }
 
-  setAclPolicy(policy: unknown): AclPolicy {
+  async setAclPolicy(policy: unknown): Promise<AclPolicy> {
     this.policy = parseAclPolicy(policy);
     return this.policy;
   }

@@ -1,7 +1,9 @@
 /**
  * An in-memory FleetService for testing the API edge and the CLI against a real HTTP server.
  * Pure logic, no processes: it records calls, keeps tasks/nodes/events in arrays and lets a
- * test drive the lifecycle (`finish`, `emitLog`) the way the coordinator would.
+ * test drive the lifecycle (`finish`, `emitLog`) the way the coordinator would. The service
+ * methods return Promises like the real one (the store is asynchronous); the lifecycle
+ * drivers and `task()` stay synchronous so a test can set a scene in one go.
  */
 import {
   BitacoraError, ErrorCode, NotFoundError, ValidationError, newId, taskSpecSchema,
@@ -47,8 +49,15 @@ export class FakeFleet implements FleetService {
     return full;
   }
 
+  /** A task by id, synchronously (for tests); NotFoundError otherwise. */
+  task(id: string): Task {
+    const task = this.tasks.find((t) => t.id === id);
+    if (!task) throw new NotFoundError('task', id);
+    return task;
+  }
+
   emitLog(taskId: string, data: string, stream: TaskLogChunk['stream'] = 'stdout'): TaskLogChunk {
-    const task = this.getTask(taskId);
+    const task = this.task(taskId);
     const seq = this.logs.filter((c) => c.taskId === taskId && c.attempt === task.attempt).length;
     const chunk: TaskLogChunk = { taskId, attempt: task.attempt, seq, stream, data, at: Date.now() };
     this.logs.push(chunk);
@@ -58,14 +67,14 @@ export class FakeFleet implements FleetService {
 
   /** Moves a task through assigned → running on `node`. */
   start(taskId: string, node: FleetNode): Task {
-    const task = this.getTask(taskId);
+    const task = this.task(taskId);
     Object.assign(task, { state: 'running', attempt: task.attempt + 1, nodeId: node.id, assignedAt: Date.now(), startedAt: Date.now() });
     this.emit({ type: 'task.running', subject: taskId, data: { nodeId: node.id, attempt: task.attempt } });
     return task;
   }
 
   finish(taskId: string, exitCode: number): Task {
-    const task = this.getTask(taskId);
+    const task = this.task(taskId);
     Object.assign(task, { state: exitCode === 0 ? 'succeeded' : 'failed', exitCode, finishedAt: Date.now() });
     this.emit({ type: 'task.finished', subject: taskId, data: { exitCode } });
     return task;
@@ -75,7 +84,7 @@ export class FakeFleet implements FleetService {
     return { caCertPem: '-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n', caHash: 'sha256:abc', grpcAddress: '127.0.0.1:7701', protocolVersion: 1 };
   }
 
-  status(): FleetStatus {
+  async status(): Promise<FleetStatus> {
     const count = (s: FleetNode['status']) => this.nodes.filter((n) => n.status === s).length;
     const tasks = { pending: 0, assigned: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
     for (const t of this.tasks) tasks[t.state]++;
@@ -93,27 +102,31 @@ export class FakeFleet implements FleetService {
     if (!node) throw new NotFoundError('node', idOrName);
     return node;
   }
-  drainNode(idOrName: string): FleetNode {
+  async drainNode(idOrName: string): Promise<FleetNode> {
     const node = this.getNode(idOrName);
     node.status = 'draining';
     return node;
   }
-  undrainNode(idOrName: string): FleetNode {
+  async undrainNode(idOrName: string): Promise<FleetNode> {
     const node = this.getNode(idOrName);
     node.status = 'ready';
     return node;
   }
-  removeNode(idOrName: string): void {
+  async removeNode(idOrName: string): Promise<void> {
     const node = this.getNode(idOrName);
     this.nodes = this.nodes.filter((n) => n !== node);
   }
-  setNodeRole(idOrName: string, role: 'worker' | 'hybrid'): FleetNode {
+  async setNodeRole(idOrName: string, role: 'worker' | 'hybrid'): Promise<FleetNode> {
     const node = this.getNode(idOrName);
     node.role = role;
     return node;
   }
 
-  submitTask(spec: NewTaskSpec): { task: Task; created: boolean } {
+  async submitTask(spec: NewTaskSpec): Promise<{ task: Task; created: boolean }> {
+    return this.submitNow(spec);
+  }
+  /** submitTask, synchronously (for tests setting a scene). */
+  submitNow(spec: NewTaskSpec): { task: Task; created: boolean } {
     if (!this.acceptingWork) throw new BitacoraError(ErrorCode.Unavailable, 'the fleet is shut down');
     const parsed = taskSpecSchema.parse(spec);
     if (parsed.pinnedNode) parsed.pinnedNode = this.getNode(parsed.pinnedNode).id;
@@ -134,11 +147,11 @@ export class FakeFleet implements FleetService {
     this.emit({ type: 'task.submitted', subject: task.id, data: {} });
     return { task, created: true };
   }
-  submitTasks(specs: NewTaskSpec[]): { task: Task; created: boolean }[] {
-    return specs.map((s) => this.submitTask(s));
+  async submitTasks(specs: NewTaskSpec[]): Promise<{ task: Task; created: boolean }[]> {
+    return specs.map((s) => this.submitNow(s));
   }
   lastFilter: TaskFilter | undefined;
-  listTasks(filter?: TaskFilter): Task[] {
+  async listTasks(filter?: TaskFilter): Promise<Task[]> {
     this.lastFilter = filter;
     let out = this.tasks.filter(
       (t) =>
@@ -149,26 +162,24 @@ export class FakeFleet implements FleetService {
     if (filter?.order === 'desc') out = [...out].reverse();
     return filter?.limit ? out.slice(0, filter.limit) : out;
   }
-  getTask(id: string): Task {
-    const task = this.tasks.find((t) => t.id === id);
-    if (!task) throw new NotFoundError('task', id);
-    return task;
+  async getTask(id: string): Promise<Task> {
+    return this.task(id);
   }
-  cancelTask(id: string, reason?: string): Task {
-    const task = this.getTask(id);
+  async cancelTask(id: string, reason?: string): Promise<Task> {
+    const task = this.task(id);
     if (task.state === 'succeeded' || task.state === 'failed' || task.state === 'cancelled') return task;
     Object.assign(task, { state: 'cancelled', error: reason ?? 'cancelled', finishedAt: Date.now() });
     this.emit({ type: 'task.cancelled', subject: id, data: { reason } });
     return task;
   }
-  taskLogs(id: string, options: { attempt?: number; afterSeq?: number } = {}): TaskLogChunk[] {
-    this.getTask(id);
+  async taskLogs(id: string, options: { attempt?: number; afterSeq?: number } = {}): Promise<TaskLogChunk[]> {
+    this.task(id);
     return this.logs.filter(
       (c) => c.taskId === id && (options.attempt === undefined || c.attempt === options.attempt) && (options.afterSeq === undefined || c.seq > options.afterSeq),
     );
   }
 
-  createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): CreatedJoinToken {
+  async createJoinToken(options: { role?: 'worker' | 'hybrid'; ttlMs?: number; createdBy: string }): Promise<CreatedJoinToken> {
     const token = `bjt_${newId('tok').slice(4)}`;
     const created: CreatedJoinToken = {
       id: newId('tok'), token, role: options.role ?? 'worker', expiresAt: Date.now() + (options.ttlMs ?? 3_600_000), caHash: 'sha256:abc',
@@ -178,7 +189,7 @@ export class FakeFleet implements FleetService {
     return created;
   }
 
-  updateConfiguration(patch: Partial<Config>): Config {
+  async updateConfiguration(patch: Partial<Config>): Promise<Config> {
     if (patch.selfFenceAfterMs !== undefined && patch.selfFenceAfterMs < (patch.heartbeatIntervalMs ?? this.config.heartbeatIntervalMs)) {
       throw new ValidationError('selfFenceAfterMs must exceed the heartbeat interval', [{ path: 'selfFenceAfterMs', message: 'too small' }]);
     }
@@ -186,13 +197,13 @@ export class FakeFleet implements FleetService {
     this.emit({ type: 'config.updated', subject: null, data: { ...patch } });
     return this.config;
   }
-  emergencyShutdown(tier: Tier, reason: string): void {
+  async emergencyShutdown(tier: Tier, reason: string): Promise<void> {
     this.shutdowns.push({ tier, reason });
     this.acceptingWork = false;
     this.emit({ type: 'fleet.shutdown', subject: null, data: { tier, reason } });
   }
 
-  resumeDispatch?: () => void = () => {
+  resumeDispatch?: () => Promise<void> = async () => {
     this.acceptingWork = true;
   };
 

@@ -127,7 +127,7 @@ describe('FleetClient', () => {
   it('follows stored then live output exactly once, across attempts, until the task ends', async () => {
     const node = fakeNode('w1');
     fleet.nodes.push(node);
-    const { task } = fleet.submitTask({ command: ['build'] });
+    const { task } = await fleet.submitTask({ command: ['build'] });
     fleet.start(task.id, node);
     fleet.emitLog(task.id, 'stored-1\n');
     const got: TaskLogChunk[] = [];
@@ -148,7 +148,7 @@ describe('FleetClient', () => {
   it('repairs missed live output from the stored log', async () => {
     const node = fakeNode('w1');
     fleet.nodes.push(node);
-    const { task } = fleet.submitTask({ command: ['build'] });
+    const { task } = await fleet.submitTask({ command: ['build'] });
     fleet.start(task.id, node);
     const got: string[] = [];
     const following = client.followTaskLogs(task.id, (c) => got.push(c.data), { pollMs: 50 });
@@ -163,7 +163,7 @@ describe('FleetClient', () => {
   });
 
   it('stops following when aborted, returning the task as last seen', async () => {
-    const { task } = fleet.submitTask({ command: ['sleep', '100'] });
+    const { task } = await fleet.submitTask({ command: ['sleep', '100'] });
     const controller = new AbortController();
     const following = client.followTaskLogs(task.id, () => {}, { signal: controller.signal, pollMs: 50 });
     await until(() => fleet.logSubscribers === 1);

@@ -39,13 +39,13 @@ describe('logbook routes', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bitacora-logbook-api-'));
-    backbone = openSqliteBackbone({ file: join(dir, 'fleet.db') });
+    backbone = await openSqliteBackbone({ file: join(dir, 'fleet.db') });
     server = await startApiServer({ fleet: new FakeFleet(), host: '127.0.0.1', port: 0, access: new FakeAccess({ adminToken: TOKEN }), logbook: backbone });
     client = new FleetClient({ url: server.url, token: TOKEN });
   });
   afterEach(async () => {
     await server.close();
-    backbone.close();
+    await backbone.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -59,7 +59,7 @@ describe('logbook routes', () => {
     expect(await lb.getProject('alpha')).toEqual(alpha);
     const patched = await lb.updateProject('alpha', { status: 'active', repository: 'git@example.org:alpha.git' });
     expect(patched).toMatchObject({ status: 'active', repository: 'git@example.org:alpha.git' });
-    expect(backbone.projects.get('alpha')?.status).toBe('active');
+    expect((await backbone.projects.get('alpha'))?.status).toBe('active');
 
     const design = await lb.createTopic({ project: 'alpha', title: 'Design', risk: 'high' });
     const build = await lb.createTopic({ project: 'alpha', title: 'Build', dependsOn: [design.id] });
@@ -71,7 +71,7 @@ describe('logbook routes', () => {
     expect((await lb.listTopics({ status: 'in-progress' })).map((t) => t.id)).toEqual([design.id]);
     expect((await lb.setTopicStatus(design.id, 'completed')).status).toBe('completed');
     expect((await lb.activateTopic(build.id)).status).toBe('in-progress');
-    expect(backbone.topics.get(build.id)?.status).toBe('in-progress');
+    expect((await backbone.topics.get(build.id))?.status).toBe('in-progress');
 
     // The same routes answer under /api/v1 too.
     const aliased = await fetch(`${server.url}/api/v1/projects/alpha`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -88,7 +88,7 @@ describe('logbook routes', () => {
     expect(err.code).toBe(ErrorCode.ActiveTopicExists);
     expect(err.details['httpStatus']).toBe(409);
     expect(err.message).toContain(first.id);
-    expect(backbone.topics.get(second.id)?.status).toBe('planning');
+    expect((await backbone.topics.get(second.id))?.status).toBe('planning');
 
     // A transition the table forbids is a 409 too; a duplicate project a 409 Conflict.
     await client.logbook.setTopicStatus(second.id, 'cancelled');
@@ -117,7 +117,7 @@ describe('logbook routes', () => {
     expect(ended.endedAt).not.toBeNull();
     expect(ended.durationMs).toBe(ended.endedAt! - ended.startedAt - ended.pausedMs);
     expect(await lb.currentSession()).toBeNull();
-    expect(backbone.sessions.get(started.id)?.status).toBe('ended');
+    expect((await backbone.sessions.get(started.id))?.status).toBe('ended');
 
     const second = await lb.startSession({ user: 'ana' });
     expect(second.user).toBe('ana');
@@ -141,7 +141,7 @@ describe('logbook routes', () => {
     expect((await lb.listActions({ topic: topic.id })).map((a) => a.id)).toEqual([a1.id]);
     expect((await lb.listActions({ project: 'alpha' })).map((a) => a.id)).toEqual([a1.id, a2.id]);
     expect(await lb.listActions({ limit: 2 })).toHaveLength(2);
-    expect(backbone.actions.get(a2.id)?.description).toBe('meeting notes');
+    expect((await backbone.actions.get(a2.id))?.description).toBe('meeting notes');
 
     const s1 = await lb.addSpark({ type: 'idea', content: 'cache the lexer', sessionId: session.id, project: 'alpha', relatedActions: [a1.id] });
     const s2 = await lb.addSpark({ content: 'a note' });
@@ -151,32 +151,32 @@ describe('logbook routes', () => {
     expect((await lb.listSparks({ type: 'idea' })).map((s) => s.id)).toEqual([s1.id]);
     expect((await lb.listSparks({ session: session.id, project: 'alpha' })).map((s) => s.id)).toEqual([s1.id]);
     expect((await lb.listSparks({ limit: 1 })).map((s) => s.id)).toEqual([s2.id]);
-    expect(backbone.sparks.list().map((s) => s.id)).toEqual([s1.id, s2.id]);
+    expect((await backbone.sparks.list()).map((s) => s.id)).toEqual([s1.id, s2.id]);
   });
 
   it('decides approvals through REST, seen by the repository', async () => {
     await client.logbook.createProject({ name: 'alpha' });
     const topic = await client.logbook.createTopic({ project: 'alpha', title: 'Deploy', risk: 'high' });
     const now = Date.now();
-    const first = backbone.approvals.request({ topicId: topic.id, project: 'alpha', reason: 'high risk', expiresAt: now + 600_000 }, now);
-    const second = backbone.approvals.request({ topicId: topic.id, project: 'alpha', reason: 'high risk again', expiresAt: now + 600_000 }, now);
-    const late = backbone.approvals.request({ topicId: topic.id, project: 'alpha', reason: 'too late', expiresAt: now - 1 }, now - 1000);
+    const first = await backbone.approvals.request({ topicId: topic.id, project: 'alpha', reason: 'high risk', expiresAt: now + 600_000 }, now);
+    const second = await backbone.approvals.request({ topicId: topic.id, project: 'alpha', reason: 'high risk again', expiresAt: now + 600_000 }, now);
+    const late = await backbone.approvals.request({ topicId: topic.id, project: 'alpha', reason: 'too late', expiresAt: now - 1 }, now - 1000);
 
     expect((await client.logbook.listApprovals({ state: 'pending', project: 'alpha' })).map((a) => a.id)).toEqual([late.id, first.id, second.id]);
     expect(await client.logbook.getApproval(first.id)).toEqual(first);
 
     const approved = await client.logbook.decideApproval(first.id, 'approve', 'ship it');
     expect(approved).toMatchObject({ state: 'approved', decidedBy: 'admin', note: 'ship it' });
-    expect(backbone.approvals.get(first.id)).toMatchObject({ state: 'approved', decidedBy: 'admin', note: 'ship it' });
+    expect(await backbone.approvals.get(first.id)).toMatchObject({ state: 'approved', decidedBy: 'admin', note: 'ship it' });
     expect((await client.logbook.decideApproval(second.id, 'reject')).state).toBe('rejected');
-    expect(backbone.approvals.get(second.id)).toMatchObject({ state: 'rejected', decidedBy: 'admin', note: null });
+    expect(await backbone.approvals.get(second.id)).toMatchObject({ state: 'rejected', decidedBy: 'admin', note: null });
 
     // Deciding twice: 409 InvalidTransition, nothing changes.
     expect(await failure(client.logbook.decideApproval(first.id, 'reject'))).toMatchObject({ code: ErrorCode.InvalidTransition, details: { httpStatus: 409 } });
-    expect(backbone.approvals.get(first.id)?.state).toBe('approved');
+    expect((await backbone.approvals.get(first.id))?.state).toBe('approved');
     // Too late: 409 ApprovalExpired, and the repository records 'expired'.
     expect(await failure(client.logbook.decideApproval(late.id, 'approve'))).toMatchObject({ code: ErrorCode.ApprovalExpired, details: { httpStatus: 409 } });
-    expect(backbone.approvals.get(late.id)?.state).toBe('expired');
+    expect((await backbone.approvals.get(late.id))?.state).toBe('expired');
     expect((await client.logbook.listApprovals({ state: 'pending' }))).toEqual([]);
   });
 
@@ -243,7 +243,7 @@ describe('logbook routes', () => {
     expect(body.error.code).toBe(ErrorCode.Validation);
     // '../etc' breaks two rules of a slug (alphabet and ".."): both are listed.
     expect(body.error.details.issues.map((i) => i.path).sort()).toEqual(['name', 'name', 'pinnedNodes']);
-    expect(backbone.projects.list()).toEqual([]);
+    expect(await backbone.projects.list()).toEqual([]);
   });
 
   it('requires the bearer token on every logbook route', async () => {
@@ -262,9 +262,9 @@ describe('logbook routes', () => {
     for (const call of calls) expect(await failure(call())).toMatchObject({ code: ErrorCode.Unauthenticated, details: { httpStatus: 401 } });
     const bare = await fetch(`${server.url}/api/v1/sessions`);
     expect(bare.status).toBe(401);
-    expect(backbone.projects.list()).toEqual([]);
-    expect(backbone.sessions.list()).toEqual([]);
-    expect(backbone.sparks.list()).toEqual([]);
+    expect(await backbone.projects.list()).toEqual([]);
+    expect(await backbone.sessions.list()).toEqual([]);
+    expect(await backbone.sparks.list()).toEqual([]);
   });
 
   it('serves no logbook routes without a logbook', async () => {

@@ -207,9 +207,9 @@ describe('master bootstrap of an old data directory (in process)', () => {
     try {
       // What a data directory from before users looks like: a bare admin hash and client.json.
       const legacy = generateSecret('bat_');
-      const backbone = openSqliteBackbone({ file: join(dataDir, 'fleet.db') });
-      backbone.kv.put(ADMIN_KEY, { hash: hashSecret(legacy), createdAt: 1 });
-      backbone.close();
+      const backbone = await openSqliteBackbone({ file: join(dataDir, 'fleet.db') });
+      await backbone.kv.put(ADMIN_KEY, { hash: hashSecret(legacy), createdAt: 1 });
+      await backbone.close();
       writeFileSync(join(dataDir, CLIENT_FILE), JSON.stringify({ url: 'http://127.0.0.1:1', token: legacy }), { mode: 0o600 });
 
       const quiet = { info() {}, warn() {}, error() {} };
@@ -217,9 +217,9 @@ describe('master bootstrap of an old data directory (in process)', () => {
       try {
         expect(master.adminToken).toBe(legacy);
         expect(master.loginToken).toMatch(/^bat_/);
-        expect(master.coordinator.access.authenticate(legacy)).toMatchObject({ name: 'admin', role: 'admin' });
-        expect(master.backbone.kv.get(ADMIN_KEY)).toBeNull();
-        expect(master.coordinator.access.listTokens().filter((t) => t.kind === 'api').map((t) => t.label)).toEqual(['local CLI (client.json)']);
+        expect(await master.coordinator.access.authenticate(legacy)).toMatchObject({ name: 'admin', role: 'admin' });
+        expect(await master.backbone.kv.get(ADMIN_KEY)).toBeNull();
+        expect((await master.coordinator.access.listTokens()).filter((t) => t.kind === 'api').map((t) => t.label)).toEqual(['local CLI (client.json)']);
       } finally {
         await master.close();
       }

@@ -35,9 +35,9 @@ describe('fleet CLI commands (in-process, real API on loopback)', () => {
   /** Plays a task's life on worker-1 once it is submitted: output, then the exit code. */
   function playNextTask(lines: string[], exitCode: number) {
     const submit = fleet.submitTask.bind(fleet);
-    fleet.submitTask = (spec) => {
+    fleet.submitTask = async (spec) => {
       fleet.submitTask = submit;
-      const outcome = submit(spec);
+      const outcome = await submit(spec);
       setTimeout(() => {
         fleet.start(outcome.task.id, w1);
         lines.forEach((line, i) => setTimeout(() => fleet.emitLog(outcome.task.id, line, line.startsWith('E:') ? 'stderr' : 'stdout'), 30 * (i + 1)));
@@ -85,7 +85,7 @@ describe('fleet CLI commands (in-process, real API on loopback)', () => {
       { env },
     );
     const { id } = JSON.parse(json.stdout) as { id: string };
-    expect(fleet.getTask(id)).toMatchObject({
+    expect(await fleet.getTask(id)).toMatchObject({
       command: ['make', '-j8'], project: 'proj-b', needs: ['linux', 'docker'], prefers: ['build'], pinnedNode: w1.id,
       retryOnFailure: 2, timeoutMs: 30_000, idempotencyKey: 'k-1', env: { A: '1', B: 'x=y' },
     });
@@ -93,7 +93,7 @@ describe('fleet CLI commands (in-process, real API on loopback)', () => {
     expect(again.stdout.trim()).toBe(id);
     expect(again.stderr).toMatch(/idempotency key matched/);
     const shell = await cli(['run', '--json', '--', 'npm ci && npm test'], { env });
-    expect(fleet.getTask((JSON.parse(shell.stdout) as { id: string }).id).command).toEqual(['sh', '-c', 'npm ci && npm test']);
+    expect((await fleet.getTask((JSON.parse(shell.stdout) as { id: string }).id)).command).toEqual(['sh', '-c', 'npm ci && npm test']);
   });
 
   it('refuses bad run options with exit 2, naming the option and the fix, and submits nothing', async () => {
@@ -141,8 +141,8 @@ describe('fleet CLI commands (in-process, real API on loopback)', () => {
   });
 
   it('lists tasks with node names, filters, and the JSON contract', async () => {
-    const a = fleet.submitTask({ command: ['a'], project: 'proj-a' }).task;
-    fleet.submitTask({ command: ['b'] });
+    const a = fleet.submitNow({ command: ['a'], project: 'proj-a' }).task;
+    fleet.submitNow({ command: ['b'] });
     fleet.start(a.id, w1);
     fleet.finish(a.id, 0);
     const json = JSON.parse((await cli(['tasks', '--json'], { env })).stdout) as Record<string, unknown>[];
@@ -160,7 +160,7 @@ describe('fleet CLI commands (in-process, real API on loopback)', () => {
   });
 
   it('shows a task, its logs, and cancels it', async () => {
-    const { task } = fleet.submitTask({ command: ['sh', '-c', 'echo hi'] });
+    const { task } = fleet.submitNow({ command: ['sh', '-c', 'echo hi'] });
     fleet.start(task.id, w1);
     fleet.emitLog(task.id, 'out\n');
     fleet.emitLog(task.id, 'err\n', 'stderr');
@@ -171,13 +171,13 @@ describe('fleet CLI commands (in-process, real API on loopback)', () => {
     expect([logs.stdout, logs.stderr]).toEqual(['out\n', 'err\n']);
     expect(JSON.parse((await cli(['logs', task.id, '--json'], { env })).stdout)).toHaveLength(2);
     expect((await cli(['cancel', task.id, '--reason', 'wrong branch'], { env })).stdout).toMatch(/cancelled task .* running on worker-1/);
-    expect(fleet.getTask(task.id)).toMatchObject({ state: 'cancelled', error: 'wrong branch' });
+    expect(await fleet.getTask(task.id)).toMatchObject({ state: 'cancelled', error: 'wrong branch' });
     expect((await cli(['cancel', task.id], { env })).stdout).toMatch(/already been cancelled; nothing to cancel/);
     expect((await cli(['cancel', 'tsk_nope'], { env })).code).toBe(2);
   });
 
   it('follows logs until the task ends', async () => {
-    const { task } = fleet.submitTask({ command: ['build'] });
+    const { task } = fleet.submitNow({ command: ['build'] });
     fleet.start(task.id, w1);
     fleet.emitLog(task.id, 'before\n');
     setTimeout(() => fleet.emitLog(task.id, 'live\n'), 200);

@@ -47,8 +47,8 @@ describe('crash recovery of atomic actions (integration)', () => {
     return out.split('\n').filter((l) => l.startsWith('phase ')).map((l) => l.slice(6));
   }
 
-  function recoveringEngine() {
-    const backbone = openSqliteBackbone({ file: join(dir, 'bitacora.db') });
+  async function recoveringEngine() {
+    const backbone = await openSqliteBackbone({ file: join(dir, 'bitacora.db') });
     const manager = new ThreadManager({
       runner: new ProcessRunner(), workspaces: new DirectoryWorkspaces(join(dir, 'workspaces')), clock: systemClock, logbook: backbone,
     });
@@ -66,17 +66,17 @@ describe('crash recovery of atomic actions (integration)', () => {
       (ws) => existsSync(join(ws, 'prepared.flag')),
     );
     expect(phases).toEqual(['validating', 'preparing']);
-    const { backbone, manager } = recoveringEngine();
+    const { backbone, manager } = await recoveringEngine();
     try {
-      const [inDoubt] = backbone.actions.inDoubt();
+      const [inDoubt] = await backbone.actions.inDoubt();
       expect(inDoubt).toMatchObject({ phase: 'preparing', decision: null, outcome: null });
       const report = await manager.recoverInDoubtActions();
       expect(report).toEqual([{ actionId: inDoubt!.id, from: 'preparing', to: 'rolled-back', summary: 'recovered after a crash in phase preparing, rolled back' }]);
       expect(existsSync(join(dir, 'workspaces', 'crashy', 'prepared.flag'))).toBe(false);
-      expect(backbone.actions.get(inDoubt!.id)).toMatchObject({ phase: 'rolled-back', decision: 'abort' });
-      expect(backbone.actions.inDoubt()).toEqual([]);
+      expect(await backbone.actions.get(inDoubt!.id)).toMatchObject({ phase: 'rolled-back', decision: 'abort' });
+      expect(await backbone.actions.inDoubt()).toEqual([]);
     } finally {
-      backbone.close();
+      await backbone.close();
     }
   });
 
@@ -92,16 +92,16 @@ describe('crash recovery of atomic actions (integration)', () => {
       (ws) => existsSync(join(ws, 'commit-tried')),
     );
     expect(phases).toEqual(['validating', 'preparing', 'prepared', 'committing']);
-    const { backbone, manager } = recoveringEngine();
+    const { backbone, manager } = await recoveringEngine();
     try {
       const report = await manager.recoverInDoubtActions();
       expect(report).toEqual([expect.objectContaining({ from: 'committing', to: 'committed', summary: 'recovered after a crash in phase committing, commit ok' })]);
       const ws = join(dir, 'workspaces', 'crashy');
       expect(existsSync(join(ws, 'live.flag'))).toBe(true);
       expect(existsSync(join(ws, 'staged.flag'))).toBe(false);
-      expect(backbone.actions.get(report[0]!.actionId)).toMatchObject({ phase: 'committed', decision: 'commit', outcome: { error: null } });
+      expect(await backbone.actions.get(report[0]!.actionId)).toMatchObject({ phase: 'committed', decision: 'commit', outcome: { error: null } });
     } finally {
-      backbone.close();
+      await backbone.close();
     }
   });
 });

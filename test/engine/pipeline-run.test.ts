@@ -17,13 +17,13 @@ describe('local engine (integration)', () => {
   let backbone: SqliteBackbone;
   const tags: string[] = [];
 
-  beforeEach(() => {
+  beforeEach(async () => {
     ({ dir, cleanup } = tempDir('bitacora-engine-'));
-    backbone = openSqliteBackbone({ file: join(dir, 'bitacora.db') });
+    backbone = await openSqliteBackbone({ file: join(dir, 'bitacora.db') });
   });
-  afterEach(() => {
+  afterEach(async () => {
     for (const tag of tags.splice(0)) killTagged(tag);
-    backbone.close();
+    await backbone.close();
     cleanup();
   });
 
@@ -46,16 +46,16 @@ describe('local engine (integration)', () => {
     const running = manager.runPipelines([{ pipeline: parsePipeline(DEMO, 'demo-pipeline.yaml') }]);
 
     // Another terminal: its own connection to the same file, like `bitacora approve ID`.
-    const terminal = openSqliteBackbone({ file: join(dir, 'bitacora.db') });
+    const terminal = await openSqliteBackbone({ file: join(dir, 'bitacora.db') });
     try {
-      const pending = await waitFor(() => terminal.approvals.list({ state: 'pending' })[0], 20_000, 'a pending approval');
-      const release = terminal.topics.get(pending.topicId)!;
+      const pending = await waitFor(async () => (await terminal.approvals.list({ state: 'pending' }))[0], 20_000, 'a pending approval');
+      const release = (await terminal.topics.get(pending.topicId))!;
       expect(release).toMatchObject({ title: 'Release to production', status: 'on-hold', risk: 'high' });
-      expect(terminal.topics.list({ project: 'demo-shop' }).map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'on-hold']);
+      expect((await terminal.topics.list({ project: 'demo-shop' })).map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'on-hold']);
       expect(existsSync(join(dir, 'workspaces', 'demo-shop', 'release'))).toBe(false);
-      terminal.approvals.decide(pending.id, 'approved', 'alice', 'ship it', Date.now());
+      await terminal.approvals.decide(pending.id, 'approved', 'alice', 'ship it', Date.now());
     } finally {
-      terminal.close();
+      await terminal.close();
     }
 
     const result = await running;
@@ -64,19 +64,19 @@ describe('local engine (integration)', () => {
     expect(readFileSync(join(ws, 'release', 'app.js'), 'utf8')).toContain('hello from demo-shop');
     expect(existsSync(join(ws, 'release.staging'))).toBe(false);
 
-    expect(backbone.projects.get('demo-shop')).toMatchObject({ status: 'completed', workspace: 'demo-shop' });
-    const actions = backbone.actions.list({ project: 'demo-shop' });
+    expect(await backbone.projects.get('demo-shop')).toMatchObject({ status: 'completed', workspace: 'demo-shop' });
+    const actions = await backbone.actions.list({ project: 'demo-shop' });
     expect(actions.map((a) => [a.description.split(':')[0], a.phase])).toEqual([
       ['scaffold', 'succeeded'], ['check-sources', 'succeeded'], ['compile', 'succeeded'], ['atomic action deploy', 'committed'], ['verify', 'succeeded'],
     ]);
     const deploy = actions[3]!;
     expect(deploy).toMatchObject({ type: 'deploy', decision: 'commit', outcome: { summary: 'validate ok, prepare ok, commit ok', error: null } });
     expect(actions.every((a) => a.sessionId === result.sessionId && a.endedAt !== null)).toBe(true);
-    const sparks = backbone.sparks.list({ project: 'demo-shop' });
+    const sparks = await backbone.sparks.list({ project: 'demo-shop' });
     expect(sparks.map((s) => s.result?.exitCode)).toEqual([0, 0, 0]);
     expect(sparks.map((s) => s.result?.outputTail).join('')).toContain('smoke shard 3 ok');
-    expect(backbone.approvals.list()[0]).toMatchObject({ state: 'approved', decidedBy: 'alice' });
-    expect(backbone.sessions.get(result.sessionId)!.status).toBe('ended');
+    expect((await backbone.approvals.list())[0]).toMatchObject({ state: 'approved', decidedBy: 'alice' });
+    expect((await backbone.sessions.get(result.sessionId))!.status).toBe('ended');
     expect(events.some((e) => e.type === 'output' && e.line === 'released demo-shop')).toBe(true);
     expect(events.find((e) => e.type === 'approval.needed')).toMatchObject({ topic: 'release', subject: "topic 'release'" });
   });
@@ -100,12 +100,12 @@ topics:
     const ws = join(dir, 'workspaces', 'rollback-demo');
     expect(existsSync(join(ws, 'staged.txt'))).toBe(false);
     expect(existsSync(join(ws, 'live.txt'))).toBe(false);
-    const [action] = backbone.actions.list({ project: 'rollback-demo' });
+    const [action] = await backbone.actions.list({ project: 'rollback-demo' });
     expect(action).toMatchObject({ phase: 'rolled-back', decision: 'abort', outcome: { exitCode: 2, error: 'prepare failed (exit 2)' } });
-    expect(backbone.actions.inDoubt()).toEqual([]);
-    const phases = backbone.events.read(0).filter((e) => e.type === 'action.phase' && e.subject === action!.id).map((e) => e.data.to ?? e.data.decision);
+    expect(await backbone.actions.inDoubt()).toEqual([]);
+    const phases = (await backbone.events.read(0)).filter((e) => e.type === 'action.phase' && e.subject === action!.id).map((e) => e.data.to ?? e.data.decision);
     expect(phases).toEqual(['preparing', 'abort', 'rolling-back', 'rolled-back', undefined]);
-    expect(backbone.topics.list({ project: 'rollback-demo' })[0]!.status).toBe('on-hold');
+    expect((await backbone.topics.list({ project: 'rollback-demo' }))[0]!.status).toBe('on-hold');
   });
 
   it('kills a timed-out command together with its double-forked setsid grandchild', async () => {
@@ -124,7 +124,7 @@ topics:
     const [project] = (await manager.runPipelines([{ pipeline }])).projects;
     expect(project!.error).toBe("topic 'hang', step 'stuck': timeout");
     expect(processesWith('TEST_TAG', tag)).toEqual([]);
-    expect(backbone.actions.list({ project: 'timeouts' })[0]).toMatchObject({ phase: 'failed', outcome: { error: 'timeout' } });
+    expect((await backbone.actions.list({ project: 'timeouts' }))[0]).toMatchObject({ phase: 'failed', outcome: { error: 'timeout' } });
   });
 
   it('cancelling one project kills its sparks (and their setsid grandchildren) and leaves the other project alone', async () => {
@@ -154,6 +154,6 @@ topics:
     const result = await running;
     expect(result.projects.map((p) => [p.project, p.status])).toEqual([['doomed', 'cancelled'], ['fine', 'completed']]);
     expect(processesWith('TEST_TAG', tag)).toEqual([]);
-    expect(backbone.sparks.list({ project: 'doomed' }).map((s) => s.result?.error)).toEqual(['cancelled', 'cancelled']);
+    expect((await backbone.sparks.list({ project: 'doomed' })).map((s) => s.result?.error)).toEqual(['cancelled', 'cancelled']);
   });
 });

@@ -80,9 +80,9 @@ describe('fault 5: SIGKILL of the engine in the middle of an atomic action', () 
     expect(line?.['killed'], JSON.stringify(recovered.lines)).toBeGreaterThan(0);
     // Nothing of the crashed prepare is left to act after the rollback.
     expect(processesWithEnv(TAG_VAR, scope.tag)).toEqual([]);
-    const backbone = openSqliteBackbone({ file: db });
-    const [action] = backbone.actions.list({ project: 'late-prepare' });
-    backbone.close();
+    const backbone = await openSqliteBackbone({ file: db });
+    const [action] = await backbone.actions.list({ project: 'late-prepare' });
+    await backbone.close();
     expect(action).toMatchObject({ phase: 'rolled-back', decision: 'abort' });
     expect(line?.['report']).toEqual([expect.objectContaining({ actionId: action!.id, from: 'preparing', to: 'rolled-back' })]);
     const checked = checkHistory({ ...emptyHistory(), actions: [action!], actionEffects: { [action!.id]: effectIn(workspace) } });

@@ -28,12 +28,12 @@ async function submitUntilRefused(fleet: FaultFleet): Promise<{ code: string | n
   throw new Error('the store kept accepting writes on a full disk');
 }
 
-function integrity(file: string): unknown {
-  const backbone = openSqliteBackbone({ file });
+async function integrity(file: string): Promise<unknown> {
+  const backbone = await openSqliteBackbone({ file });
   try {
     return backbone.pragma('integrity_check');
   } finally {
-    backbone.close();
+    await backbone.close();
   }
 }
 
@@ -81,7 +81,7 @@ describe('fault 8a: the disk fills up during writes', () => {
     const report = await fleet.expectClean();
     // The refused batches left nothing behind: every stored task was acknowledged.
     expect(report.figures.persistedUnacknowledged).toBe(0);
-    expect(integrity(join(disk.path, 'master', 'fleet.db'))).toBe('ok');
+    expect(await integrity(join(disk.path, 'master', 'fleet.db'))).toBe('ok');
     inFlight = stuck;
   });
 
@@ -160,6 +160,6 @@ describe('fault 8b: the file system turns read-only during writes', () => {
     await fleet.waitIdle(60_000);
     const report = await fleet.expectClean();
     expect(report.figures.persistedUnacknowledged).toBe(0);
-    expect(integrity(join(disk.path, 'master', 'fleet.db'))).toBe('ok');
+    expect(await integrity(join(disk.path, 'master', 'fleet.db'))).toBe('ok');
   });
 });

@@ -2,13 +2,13 @@
  * Fault 6: duplicated and reordered deliveries of agent messages, results of superseded
  * attempts, stale claims after a reconnect — injected at the protocol level by a hand-driven
  * agent over the real TLS stream — and resubmissions under one idempotency key. Checked with
- * the history checker and with what the master answered (resultAck, voidTasks).
+ * the history checker and with what the master answered (resultAcks, voidTasks).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FleetEvent, Task, TaskLogChunk } from '../../src/core/index.js';
 import { waitFor } from '../helpers/processes.js';
 import { FaultFleet, FaultScope } from '../helpers/faults/fleet.js';
-import { RawAgent } from '../helpers/faults/raw-agent.js';
+import { RawAgent, reports } from '../helpers/faults/raw-agent.js';
 
 const scope = new FaultScope();
 afterEach(() => scope.dispose());
@@ -31,7 +31,7 @@ describe('fault 6: duplicated, reordered and stale deliveries', () => {
     // T: attempt 1 refused by the agent → attempt 2 on the same (pinned) node.
     const [t] = await fleet.submit([fleet.task('true', { pinnedNode: 'raw1' })]);
     await raw.execute(t!, 1);
-    raw.send({ type: 'taskRejected', taskId: t!, attempt: 1, reason: 'test: refuse the first attempt' });
+    raw.send(raw.rejected({ taskId: t!, attempt: 1 }, 'test: refuse the first attempt'));
     await raw.execute(t!, 2);
     const t1 = { taskId: t!, attempt: 1 };
     const t2 = { taskId: t!, attempt: 2 };
@@ -50,7 +50,7 @@ describe('fault 6: duplicated, reordered and stale deliveries', () => {
     const [u] = await fleet.submit([fleet.task('echo once', { pinnedNode: 'raw1' })]);
     await raw.execute(u!, 1);
     const u1 = { taskId: u!, attempt: 1 };
-    const output = { type: 'taskOutput' as const, chunks: [{ taskId: u!, attempt: 1, seq: 0, stream: 'stdout' as const, data: 'once\n', at: Date.now() }] };
+    const output = reports({ output: [{ taskId: u!, attempt: 1, seq: 0, stream: 'stdout', data: 'once\n', at: Date.now() }] });
     raw.sendDuplicated(raw.started(u1), 2);
     raw.sendDuplicated(output, 2);
     raw.sendDuplicated(raw.finished(u1), 2);

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StoredAuditEntry } from '../../src/coordinator/audit-writer.js';
+import type { StoredAuditEntry } from '../../src/access/audit-writer.js';
 import type { FleetNode, Task, TaskLogChunk } from '../../src/core/index.js';
 import { AgentProcess, Cleanup, freePort, MasterProcess, waitFor, type AgentProcessOptions } from '../helpers/processes.js';
 

@@ -103,13 +103,13 @@ describe('EmergencyShutdown', () => {
     const exits = await Promise.all([master.exited, ...agents.map((a) => a.exited)]);
     expect(exits).toEqual([0, 0, 0]);
     for (const a of agents) expect(childrenOf(a.pid)).toEqual([]);
-    const backbone = openSqliteBackbone({ file: join(dataDir, 'fleet.db') });
+    const backbone = await openSqliteBackbone({ file: join(dataDir, 'fleet.db') });
     try {
-      expect(backbone.tasks.list().every((t) => t.state === 'cancelled')).toBe(true);
-      const shutdown = backbone.events.read(0, 100_000).find((e) => e.type === 'fleet.shutdown');
+      expect((await backbone.tasks.list()).every((t) => t.state === 'cancelled')).toBe(true);
+      const shutdown = (await backbone.events.read(0, 100_000)).find((e) => e.type === 'fleet.shutdown');
       expect(shutdown?.data).toMatchObject({ tier: 'shutdown-nodes', reason: 'fire drill' });
     } finally {
-      backbone.close();
+      await backbone.close();
     }
   });
 });

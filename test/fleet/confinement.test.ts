@@ -14,17 +14,28 @@ import { Outbox } from '../../src/agent/outbox.js';
 import type { ServePolicy } from '../../src/agent/serve-policy.js';
 import { DEFAULT_ENV_ALLOWLIST, ProcessRunner } from '../../src/agent/runner/process-runner.js';
 import { DirectoryWorkspaces } from '../../src/agent/runner/workspaces.js';
-import type { AgentMessage, ExecuteTaskCommand } from '../../src/rpc/messages.js';
+import type { ExecuteTaskCommand, TaskFinishedReport, TaskRejectedReport } from '../../src/rpc/messages.js';
 import { AgentProcess, Cleanup, freePort, MasterProcess, waitFor } from '../helpers/processes.js';
 
 const cleanup = new Cleanup();
 afterAll(() => cleanup.run());
 
+/** What the agent would report, in order (the items of its `reports` frames). */
+type Reported =
+  | { type: 'started'; taskId: string }
+  | ({ type: 'output' } & TaskLogChunk)
+  | ({ type: 'finished' } & TaskFinishedReport)
+  | ({ type: 'rejected' } & TaskRejectedReport);
+
 /** An Executor as the agent builds it, fed assignments directly as a compromised master would send them. */
 function executorIn(root: string, parentEnv: NodeJS.ProcessEnv = process.env, serve?: ServePolicy) {
-  const sent: AgentMessage[] = [];
+  const sent: Reported[] = [];
   const outbox = new Outbox({ now: () => Date.now() });
-  outbox.attach((m) => (sent.push(m), true));
+  outbox.attach({
+    started: (r) => sent.push({ type: 'started', taskId: r.taskId }),
+    output: (chunk) => sent.push({ type: 'output', ...chunk }),
+    finished: (r) => sent.push({ type: 'finished', ...r }),
+  });
   const executor = new Executor({
     runner: new ProcessRunner({ parentEnv }),
     workspaces: new DirectoryWorkspaces(join(root, 'workspaces')),
@@ -32,17 +43,17 @@ function executorIn(root: string, parentEnv: NodeJS.ProcessEnv = process.env, se
     clock: { now: () => Date.now() },
     capacity: 4,
     ...(serve ? { serve } : {}),
-    reject: (ref, reason) => sent.push({ type: 'taskRejected', ...ref, reason }),
-    onError: (m) => sent.push({ type: 'taskRejected', taskId: 'error', attempt: 0, reason: m }),
+    reject: (ref, reason) => sent.push({ type: 'rejected', ...ref, reason }),
+    onError: (m) => sent.push({ type: 'rejected', taskId: 'error', attempt: 0, reason: m }),
   });
   let n = 0;
   const run = async (project: string | null, command: string[], env: Record<string, string> = {}): Promise<{ result: TaskResult; output: string }> => {
     const taskId = `tsk_conf${++n}`;
     const task: ExecuteTaskCommand = { taskId, attempt: 1, kind: 'command', project, command, env, timeoutMs: 10_000, needs: [] };
     executor.execute(task);
-    const finished = await waitFor(`task ${taskId} finishes`, () => sent.find((m) => m.type === 'taskFinished' && m.taskId === taskId));
-    const output = sent.flatMap((m) => (m.type === 'taskOutput' ? m.chunks.filter((c) => c.taskId === taskId).map((c) => c.data) : [])).join('');
-    return { result: (finished as Extract<AgentMessage, { type: 'taskFinished' }>).result, output };
+    const finished = await waitFor(`task ${taskId} finishes`, () => sent.find((m) => m.type === 'finished' && m.taskId === taskId));
+    const output = sent.flatMap((m) => (m.type === 'output' && m.taskId === taskId ? [m.data] : [])).join('');
+    return { result: (finished as Extract<Reported, { type: 'finished' }>).result, output };
   };
   return { run, sent, executor };
 }
@@ -106,9 +117,9 @@ describe("the node's allow-lists hold whatever the master sends", () => {
     // A master that places a task needing what the node does not serve (ExecuteTask carries `needs`).
     assign('tsk_n', 'web', { needs: ['gpu'] });
     expect(sent).toEqual([
-      { type: 'taskRejected', taskId: 'tsk_p', attempt: 3, reason: "BIT_ERR_FORBIDDEN: project 'billing' is not served by this node (it serves web)" },
-      { type: 'taskRejected', taskId: 'tsk_d', attempt: 3, reason: "BIT_ERR_FORBIDDEN: project 'default' is not served by this node (it serves web)" },
-      { type: 'taskRejected', taskId: 'tsk_n', attempt: 3, reason: "BIT_ERR_FORBIDDEN: capability 'gpu' not served by this node (it serves linux)" },
+      { type: 'rejected', taskId: 'tsk_p', attempt: 3, reason: "BIT_ERR_FORBIDDEN: project 'billing' is not served by this node (it serves web)" },
+      { type: 'rejected', taskId: 'tsk_d', attempt: 3, reason: "BIT_ERR_FORBIDDEN: project 'default' is not served by this node (it serves web)" },
+      { type: 'rejected', taskId: 'tsk_n', attempt: 3, reason: "BIT_ERR_FORBIDDEN: capability 'gpu' not served by this node (it serves linux)" },
     ]);
     expect(executor.count).toBe(0);
     expect(existsSync(join(root, 'workspaces'))).toBe(false);

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetEvent, FleetNode } from '../../src/core/index.js';
-import type { StoredAuditEntry } from '../../src/coordinator/audit-writer.js';
+import type { StoredAuditEntry } from '../../src/access/audit-writer.js';
 import { AgentProcess, Cleanup, freePort, MasterProcess, waitFor } from '../helpers/processes.js';
 
 const cleanup = new Cleanup();

@@ -73,6 +73,19 @@ describe('bad input on the agent stream', () => {
     await honestWorkerStillRuns();
   });
 
+  it('refuses an agent of protocol version 1 with an error naming both versions, and closes its stream', async () => {
+    expect(PROTOCOL_VERSION).toBe(2);
+    const { token } = await master.createToken();
+    const s = rawStream();
+    // Version 1's hello has the same shape: only the version it states differs.
+    s.link.send({ type: 'hello', protocolVersion: 1, joinToken: token, node: { ...node, name: 'raw-v1' }, running: [] });
+    await s.closed;
+    expect(s.received).toEqual([expect.objectContaining({ type: 'error', code: 'BIT_ERR_PROTOCOL_VERSION', fatal: true })]);
+    const { message } = s.received[0] as { message: string };
+    expect(message).toContain('agent speaks protocol 1');
+    expect(message).toContain('this coordinator speaks 2');
+  });
+
   it('refuses a hello with another protocol version', async () => {
     const { token } = await master.createToken();
     const s = rawStream();
@@ -89,9 +102,9 @@ describe('bad input on the agent stream', () => {
     const send = (m: AgentMessage) => s.link.send(m);
     send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, node: { ...node, name: 'raw-joined' }, running: [] });
     await waitFor('welcome', () => s.received.some((m) => m.type === 'welcome'));
-    send({ type: 'taskFinished', taskId: 'tsk_does_not_exist', attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } });
-    await waitFor('ack refusing the unknown task', () => s.received.find((m) => m.type === 'resultAck'));
-    expect(s.received.find((m) => m.type === 'resultAck')).toMatchObject({ accepted: false, reason: 'unknown task' });
+    send({ type: 'reports', started: [], output: [], finished: [{ taskId: 'tsk_does_not_exist', attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } }], rejected: [] });
+    const acks = await waitFor('ack refusing the unknown task', () => s.received.find((m) => m.type === 'resultAcks'));
+    expect(acks).toEqual({ type: 'resultAcks', acks: [{ taskId: 'tsk_does_not_exist', attempt: 1, accepted: false, reason: 'unknown task' }] });
     expect(s.received.find((m) => m.type === 'error')).toMatchObject({ code: 'BIT_ERR_PROTOCOL_VIOLATION', fatal: false });
     s.link.sendRaw(Buffer.from([0x0a, 0xff, 0xff]));
     await waitFor('error for the bad frame', () => s.received.filter((m) => m.type === 'error').length >= 2);
@@ -100,5 +113,44 @@ describe('bad input on the agent stream', () => {
     for (let i = 0; i < 30; i++) s.link.sendRaw(Buffer.from('garbage'));
     await s.closed;
     await honestWorkerStillRuns();
+  });
+});
+
+describe('batched task traffic', () => {
+  it('assigns a pass to a node in one executeTasks frame and answers a burst of results with one resultAcks frame', async () => {
+    const { token } = await master.createToken();
+    const info = { ...node, name: 'raw-batch', capacity: 8 };
+    const identity = await enrollNode({ address: master.info.grpcAddress, caCertPem, token, node: info });
+    const s = rawStream(identity);
+    s.link.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, node: info, running: [] });
+    await waitFor('welcome', () => s.received.some((m) => m.type === 'welcome'));
+    const beat = setInterval(() => s.link.send({ type: 'heartbeat', at: Date.now(), resources: node.resources, running: [] }), 200);
+    try {
+      // One submission of eight tasks pinned to this node: one dispatch pass places them all.
+      const submitted = await master.call<{ task: Task }[]>('submitTasks', Array.from({ length: 8 }, () => ({ command: ['true'], pinnedNode: 'raw-batch' })));
+      const ids = submitted.map((r) => r.task.id);
+      await waitFor('all eight assigned', () => s.received.flatMap((m) => (m.type === 'executeTasks' ? m.tasks : [])).length === 8);
+      const frames = s.received.filter((m): m is Extract<CoordinatorMessage, { type: 'executeTasks' }> => m.type === 'executeTasks');
+      expect(frames).toHaveLength(1);
+      expect(frames[0]!.tasks.map((t) => t.taskId).sort()).toEqual([...ids].sort());
+
+      // The whole burst — every start and every result — in one reports frame.
+      const refs = frames[0]!.tasks.map((t) => ({ taskId: t.taskId, attempt: t.attempt }));
+      s.link.send({
+        type: 'reports',
+        started: refs.map((r) => ({ ...r, at: Date.now() })),
+        output: refs.map((r) => ({ ...r, seq: 0, stream: 'stdout' as const, data: `${r.taskId}\n`, at: Date.now() })),
+        finished: refs.map((r) => ({ ...r, result: { exitCode: 0, error: null, durationMs: 1 } })),
+        rejected: [],
+      });
+      await waitFor('acks of the burst', () => s.received.flatMap((m) => (m.type === 'resultAcks' ? m.acks : [])).length >= 8);
+      const ackFrames = s.received.filter((m): m is Extract<CoordinatorMessage, { type: 'resultAcks' }> => m.type === 'resultAcks');
+      expect(ackFrames).toHaveLength(1);
+      expect(ackFrames[0]!.acks.map((a) => [a.taskId, a.accepted]).sort()).toEqual(refs.map((r) => [r.taskId, true]).sort());
+      for (const id of ids) expect(await master.call<Task>('getTask', id)).toMatchObject({ state: 'succeeded' });
+    } finally {
+      clearInterval(beat);
+      s.link.close();
+    }
   });
 });

@@ -37,8 +37,8 @@ function rawStream(f: InProcessFleet, identity?: { keyPem: string; certPem: stri
   return { link, received, closed };
 }
 
-const auditEntries = (f: InProcessFleet) => f.coordinator.auditLog().map((s) => s.entry);
-const denials = (f: InProcessFleet, action: string) => auditEntries(f).filter((e) => e.action === action && e.outcome === 'denied');
+const auditEntries = async (f: InProcessFleet) => (await f.coordinator.auditLog()).map((s) => s.entry);
+const denials = async (f: InProcessFleet, action: string) => (await auditEntries(f)).filter((e) => e.action === action && e.outcome === 'denied');
 
 describe('node identity (mutual TLS)', () => {
   it('lets a stream without a client certificate carry nothing but a join', async () => {
@@ -47,7 +47,7 @@ describe('node identity (mutual TLS)', () => {
     s.link.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, node: nodeInfo('no-cert'), running: [] });
     await s.closed;
     expect(s.received[0]).toMatchObject({ type: 'error', code: 'BIT_ERR_UNAUTHENTICATED', fatal: true });
-    expect(denials(fleet, 'node.join')[0]).toMatchObject({ actor: expect.stringMatching(/^anonymous@/), details: { code: 'BIT_ERR_UNAUTHENTICATED' } });
+    expect((await denials(fleet, 'node.join'))[0]).toMatchObject({ actor: expect.stringMatching(/^anonymous@/), details: { code: 'BIT_ERR_UNAUTHENTICATED' } });
     expect(fleet.coordinator.listNodes()).toHaveLength(0);
   });
 
@@ -57,7 +57,7 @@ describe('node identity (mutual TLS)', () => {
     s.link.send({ type: 'heartbeat', at: Date.now(), resources: { cpus: 1, memoryBytes: 1, load: 0 }, running: [] });
     await s.closed;
     expect(s.received[0]).toMatchObject({ type: 'error', code: 'BIT_ERR_PROTOCOL_VIOLATION', fatal: true });
-    expect(denials(fleet, 'node.join')[0]).toMatchObject({ actor: expect.stringMatching(/^anonymous@/), details: { code: 'BIT_ERR_PROTOCOL_VIOLATION' } });
+    expect((await denials(fleet, 'node.join'))[0]).toMatchObject({ actor: expect.stringMatching(/^anonymous@/), details: { code: 'BIT_ERR_PROTOCOL_VIOLATION' } });
     expect(fleet.coordinator.listNodes()).toHaveLength(0);
   });
 
@@ -68,7 +68,7 @@ describe('node identity (mutual TLS)', () => {
     s.link.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, credential: { nodeId: agent.nodeId()!, secret: 'bnc_guess' }, node: nodeInfo('real'), running: [] });
     await s.closed;
     expect(s.received[0]).toMatchObject({ type: 'error', code: 'BIT_ERR_UNAUTHENTICATED', fatal: true });
-    expect(denials(fleet, 'node.join')).toHaveLength(1);
+    expect(await denials(fleet, 'node.join')).toHaveLength(1);
     expect(agent.status).toBe('connected');
   });
 
@@ -83,20 +83,20 @@ describe('node identity (mutual TLS)', () => {
     s.link.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, node: nodeInfo('honest', 'hybrid'), running: [] });
     await s.closed;
     expect(s.received[0]).toMatchObject({ type: 'error', code: 'BIT_ERR_UNAUTHENTICATED', fatal: true });
-    expect(denials(fleet, 'node.join')).toHaveLength(1);
-    expect(denials(fleet, 'node.join')[0]).toMatchObject({ actor: expect.stringMatching(/^anonymous@/), details: { code: 'BIT_ERR_UNAUTHENTICATED' } });
+    expect(await denials(fleet, 'node.join')).toHaveLength(1);
+    expect((await denials(fleet, 'node.join'))[0]).toMatchObject({ actor: expect.stringMatching(/^anonymous@/), details: { code: 'BIT_ERR_UNAUTHENTICATED' } });
     expect(agent.status).toBe('connected');
     // Acting on the forged certificate without a hello is refused and audited the same way.
     const t = rawStream(fleet, { keyPem, certPem: forged.certPem });
-    t.link.send({ type: 'taskFinished', taskId: 'tsk_x', attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } });
+    t.link.send({ type: 'reports', started: [], output: [], finished: [{ taskId: 'tsk_x', attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } }], rejected: [] });
     await t.closed;
     expect(t.received[0]).toMatchObject({ type: 'error', fatal: true });
-    expect(denials(fleet, 'node.join')).toHaveLength(2);
+    expect(await denials(fleet, 'node.join')).toHaveLength(2);
   });
 
   it('refuses and audits a worker certificate whose hello claims the master role', async () => {
     fleet = await startInProcessFleet();
-    const { token } = fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
+    const { token } = await fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
     const identity = await enrollNode({ address: fleet.coordinator.agentAddress, caCertPem: fleet.caCertPem, token, node: nodeInfo('usurper') });
     const s = rawStream(fleet, identity);
     // No agent may be master: the protocol has no such role, so the hello does not even decode.
@@ -104,20 +104,20 @@ describe('node identity (mutual TLS)', () => {
     await s.closed;
     const refusal = s.received[0] as Extract<CoordinatorMessage, { type: 'error' }>;
     expect(refusal).toMatchObject({ type: 'error', code: 'BIT_ERR_VALIDATION', fatal: true });
-    expect(denials(fleet, 'node.connect')[0]).toMatchObject({ actor: expect.stringMatching(/^peer:[0-9a-f]+$/), details: { code: refusal.code } });
+    expect((await denials(fleet, 'node.connect'))[0]).toMatchObject({ actor: expect.stringMatching(/^peer:[0-9a-f]+$/), details: { code: refusal.code } });
     expect(fleet.coordinator.getNode('usurper')).toMatchObject({ role: 'worker', status: 'joining' });
     expect(fleet.coordinator.listNodes().some((n) => n.role === 'master')).toBe(false);
   });
 
   it('refuses and audits a worker certificate whose hello claims another role', async () => {
     fleet = await startInProcessFleet();
-    const { token } = fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
+    const { token } = await fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
     const identity = await enrollNode({ address: fleet.coordinator.agentAddress, caCertPem: fleet.caCertPem, token, node: nodeInfo('climber', 'hybrid') });
     const s = rawStream(fleet, identity);
     s.link.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, node: nodeInfo('climber', 'hybrid'), running: [] });
     await s.closed;
     expect(s.received[0]).toMatchObject({ type: 'error', code: 'BIT_ERR_FORBIDDEN', fatal: true });
-    expect(denials(fleet, 'node.connect')[0]).toMatchObject({ details: { certificateRole: 'worker', claimedRole: 'hybrid' } });
+    expect((await denials(fleet, 'node.connect'))[0]).toMatchObject({ details: { certificateRole: 'worker', claimedRole: 'hybrid' } });
     // The same certificate, honest about its role, is admitted.
     const ok = rawStream(fleet, identity);
     ok.link.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, node: nodeInfo('climber', 'worker'), running: [] });
@@ -128,17 +128,17 @@ describe('node identity (mutual TLS)', () => {
 
   it('audits refused join tokens (reused, revoked) without the token in plaintext', async () => {
     fleet = await startInProcessFleet();
-    const { token } = fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
+    const { token } = await fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
     await enrollNode({ address: fleet.coordinator.agentAddress, caCertPem: fleet.caCertPem, token, node: nodeInfo('first') });
     await expect(enrollNode({ address: fleet.coordinator.agentAddress, caCertPem: fleet.caCertPem, token, node: nodeInfo('second') })).rejects.toMatchObject({ code: 'BIT_ERR_TOKEN_USED' });
-    const revoked = fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
-    fleet.backbone.joinTokens.revoke(revoked.id, Date.now());
+    const revoked = await fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
+    await fleet.backbone.joinTokens.revoke(revoked.id, Date.now());
     await expect(enrollNode({ address: fleet.coordinator.agentAddress, caCertPem: fleet.caCertPem, token: revoked.token, node: nodeInfo('third') })).rejects.toMatchObject({ code: 'BIT_ERR_TOKEN_REVOKED' });
-    const expired = fleet.coordinator.createJoinToken({ role: 'worker', ttlMs: 1000, createdBy: 'test' });
+    const expired = await fleet.coordinator.createJoinToken({ role: 'worker', ttlMs: 1000, createdBy: 'test' });
     await new Promise((r) => setTimeout(r, 1100));
     await expect(enrollNode({ address: fleet.coordinator.agentAddress, caCertPem: fleet.caCertPem, token: expired.token, node: nodeInfo('fourth') })).rejects.toMatchObject({ code: 'BIT_ERR_TOKEN_EXPIRED' });
-    expect(denials(fleet, 'node.join').map((e) => e.details['code'])).toEqual(['BIT_ERR_TOKEN_USED', 'BIT_ERR_TOKEN_REVOKED', 'BIT_ERR_TOKEN_EXPIRED']);
-    const everything = JSON.stringify(fleet.backbone.events.read(0, 100_000));
+    expect((await denials(fleet, 'node.join')).map((e) => e.details['code'])).toEqual(['BIT_ERR_TOKEN_USED', 'BIT_ERR_TOKEN_REVOKED', 'BIT_ERR_TOKEN_EXPIRED']);
+    const everything = JSON.stringify(await fleet.backbone.events.read(0, 100_000));
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(revoked.token);
     expect(everything).not.toContain(expired.token);
@@ -172,7 +172,7 @@ describe('node identity (mutual TLS)', () => {
     const first = loadAgentState(dataDir)!.certPem;
     const before = fleet.coordinator.listNodes()[0]!;
     await waitFor('a rotated certificate', () => loadAgentState(dataDir)!.certPem !== first);
-    expect(auditEntries(fleet).some((e) => e.action === 'node.certificate.renew' && e.outcome === 'succeeded')).toBe(true);
+    expect((await auditEntries(fleet)).some((e) => e.action === 'node.certificate.renew' && e.outcome === 'succeeded')).toBe(true);
     expect(agent.status).toBe('connected');
     expect(fleet.coordinator.getNode('rotor').status).toBe(before.status);
     await agent.close();
@@ -189,15 +189,15 @@ describe('ACL at the gRPC entry', () => {
       roles: { ...DEFAULT_ACL_POLICY.roles, hybrid: [], worker: [{ operation: 'ReportStatus', targets: ['node'], selfOnly: true }, { operation: 'SyncState', targets: ['node'], selfOnly: true }] },
     });
     fleet = await startInProcessFleet({}, { aclPolicy: policy });
-    const { token } = fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
+    const { token } = await fleet.coordinator.createJoinToken({ role: 'worker', createdBy: 'test' });
     const identity = await enrollNode({ address: fleet.coordinator.agentAddress, caCertPem: fleet.caCertPem, token, node: nodeInfo('limited') });
     const s = rawStream(fleet, identity);
     s.link.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, node: nodeInfo('limited'), running: [] });
     await waitFor('welcome', () => s.received.find((m) => m.type === 'welcome'));
-    s.link.send({ type: 'taskFinished', taskId: 'tsk_x', attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } });
+    s.link.send({ type: 'reports', started: [], output: [], finished: [{ taskId: 'tsk_x', attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } }], rejected: [] });
     await waitFor('a refusal', () => s.received.find((m) => m.type === 'error'));
     expect(s.received.find((m) => m.type === 'error')).toMatchObject({ code: 'BIT_ERR_FORBIDDEN', fatal: false });
-    expect(denials(fleet, 'ReportResult')[0]).toMatchObject({ actor: `node:${identity.nodeId}`, target: identity.nodeId });
+    expect((await denials(fleet, 'ReportResult'))[0]).toMatchObject({ actor: `node:${identity.nodeId}`, target: identity.nodeId });
     s.link.send({ type: 'heartbeat', at: Date.now(), resources: { cpus: 1, memoryBytes: 1, load: 0 }, running: [] });
     await new Promise((r) => setTimeout(r, 300));
     expect(s.received.filter((m) => m.type === 'error')).toHaveLength(1);
@@ -211,16 +211,16 @@ describe('revocation', () => {
     fleet = await startInProcessFleet();
     const victim = await fleet.addAgent('victim', { capacity: 1 });
     await fleet.addAgent('other', { capacity: 1 });
-    const { task } = fleet.coordinator.submitTask({ command: ['sleep', '30'], pinnedNode: null });
-    const onVictim = await waitFor('the task runs somewhere', () => fleet!.coordinator.getTask(task.id).state === 'running' && fleet!.coordinator.getTask(task.id).nodeId);
+    const { task } = await fleet.coordinator.submitTask({ command: ['sleep', '30'], pinnedNode: null });
+    const onVictim = await waitFor('the task runs somewhere', async () => (await fleet!.coordinator.getTask(task.id)).state === 'running' && (await fleet!.coordinator.getTask(task.id)).nodeId);
     const target = onVictim === victim.nodeId() ? victim : fleet.agents.find((a) => a.nodeId() === onVictim)!;
     const name = target === victim ? 'victim' : 'other';
     const started = Date.now();
-    fleet.coordinator.revokeNode!(name, 'stolen laptop');
+    await fleet.coordinator.revokeNode!(name, 'stolen laptop');
     await expect(target.closed).rejects.toMatchObject({ code: 'BIT_ERR_CERTIFICATE_REVOKED' });
     expect(Date.now() - started).toBeLessThan(5000);
-    const moved = await waitFor('the task runs on the other node', () => {
-      const t = fleet!.coordinator.getTask(task.id);
+    const moved = await waitFor('the task runs on the other node', async () => {
+      const t = await fleet!.coordinator.getTask(task.id);
       return t.state === 'running' && t.nodeId !== target.nodeId() ? t : null;
     });
     expect(moved.attempt).toBe(2);
@@ -232,51 +232,51 @@ describe('revocation', () => {
       runner: new ProcessRunner(), workspaces: new DirectoryWorkspaces(join(fleet.dir, name, 'workspaces')),
     });
     await expect(retry.start()).rejects.toMatchObject({ code: 'BIT_ERR_CERTIFICATE_REVOKED' });
-    expect(denials(fleet, 'node.connect').some((e) => e.details['code'] === 'BIT_ERR_CERTIFICATE_REVOKED')).toBe(true);
-    expect(auditEntries(fleet).find((e) => e.action === 'node.revoke')).toMatchObject({ outcome: 'allowed', actor: 'user:admin', details: { reason: 'stolen laptop' } });
-    fleet.coordinator.cancelTask(task.id);
+    expect((await denials(fleet, 'node.connect')).some((e) => e.details['code'] === 'BIT_ERR_CERTIFICATE_REVOKED')).toBe(true);
+    expect((await auditEntries(fleet)).find((e) => e.action === 'node.revoke')).toMatchObject({ outcome: 'allowed', actor: 'user:admin', details: { reason: 'stolen laptop' } });
+    await fleet.coordinator.cancelTask(task.id);
   });
 });
 
 describe('audit trail', () => {
   /** Opens the master's SQLite file a second time, as an attacker with file access would. */
   const raw = (f: InProcessFleet) => new Database(join(f.dir, 'master', 'fleet.db'));
-  const auditSeqs = (f: InProcessFleet) => f.coordinator.auditLog().map((s) => s.seq);
+  const auditSeqs = async (f: InProcessFleet) => (await f.coordinator.auditLog()).map((s) => s.seq);
 
   async function fleetWithHistory(): Promise<InProcessFleet> {
     const f = await startInProcessFleet();
     await f.addAgent('a1');
-    f.coordinator.drainNode('a1');
-    f.coordinator.undrainNode('a1');
-    f.coordinator.updateConfiguration({ heartbeatIntervalMs: 300 });
-    expect(f.coordinator.verifyAudit()).toMatchObject({ ok: true });
+    await f.coordinator.drainNode('a1');
+    await f.coordinator.undrainNode('a1');
+    await f.coordinator.updateConfiguration({ heartbeatIntervalMs: 300 });
+    expect(await f.coordinator.verifyAudit()).toMatchObject({ ok: true });
     return f;
   }
 
   it('names an entry edited in the SQLite file', async () => {
     fleet = await fleetWithHistory();
-    const seq = auditSeqs(fleet)[2]!;
+    const seq = (await auditSeqs(fleet))[2]!;
     const db = raw(fleet);
     db.prepare(`UPDATE events SET data = json_set(data, '$.actor', 'user:nobody') WHERE seq = ?`).run(seq);
     db.close();
-    expect(fleet.coordinator.verifyAudit().break).toMatchObject({ seq, index: 3, kind: 'edited' });
+    expect((await fleet.coordinator.verifyAudit()).break).toMatchObject({ seq, index: 3, kind: 'edited' });
   });
 
   it('names where an entry was deleted and where entries were swapped', async () => {
     fleet = await fleetWithHistory();
-    const seqs = auditSeqs(fleet);
+    const seqs = await auditSeqs(fleet);
     const db = raw(fleet);
     const data = (s: number) => (db.prepare('SELECT data FROM events WHERE seq = ?').get(s) as { data: string }).data;
     const [d1, d2] = [data(seqs[1]!), data(seqs[2]!)];
     db.prepare('UPDATE events SET data = ? WHERE seq = ?').run(d2, seqs[1]);
     db.prepare('UPDATE events SET data = ? WHERE seq = ?').run(d1, seqs[2]);
-    expect(fleet.coordinator.verifyAudit().break).toMatchObject({ seq: seqs[1], kind: 'reordered' });
+    expect((await fleet.coordinator.verifyAudit()).break).toMatchObject({ seq: seqs[1], kind: 'reordered' });
     db.prepare('UPDATE events SET data = ? WHERE seq = ?').run(d1, seqs[1]);
     db.prepare('UPDATE events SET data = ? WHERE seq = ?').run(d2, seqs[2]);
-    expect(fleet.coordinator.verifyAudit().ok).toBe(true);
+    expect((await fleet.coordinator.verifyAudit()).ok).toBe(true);
     db.prepare('DELETE FROM events WHERE seq = ?').run(seqs[1]);
     db.close();
-    expect(fleet.coordinator.verifyAudit().break).toMatchObject({ seq: seqs[2], index: 2, kind: 'deleted' });
+    expect((await fleet.coordinator.verifyAudit()).break).toMatchObject({ seq: seqs[2], index: 2, kind: 'deleted' });
   });
 
   it('is served by the REST API, and a revocation through REST is audited', async () => {
@@ -298,12 +298,12 @@ describe('audit trail', () => {
     fleet = await fleetWithHistory();
     const db = raw(fleet);
     db.exec(`CREATE TRIGGER audit_down BEFORE INSERT ON events WHEN NEW.type = 'audit' BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
-    expect(() => fleet!.coordinator.drainNode('a1')).toThrow(expect.objectContaining({ code: 'BIT_ERR_AUDIT_UNAVAILABLE' }));
-    expect(() => fleet!.coordinator.revokeNode!('a1')).toThrow(expect.objectContaining({ code: 'BIT_ERR_AUDIT_UNAVAILABLE' }));
+    await expect(fleet!.coordinator.drainNode('a1')).rejects.toThrow(expect.objectContaining({ code: 'BIT_ERR_AUDIT_UNAVAILABLE' }));
+    await expect(fleet!.coordinator.revokeNode!('a1')).rejects.toThrow(expect.objectContaining({ code: 'BIT_ERR_AUDIT_UNAVAILABLE' }));
     expect(fleet.coordinator.getNode('a1').status).toBe('ready');
     db.exec('DROP TRIGGER audit_down');
     db.close();
-    expect(fleet.coordinator.drainNode('a1').status).toBe('draining');
-    expect(fleet.coordinator.verifyAudit().ok).toBe(true);
+    expect((await fleet.coordinator.drainNode('a1')).status).toBe('draining');
+    expect((await fleet.coordinator.verifyAudit()).ok).toBe(true);
   });
 });

@@ -11,6 +11,7 @@ import { Agent, type AgentOptions } from '../../src/agent/index.js';
 import { ProcessRunner } from '../../src/agent/runner/process-runner.js';
 import { DirectoryWorkspaces } from '../../src/agent/runner/workspaces.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
+import { grpcAgentEndpoint } from '../../src/bin/agent-endpoint.js';
 import { Coordinator, type CoordinatorOptions, type CoordinatorSettings } from '../../src/coordinator/index.js';
 import { PlacementScheduler } from '../../src/scheduler/index.js';
 import { ensureFleetCa, generateSecret, hashSecret, secretsEqual } from '../../src/security/index.js';
@@ -35,14 +36,14 @@ const quiet = { info() {}, warn() {}, error() {} };
 /** `extras.aclPolicy`: the coordinator's ACL policy (default DEFAULT_ACL_POLICY). */
 export async function startInProcessFleet(settings: Partial<CoordinatorSettings> = {}, extras: Pick<CoordinatorOptions, 'aclPolicy'> = {}): Promise<InProcessFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'bitacora-fleet-'));
-  const backbone = openSqliteBackbone({ file: join(dir, 'master', 'fleet.db'), durability: 'normal' });
+  const backbone = await openSqliteBackbone({ file: join(dir, 'master', 'fleet.db'), durability: 'normal' });
   const tls = await ensureFleetCa(join(dir, 'master'), { hosts: ['127.0.0.1'] });
   const coordinator = new Coordinator({
     backbone,
     scheduler: new PlacementScheduler(),
     secrets: { generateSecret: generateSecret as (p: string) => string, hashSecret, secretsEqual },
     settings: { heartbeatIntervalMs: 200, missedHeartbeats: 3, reconnectGraceMs: 500, selfFenceAfterMs: 3000, ...settings },
-    rpc: { host: '127.0.0.1', port: 0, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } },
+    agentEndpoint: grpcAgentEndpoint({ host: '127.0.0.1', port: 0, tls: { certPem: tls.serverCertPem, keyPem: tls.serverKeyPem, clientCaPem: tls.caCertPem } }),
     nodeCa: { ca: { certPem: tls.caCertPem, keyPem: tls.caKeyPem } },
     ...extras,
     identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
@@ -50,8 +51,8 @@ export async function startInProcessFleet(settings: Partial<CoordinatorSettings>
   });
   await coordinator.start();
   const system = { kind: 'system', name: 'test' } as const;
-  coordinator.access.addUser({ name: 'admin', role: 'admin' }, system);
-  const adminToken = coordinator.access.createApiToken({ user: 'admin' }, system).token;
+  await coordinator.access.addUser({ name: 'admin', role: 'admin' }, system);
+  const adminToken = (await coordinator.access.createApiToken({ user: 'admin' }, system)).token;
   const api = await startApiServer({ fleet: coordinator, host: '127.0.0.1', port: 0, access: coordinator.access });
   coordinator.setHttpUrl(api.url);
   const agents: Agent[] = [];
@@ -63,7 +64,7 @@ export async function startInProcessFleet(settings: Partial<CoordinatorSettings>
       const agent = new Agent({
         masterUrl: api.url,
         dataDir: agentDir,
-        token: coordinator.createJoinToken({ role: 'hybrid', createdBy: 'test' }).token,
+        token: (await coordinator.createJoinToken({ role: 'hybrid', createdBy: 'test' })).token,
         caHash: tls.caHash,
         node: { name, role: 'worker', capabilities: [], specializations: specializations ?? [], capacity: capacity ?? 4 },
         runner: new ProcessRunner(),
@@ -80,7 +81,7 @@ export async function startInProcessFleet(settings: Partial<CoordinatorSettings>
       await Promise.all(agents.map((a) => a.close()));
       await api.close();
       await coordinator.close();
-      backbone.close();
+      await backbone.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -198,21 +198,21 @@ describe('bitacora action, spark and log', () => {
 });
 
 describe('bitacora approve and approvals', () => {
-  function requestApproval(): Approval {
-    const backbone = openSqliteBackbone({ file: join(data.dataDir, 'fleet.db') });
+  async function requestApproval(): Promise<Approval> {
+    const backbone = await openSqliteBackbone({ file: join(data.dataDir, 'fleet.db') });
     try {
       const now = Date.now();
-      backbone.projects.create({ name: 'shop' }, now);
-      const topic = backbone.topics.create({ project: 'shop', title: 'release', risk: 'high' }, now);
-      return backbone.approvals.request({ topicId: topic.id, project: 'shop', reason: 'risk high', expiresAt: now + 60_000 }, now);
+      await backbone.projects.create({ name: 'shop' }, now);
+      const topic = await backbone.topics.create({ project: 'shop', title: 'release', risk: 'high' }, now);
+      return await backbone.approvals.request({ topicId: topic.id, project: 'shop', reason: 'risk high', expiresAt: now + 60_000 }, now);
     } finally {
-      backbone.close();
+      await backbone.close();
     }
   }
 
   it('lists pending approvals, decides one once and records who and why', async () => {
     await run(term, ['session', 'status']); // creates the data directory and schema
-    const approval = requestApproval();
+    const approval = await requestApproval();
     const pending = await runJson<Approval[]>(term, ['approvals']);
     expect(pending.map((a) => a.id)).toEqual([approval.id]);
     const human = await run(term, ['approvals']);

@@ -177,17 +177,17 @@ describe('bitacora pipeline run', () => {
   });
 
   /** An action a crash left in 'validating' (nothing prepared), as a killed run would. */
-  function leaveInDoubtAction(): string {
-    const backbone = openSqliteBackbone({ file: join(data.dataDir, 'fleet.db') });
+  async function leaveInDoubtAction(): Promise<string> {
+    const backbone = await openSqliteBackbone({ file: join(data.dataDir, 'fleet.db') });
     try {
-      return backbone.actions.create({ description: 'interrupted step', phase: 'validating' }, Date.now()).id;
+      return (await backbone.actions.create({ description: 'interrupted step', phase: 'validating' }, Date.now())).id;
     } finally {
-      backbone.close();
+      await backbone.close();
     }
   }
 
   it('resolves actions a crashed run left in doubt before running', async () => {
-    const id = leaveInDoubtAction();
+    const id = await leaveInDoubtAction();
     const res = await run(term, ['pipeline', 'run', '--local', '--yes', DEMO]);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`recovery: action ${id} validating → failed`);
@@ -196,17 +196,17 @@ describe('bitacora pipeline run', () => {
   });
 
   it('leaves recovery alone while another local run uses the data directory', async () => {
-    const id = leaveInDoubtAction();
-    const backbone = openSqliteBackbone({ file: join(data.dataDir, 'fleet.db') });
-    const other = registerLocalRun(backbone.kv);
+    const id = await leaveInDoubtAction();
+    const backbone = await openSqliteBackbone({ file: join(data.dataDir, 'fleet.db') });
+    const other = await registerLocalRun(backbone.kv);
     try {
       const res = await run(term, ['pipeline', 'run', '--local', '--yes', DEMO]);
       expect(res.code).toBe(0);
       expect(res.stdout).toContain('another `pipeline run --local` is using this data directory');
-      expect(backbone.actions.get(id)!.phase).toBe('validating');
+      expect((await backbone.actions.get(id))!.phase).toBe('validating');
     } finally {
-      other.release();
-      backbone.close();
+      await other.release();
+      await backbone.close();
     }
   });
 });

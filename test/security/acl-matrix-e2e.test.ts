@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ErrorCode } from '../../src/core/index.js';
 import { encodeCoordinatorMessage } from '../../src/rpc/codec.js';
-import type { AgentMessage, CoordinatorMessage, TaskRef } from '../../src/rpc/messages.js';
+import type { AgentMessage, CoordinatorMessage, TaskRef, TaskReports } from '../../src/rpc/messages.js';
 import {
   authorize, DEFAULT_ACL_POLICY, OPERATIONS, type AclPolicy, type AuditEntry, type NodeAclRole, type Operation, type Requester, type Target,
 } from '../../src/security/index.js';
@@ -66,16 +66,16 @@ async function newTask(w: World, p: string): Promise<string> {
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return (res.body as { task: { id: string } }).task.id;
 }
-function newApproval(w: World, p: 'alpha' | 'beta'): string {
+async function newApproval(w: World, p: 'alpha' | 'beta'): Promise<string> {
   const now = Date.now();
-  return w.fm.master.backbone.approvals.request({ topicId: w.topic[p], project: p, reason: 'risky', expiresAt: now + 3_600_000 }, now).id;
+  return (await w.fm.master.backbone.approvals.request({ topicId: w.topic[p], project: p, reason: 'risky', expiresAt: now + 3_600_000 }, now)).id;
 }
 
 const perProject = (p: 'alpha' | 'beta') => ({
   submit: { name: `POST /v1/tasks (${p})`, operation: 'SubmitTask', target: () => project(p), changes: true, allowed: p === 'alpha' ? OPERATORS : UNLIMITED_OPS, call: () => ({ method: 'POST', path: '/v1/tasks', body: { command: ['true'], project: p } }) },
   cancel: { name: `POST /v1/tasks/:id/cancel (${p})`, operation: 'CancelTask', target: () => project(p), changes: true, allowed: p === 'alpha' ? OPERATORS : UNLIMITED_OPS, call: async (w: World) => ({ method: 'POST', path: `/v1/tasks/${await newTask(w, p)}/cancel`, body: {} }) },
-  approve: { name: `POST /v1/approvals/:id/approve (${p})`, operation: 'Approve', target: () => project(p), changes: true, allowed: p === 'alpha' ? OPERATORS : UNLIMITED_OPS, call: (w: World) => ({ method: 'POST', path: `/v1/approvals/${newApproval(w, p)}/approve`, body: { note: 'ok' } }) },
-  reject: { name: `POST /v1/approvals/:id/reject (${p})`, operation: 'Reject', target: () => project(p), changes: true, allowed: p === 'alpha' ? OPERATORS : UNLIMITED_OPS, call: (w: World) => ({ method: 'POST', path: `/v1/approvals/${newApproval(w, p)}/reject`, body: { note: 'no' } }) },
+  approve: { name: `POST /v1/approvals/:id/approve (${p})`, operation: 'Approve', target: () => project(p), changes: true, allowed: p === 'alpha' ? OPERATORS : UNLIMITED_OPS, call: async (w: World) => ({ method: 'POST', path: `/v1/approvals/${await newApproval(w, p)}/approve`, body: { note: 'ok' } }) },
+  reject: { name: `POST /v1/approvals/:id/reject (${p})`, operation: 'Reject', target: () => project(p), changes: true, allowed: p === 'alpha' ? OPERATORS : UNLIMITED_OPS, call: async (w: World) => ({ method: 'POST', path: `/v1/approvals/${await newApproval(w, p)}/reject`, body: { note: 'no' } }) },
   topic: { name: `POST /v1/topics (${p})`, operation: 'WriteLogbook', target: () => project(p), changes: true, allowed: p === 'alpha' ? OPERATORS : UNLIMITED_OPS, call: (w: World) => ({ method: 'POST', path: '/v1/topics', body: { project: p, title: `t${w.seq++}` } }) },
 }) satisfies Record<string, Row>;
 
@@ -389,23 +389,29 @@ describe('ACL matrix end to end (real master)', () => {
   });
 
   describe('gRPC (node requesters)', () => {
-    /** Each agent message the hub authorizes, as the operation it is (hard-coded; src/coordinator/hub.ts NODE_OPERATIONS). */
-    const MESSAGE_OPERATION: Record<Exclude<AgentMessage['type'], 'hello'>, Operation> = {
-      heartbeat: 'ReportStatus', taskStarted: 'ReportResult', taskOutput: 'ReportResult', taskFinished: 'ReportResult', taskRejected: 'ReportResult',
+    /**
+     * Each agent message the hub authorizes, and each list of a `reports` frame (authorized item
+     * by item), as the operation it is (hard-coded; src/coordinator/hub.ts NODE_OPERATIONS and
+     * REPORT_OPERATIONS).
+     */
+    const MESSAGE_OPERATION: Record<Exclude<AgentMessage['type'], 'hello' | 'reports'> | `reports.${keyof TaskReports}`, Operation> = {
+      heartbeat: 'ReportStatus', 'reports.started': 'ReportResult', 'reports.output': 'ReportResult', 'reports.finished': 'ReportResult', 'reports.rejected': 'ReportResult',
       leaving: 'ReportStatus', renewCertificate: 'RenewCertificate',
     };
     const resources = { cpus: 1, memoryBytes: 1 << 30, load: 0 };
     let probe = 0;
+    /** A `reports` frame carrying only `part`. */
+    const reports = (part: Partial<TaskReports>): AgentMessage => ({ type: 'reports', started: [], output: [], finished: [], rejected: [], ...part });
 
     /** A message about the sender itself whose answer tells whether it passed the ACL: a unique, unknown task id. */
     function aboutSelf(type: keyof typeof MESSAGE_OPERATION): { message: AgentMessage; marker: string } {
       const taskId = `tsk_probe${probe++}`;
       switch (type) {
         case 'heartbeat': return { message: { type, at: Date.now(), resources, running: [{ taskId, attempt: 1 }] }, marker: taskId };
-        case 'taskStarted': return { message: { type, taskId, attempt: 1, at: Date.now() }, marker: taskId };
-        case 'taskOutput': return { message: { type, chunks: [{ taskId, attempt: 1, seq: 1, stream: 'stdout', data: 'x', at: Date.now() }] }, marker: taskId };
-        case 'taskFinished': return { message: { type, taskId, attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } }, marker: taskId };
-        case 'taskRejected': return { message: { type, taskId, attempt: 1, reason: 'busy' }, marker: taskId };
+        case 'reports.started': return { message: reports({ started: [{ taskId, attempt: 1, at: Date.now() }] }), marker: taskId };
+        case 'reports.output': return { message: reports({ output: [{ taskId, attempt: 1, seq: 1, stream: 'stdout', data: 'x', at: Date.now() }] }), marker: taskId };
+        case 'reports.finished': return { message: reports({ finished: [{ taskId, attempt: 1, result: { exitCode: 0, error: null, durationMs: 1 } }] }), marker: taskId };
+        case 'reports.rejected': return { message: reports({ rejected: [{ taskId, attempt: 1, reason: 'busy' }] }), marker: taskId };
         case 'leaving': return { message: { type, reason: 'probe', stopped: [{ taskId, attempt: 1 }] }, marker: taskId };
         case 'renewCertificate': return { message: { type, csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nnot one' }, marker: 'certificate not renewed' };
       }
@@ -418,7 +424,8 @@ describe('ACL matrix end to end (real master)', () => {
       agent.send(message);
       const frame = await waitFor(`answer to ${type}`, () => agent.received.slice(before).find((m) =>
         (m.type === 'error' && (m.code === ErrorCode.Forbidden || m.message.includes(marker))) ||
-        (m.type === 'voidTasks' && m.tasks.some((t) => t.taskId === marker))), 15_000, 20);
+        (m.type === 'voidTasks' && m.tasks.some((t) => t.taskId === marker)) ||
+        (m.type === 'resultAcks' && m.acks.some((a) => a.taskId === marker))), 15_000, 20);
       return { verdict: frame.type === 'error' && frame.code === ErrorCode.Forbidden ? 'denied' : 'allowed', frame };
     }
 
@@ -493,13 +500,15 @@ describe('ACL matrix end to end (real master)', () => {
       for (const [role, get] of nodes()) held[role as 'worker' | 'hybrid'] = await waitFor(`${role} holds a task`, () => heldBy(get().agent.nodeId), 20_000, 100);
       return held;
     }
+    /** One frame per kind of report about `ref` (each `reports` frame carries one item), then a heartbeat claiming it. */
     const crossMessages = (ref: TaskRef): AgentMessage[] => [
-      { type: 'taskStarted', taskId: ref.taskId, attempt: ref.attempt, at: Date.now() },
-      { type: 'taskOutput', chunks: [{ taskId: ref.taskId, attempt: ref.attempt, seq: 1_000_000, stream: 'stdout', data: 'forged', at: Date.now() }] },
-      { type: 'taskFinished', taskId: ref.taskId, attempt: ref.attempt, result: { exitCode: 0, error: null, durationMs: 1 } },
-      { type: 'taskRejected', taskId: ref.taskId, attempt: ref.attempt, reason: 'forged' },
+      reports({ started: [{ taskId: ref.taskId, attempt: ref.attempt, at: Date.now() }] }),
+      reports({ output: [{ taskId: ref.taskId, attempt: ref.attempt, seq: 1_000_000, stream: 'stdout', data: 'forged', at: Date.now() }] }),
+      reports({ finished: [{ taskId: ref.taskId, attempt: ref.attempt, result: { exitCode: 0, error: null, durationMs: 1 } }] }),
+      reports({ rejected: [{ taskId: ref.taskId, attempt: ref.attempt, reason: 'forged' }] }),
       { type: 'heartbeat', at: Date.now(), resources, running: [ref] },
     ];
+    const acksIn = (frames: CoordinatorMessage[]) => frames.flatMap((m) => (m.type === 'resultAcks' ? m.acks : []));
 
     it('a report about another node\'s task changes nothing of that task', async () => {
       const held = await holdOne();
@@ -509,9 +518,9 @@ describe('ACL matrix end to end (real master)', () => {
         expect(authorize('ReportResult', { kind: 'node', nodeId: get().agent.nodeId, role }, { kind: 'node', nodeId: nodes().find(([r]) => r === other)![1]().agent.nodeId }).allowed).toBe(false);
         const before = get().agent.received.length;
         for (const m of crossMessages(victim)) get().agent.send(m);
-        // Four reports about the other node's attempt: four Forbidden refusals (the heartbeat claim is fenced).
+        // Four report frames about the other node's attempt: four Forbidden refusals (the heartbeat claim is fenced).
         await get().agent.until('refusal of the forged reports', () => get().agent.received.slice(before).filter((m) => m.type === 'error' && m.code === ErrorCode.Forbidden).length >= 4);
-        expect(get().agent.received.slice(before)).not.toContainEqual(expect.objectContaining({ type: 'resultAck', taskId: victim.taskId, accepted: true }));
+        expect(acksIn(get().agent.received.slice(before))).not.toContainEqual(expect.objectContaining({ taskId: victim.taskId, accepted: true }));
         const task = (await w.fm.api('GET', `/v1/tasks/${victim.taskId}`)).body as { nodeId: string; attempt: number; state: string };
         const otherNode = nodes().find(([r]) => r === other)![1]();
         expect(task).toMatchObject({ nodeId: otherNode.agent.nodeId, attempt: victim.attempt });
@@ -529,7 +538,7 @@ describe('ACL matrix end to end (real master)', () => {
       const cursor = await auditCursor(w);
       const before = sender.agent.received.length;
       sender.agent.send(crossMessages(victim)[2]!);
-      await sender.agent.until('an answer', (m) => sender.agent.received.indexOf(m) >= before && (m.type === 'resultAck' || m.type === 'error'));
+      await sender.agent.until('an answer', (m) => sender.agent.received.indexOf(m) >= before && (m.type === 'resultAcks' || m.type === 'error'));
       expect(sender.agent.received.slice(before)).toContainEqual(expect.objectContaining({ type: 'error', code: ErrorCode.Forbidden }));
       expect(await auditAfter(w, cursor)).toContainEqual(expect.objectContaining({ actor: `node:${sender.agent.nodeId}`, action: 'ReportResult', outcome: 'denied' }));
     });

@@ -18,7 +18,7 @@ import { FrameError } from '../../src/rpc/errors.js';
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage, type TaskRef } from '../../src/rpc/messages.js';
 import { agentMessageSchema, coordinatorMessageSchema } from '../../src/rpc/schemas.js';
 import { wire } from '../../src/rpc/wire.js';
-import { RawAgent, type RawIdentity } from '../helpers/faults/raw-agent.js';
+import { RawAgent, reports, type RawIdentity } from '../helpers/faults/raw-agent.js';
 import { startFuzzMaster, waitFor, type FuzzMaster } from './fuzz-master.js';
 import { FUZZ_TIMEOUT_MS, fuzzParams, liveParams } from './fuzz-support.js';
 
@@ -72,23 +72,26 @@ const validAgentMessage: fc.Arbitrary<AgentMessage> = fc.oneof(
     { requiredKeys: ['type', 'protocolVersion', 'node', 'running'] },
   ),
   fc.record({ type: fc.constant('heartbeat' as const), at: finite, resources, running: fc.array(ref, { maxLength: 5 }) }),
-  fc.record({ type: fc.constant('taskStarted' as const), taskId: id, attempt, at: finite }),
   fc.record({
-    type: fc.constant('taskOutput' as const),
-    chunks: fc.array(
+    type: fc.constant('reports' as const),
+    started: fc.array(fc.record({ taskId: id, attempt, at: finite }), { maxLength: 4 }),
+    output: fc.array(
       fc.record({ taskId: id, attempt, seq: fc.integer({ min: 0, max: 2 ** 32 - 1 }), stream: fc.constantFrom('stdout' as const, 'stderr' as const, 'system' as const), data: text(100), at: finite }),
-      { minLength: 1, maxLength: 4 },
+      { maxLength: 4 },
     ),
+    finished: fc.array(
+      fc.record({
+        taskId: id, attempt,
+        result: fc.record({
+          exitCode: fc.option(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { nil: null }),
+          error: fc.option(text(200), { nil: null }),
+          durationMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        }),
+      }),
+      { maxLength: 4 },
+    ),
+    rejected: fc.array(fc.record({ taskId: id, attempt, reason: text(100) }), { maxLength: 4 }),
   }),
-  fc.record({
-    type: fc.constant('taskFinished' as const), taskId: id, attempt,
-    result: fc.record({
-      exitCode: fc.option(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { nil: null }),
-      error: fc.option(text(200), { nil: null }),
-      durationMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-    }),
-  }),
-  fc.record({ type: fc.constant('taskRejected' as const), taskId: id, attempt, reason: text(100) }),
   fc.record({ type: fc.constant('leaving' as const), reason: text(100), stopped: fc.array(ref, { maxLength: 5 }) }),
   fc.record({ type: fc.constant('renewCertificate' as const), csrPem: pem }),
 );
@@ -104,22 +107,31 @@ const validCoordinatorMessage: fc.Arbitrary<CoordinatorMessage> = fc.oneof(
     { requiredKeys: ['type', 'protocolVersion', 'nodeId', 'config', 'voidTasks'] },
   ),
   fc.record({
-    type: fc.constant('executeTask' as const),
-    task: fc.record({
-      taskId: id, attempt, kind: fc.constantFrom('spark' as const, 'command' as const, 'action' as const),
-      project: fc.option(slug, { nil: null }), command: fc.array(text(40), { minLength: 1, maxLength: 5 }),
-      env: fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,10}$/), text(30), { maxKeys: 4 }),
-      timeoutMs: fc.option(fc.integer({ min: 1, max: 2 ** 40 }), { nil: null }),
-      needs: fc.array(slug, { maxLength: 4 }),
-    }),
+    type: fc.constant('executeTasks' as const),
+    tasks: fc.array(
+      fc.record({
+        taskId: id, attempt, kind: fc.constantFrom('spark' as const, 'command' as const, 'action' as const),
+        project: fc.option(slug, { nil: null }), command: fc.array(text(40), { minLength: 1, maxLength: 5 }),
+        env: fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,10}$/), text(30), { maxKeys: 4 }),
+        timeoutMs: fc.option(fc.integer({ min: 1, max: 2 ** 40 }), { nil: null }),
+        needs: fc.array(slug, { maxLength: 4 }),
+      }),
+      { maxLength: 4 },
+    ),
   }),
   fc.record({ type: fc.constant('cancelTask' as const), taskId: id, attempt, reason: text(100) }),
   fc.record({ type: fc.constant('voidTasks' as const), tasks: fc.array(ref, { maxLength: 5 }) }),
   fc.record({ type: fc.constant('heartbeatAck' as const), at: finite }),
-  fc.record(
-    { type: fc.constant('resultAck' as const), taskId: id, attempt, accepted: fc.boolean(), reason: fc.string({ minLength: 1, maxLength: 50 }) },
-    { requiredKeys: ['type', 'taskId', 'attempt', 'accepted'] },
-  ),
+  fc.record({
+    type: fc.constant('resultAcks' as const),
+    acks: fc.array(
+      fc.record(
+        { taskId: id, attempt, accepted: fc.boolean(), reason: fc.string({ minLength: 1, maxLength: 50 }) },
+        { requiredKeys: ['taskId', 'attempt', 'accepted'] },
+      ),
+      { maxLength: 4 },
+    ),
+  }),
   fc.record({
     type: fc.constant('updateConfiguration' as const),
     config: fc.record({ heartbeatIntervalMs: fc.integer({ min: 10, max: 3_600_000 }), selfFenceAfterMs: fc.integer({ min: 10, max: 86_400_000 }) }, { requiredKeys: [] }),
@@ -191,19 +203,23 @@ const hostileWireFrame = fc.oneof(
     }),
   }),
   fc.record({ heartbeat: fc.record({ at: fc.double(), resources: fc.option(fc.record({ cpus: fc.integer(), memoryBytes: fc.double(), load: fc.double() }), { nil: null }) }) }),
-  fc.record({ taskStarted: fc.record({ taskId: fc.string({ maxLength: 300 }), attempt: fc.integer(), at: fc.double() }) }),
   fc.record({
-    taskOutput: fc.record({
-      chunks: fc.array(fc.record({ taskId: fc.string(), attempt: fc.integer(), seq: fc.integer(), stream: fc.oneof(fc.integer({ min: -1, max: 50 }), fc.constant('LOG_STREAM_STDOUT')), data: fc.string({ maxLength: 500 }), at: fc.double() }), { maxLength: 4 }),
-    }),
+    reports: fc.record(
+      {
+        started: fc.array(fc.record({ taskId: fc.string({ maxLength: 300 }), attempt: fc.integer(), at: fc.double() }), { maxLength: 3 }),
+        output: fc.array(fc.record({ taskId: fc.string(), attempt: fc.integer(), seq: fc.integer(), stream: fc.oneof(fc.integer({ min: -1, max: 50 }), fc.constant('LOG_STREAM_STDOUT')), data: fc.string({ maxLength: 500 }), at: fc.double() }), { maxLength: 4 }),
+        finished: fc.array(
+          fc.record({
+            taskId: fc.string({ maxLength: 300 }), attempt: fc.integer(),
+            result: fc.option(fc.record({ exitCode: fc.integer(), error: fc.string({ maxLength: 5000 }), durationMs: fc.double() }, { requiredKeys: ['durationMs'] }), { nil: null }),
+          }),
+          { maxLength: 3 },
+        ),
+        rejected: fc.array(fc.record({ taskId: fc.string(), attempt: fc.integer(), reason: fc.string({ maxLength: 1500 }) }), { maxLength: 3 }),
+      },
+      { requiredKeys: [] },
+    ),
   }),
-  fc.record({
-    taskFinished: fc.record({
-      taskId: fc.string({ maxLength: 300 }), attempt: fc.integer(),
-      result: fc.option(fc.record({ exitCode: fc.integer(), error: fc.string({ maxLength: 5000 }), durationMs: fc.double() }, { requiredKeys: ['durationMs'] }), { nil: null }),
-    }),
-  }),
-  fc.record({ taskRejected: fc.record({ taskId: fc.string(), attempt: fc.integer(), reason: fc.string({ maxLength: 1500 }) }) }),
   fc.record({ renewCertificate: fc.record({ csrPem: fc.oneof(fc.string(), fc.constant(`-----BEGIN X-----${'A'.repeat(20_000)}`)) }) }),
   fc.constant({}),
 );
@@ -239,9 +255,14 @@ describe('agent protocol codec under hostile bytes', () => {
       // Agent frames sent to an agent: same wire, other message type.
       validAgentMessage.map((m) => encodeAgentMessage(m)),
       fc.record({
-        executeTask: fc.record({
-          taskId: fc.string(), attempt: fc.integer(), kind: fc.integer({ min: -1, max: 9 }), command: fc.array(fc.string(), { maxLength: 3 }),
-          env: fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'PATH', 'toString', ''), fc.string()), timeoutMs: fc.double(),
+        executeTasks: fc.record({
+          tasks: fc.array(
+            fc.record({
+              taskId: fc.string(), attempt: fc.integer(), kind: fc.integer({ min: -1, max: 9 }), command: fc.array(fc.string(), { maxLength: 3 }),
+              env: fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'PATH', 'toString', ''), fc.string()), timeoutMs: fc.double(),
+            }),
+            { maxLength: 3 },
+          ),
         }),
       }).map((f) => {
         try {
@@ -285,11 +306,11 @@ describe('agent endpoint of a real master under hostile frames', () => {
   let mallory: RawIdentity;
   let victim: TaskRef;
   let beat: NodeJS.Timeout;
-  const snapshot = () => ({
-    tasks: fm.master.fleet.listTasks().map((t) => ({ id: t.id, state: t.state, attempt: t.attempt, nodeId: t.nodeId })),
+  const snapshot = async () => ({
+    tasks: (await fm.master.fleet.listTasks()).map((t) => ({ id: t.id, state: t.state, attempt: t.attempt, nodeId: t.nodeId })),
     nodes: fm.master.fleet.listNodes().map((n) => ({ id: n.id, name: n.name, drained: n.status === 'draining' })),
   });
-  let before: ReturnType<typeof snapshot>;
+  let before: Awaited<ReturnType<typeof snapshot>>;
   let seqBefore = 0;
 
   beforeAll(async () => {
@@ -302,13 +323,13 @@ describe('agent endpoint of a real master under hostile frames', () => {
     const m = await RawAgent.connect(fm.raw, { name: 'mallory', capacity: 0 });
     mallory = m.identity;
     m.close();
-    const { task } = fm.master.fleet.submitTask({ command: ['sleep', '600'] });
+    const { task } = await fm.master.fleet.submitTask({ command: ['sleep', '600'] });
     const assigned = await owner.execute(task.id, 1);
     victim = { taskId: assigned.taskId, attempt: assigned.attempt };
     owner.send(owner.started(victim));
-    await waitFor('victim running', () => fm.master.fleet.getTask(task.id).state === 'running');
-    before = snapshot();
-    seqBefore = fm.master.backbone.events.latestSeq();
+    await waitFor('victim running', async () => (await fm.master.fleet.getTask(task.id)).state === 'running');
+    before = await snapshot();
+    seqBefore = await fm.master.backbone.events.latestSeq();
   }, 60_000);
 
   afterAll(async () => {
@@ -318,10 +339,10 @@ describe('agent endpoint of a real master under hostile frames', () => {
   });
 
   /** Nothing the fleet stores changed: tasks, nodes, and no task events but refusals since the snapshot. */
-  function assertUnchanged(): void {
+  async function assertUnchanged(): Promise<void> {
     expect(fm.stoppedEarly()).toBe(false);
-    expect(snapshot()).toEqual(before);
-    const events = fm.master.backbone.events.read(seqBefore, 100_000);
+    expect(await snapshot()).toEqual(before);
+    const events = await fm.master.backbone.events.read(seqBefore, 100_000);
     // `task.fenced` records a refused report (wrong node or attempt): a denial, not a change.
     const taskEvents = events.filter((e) => e.type.startsWith('task.') && e.type !== 'task.fenced');
     expect(taskEvents, JSON.stringify(taskEvents.slice(0, 3))).toEqual([]);
@@ -358,7 +379,7 @@ describe('agent endpoint of a real master under hostile frames', () => {
         } finally {
           agent.close();
         }
-        assertUnchanged();
+        await assertUnchanged();
       }),
       liveParams(60),
     );
@@ -373,17 +394,24 @@ describe('agent endpoint of a real master under hostile frames', () => {
     );
     const hostileAttempt = fc.oneof(fc.constant(null), fc.integer({ min: -5, max: 5 }), fc.constantFrom(2 ** 31, 2 ** 32 - 1, 2 ** 32 + 1, 1.5));
     const message = fc.tuple(
-      fc.constantFrom('taskStarted', 'taskOutput', 'taskFinished', 'taskRejected', 'heartbeat', 'hello', 'renewCertificate', 'wire'),
+      fc.constantFrom('started', 'output', 'finished', 'rejected', 'burst', 'heartbeat', 'hello', 'renewCertificate', 'wire'),
       taskId, hostileAttempt, fc.string({ maxLength: 50 }), fc.integer({ min: 0, max: 2 }), hostileWireFrame,
     ).map(([kind, tid, att, s, size, wireFrame]): Buffer | null => {
       const t = tid ?? victim.taskId;
       const a = att ?? victim.attempt;
       const big = ['', 'x'.repeat(5_000), 'y'.repeat(3 * 1024 * 1024)][size]!;
       switch (kind) {
-        case 'taskStarted': return encodeAgentMessage({ type: 'taskStarted', taskId: t, attempt: a, at: -1e300 });
-        case 'taskOutput': return encodeAgentMessage({ type: 'taskOutput', chunks: [{ taskId: t, attempt: a, seq: 0, stream: 'stdout', data: big || s, at: 1 }] });
-        case 'taskFinished': return encodeAgentMessage({ type: 'taskFinished', taskId: t, attempt: a, result: { exitCode: -1, error: big || null, durationMs: 1 } });
-        case 'taskRejected': return encodeAgentMessage({ type: 'taskRejected', taskId: t, attempt: a, reason: big || s });
+        case 'started': return encodeAgentMessage(reports({ started: [{ taskId: t, attempt: a, at: -1e300 }] }));
+        case 'output': return encodeAgentMessage(reports({ output: [{ taskId: t, attempt: a, seq: 0, stream: 'stdout', data: big || s, at: 1 }] }));
+        case 'finished': return encodeAgentMessage(reports({ finished: [{ taskId: t, attempt: a, result: { exitCode: -1, error: big || null, durationMs: 1 } }] }));
+        case 'rejected': return encodeAgentMessage(reports({ rejected: [{ taskId: t, attempt: a, reason: big || s }] }));
+        // Every kind of report in one frame, about the victim and the fuzzed ref: each item is refused on its own.
+        case 'burst': return encodeAgentMessage(reports({
+          started: [{ taskId: t, attempt: a, at: 1 }, { ...victim, at: 1 }],
+          output: [{ taskId: t, attempt: a, seq: 0, stream: 'stdout', data: s, at: 1 }, { ...victim, seq: 1_000_000, stream: 'stderr', data: 'forged', at: 1 }],
+          finished: [{ ...victim, result: { exitCode: 0, error: null, durationMs: 1 } }, { taskId: t, attempt: a, result: { exitCode: 0, error: null, durationMs: 1 } }],
+          rejected: [{ ...victim, reason: 'forged' }],
+        }));
         case 'heartbeat': return encodeAgentMessage({ type: 'heartbeat', at: Date.now(), resources, running: [{ taskId: t, attempt: a }] });
         case 'hello':
           // A second hello, claiming the owner's name and id.
@@ -403,13 +431,13 @@ describe('agent endpoint of a real master under hostile frames', () => {
           await sendAndSettle(agent, frames.filter((f): f is Buffer => f !== null));
           for (const m of agent.received) {
             if (m.type === 'error') expect(m.code).toMatch(/^BIT_ERR_[A-Z_]+$/);
-            if (m.type === 'resultAck') expect(m.accepted).toBe(false);
-            expect(m.type).not.toBe('executeTask');
+            if (m.type === 'resultAcks') for (const ack of m.acks) expect(ack.accepted).toBe(false);
+            expect(m.type).not.toBe('executeTasks');
           }
         } finally {
           agent.close();
         }
-        assertUnchanged();
+        await assertUnchanged();
       }),
       liveParams(40),
     );
@@ -431,20 +459,20 @@ describe('agent endpoint of a real master under hostile frames', () => {
     } finally {
       huge.close();
     }
-    assertUnchanged();
+    await assertUnchanged();
   });
 
   it('still serves valid traffic: the owner finishes its task and a real agent joins and runs one', async () => {
-    assertUnchanged();
+    await assertUnchanged();
     owner.send(owner.finished(victim));
-    await owner.until('ack of the victim', (m) => m.type === 'resultAck' && m.taskId === victim.taskId && m.accepted);
-    await waitFor('victim succeeded', () => fm.master.fleet.getTask(victim.taskId).state === 'succeeded');
-    fm.master.fleet.drainNode('owner');
+    await owner.until('ack of the victim', (m) => m.type === 'resultAcks' && m.acks.some((a) => a.taskId === victim.taskId && a.accepted));
+    await waitFor('victim succeeded', async () => (await fm.master.fleet.getTask(victim.taskId)).state === 'succeeded');
+    await fm.master.fleet.drainNode('owner');
 
     await fm.joinRealAgent('fuzz-real');
     await waitFor('real agent ready', () => fm.master.fleet.listNodes().some((n) => n.name === 'fuzz-real' && n.status === 'ready'));
-    const { task } = fm.master.fleet.submitTask({ command: ['sh', '-c', 'echo after-fuzz'] });
-    await waitFor('task after the fuzz succeeded', () => fm.master.fleet.getTask(task.id).state === 'succeeded', 30_000);
-    expect(fm.master.fleet.getTask(task.id).nodeId).toBe(fm.master.fleet.getNode('fuzz-real').id);
+    const { task } = await fm.master.fleet.submitTask({ command: ['sh', '-c', 'echo after-fuzz'] });
+    await waitFor('task after the fuzz succeeded', async () => (await fm.master.fleet.getTask(task.id)).state === 'succeeded', 30_000);
+    expect((await fm.master.fleet.getTask(task.id)).nodeId).toBe(fm.master.fleet.getNode('fuzz-real').id);
   });
 });

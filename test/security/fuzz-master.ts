@@ -68,7 +68,7 @@ export async function startFuzzMaster(prefix: string): Promise<FuzzMaster> {
     async joinRealAgent(name) {
       const agent = await startAgent({
         masterUrl: url,
-        token: master.coordinator.createJoinToken({ role: 'worker', createdBy: 'fuzz' }).token,
+        token: (await master.coordinator.createJoinToken({ role: 'worker', createdBy: 'fuzz' })).token,
         caHash: master.caHash,
         role: 'worker',
         name,

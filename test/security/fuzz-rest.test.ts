@@ -108,20 +108,20 @@ describe('REST API of a real master under hostile requests', () => {
   });
 
   /** What a refused request must not change: the fleet's and the logbook's contents, and the event log but for denial records. */
-  function state(): string {
+  async function state(): Promise<string> {
     const b = fm.master.backbone;
-    const events = b.events.read(0, 1_000_000).filter((e) => !DENIAL_EVENTS.test(e.type)).map((e) => [e.seq, e.type]);
+    const events = (await b.events.read(0, 1_000_000)).filter((e) => !DENIAL_EVENTS.test(e.type)).map((e) => [e.seq, e.type]);
     return JSON.stringify({
-      tasks: fm.master.fleet.listTasks().map((t) => [t.id, t.state, t.attempt]),
+      tasks: (await fm.master.fleet.listTasks()).map((t) => [t.id, t.state, t.attempt]),
       nodes: fm.master.fleet.listNodes().map((n) => [n.id, n.status, n.role]),
-      status: fm.master.fleet.status().acceptingWork,
-      sessions: b.sessions.list().map((s) => [s.id, s.status]),
-      projects: b.projects.list().map((p) => [p.name, p.status, p.description]),
-      topics: b.topics.list().map((t) => [t.id, t.status]),
-      approvals: b.approvals.list().map((a) => [a.id, a.state]),
-      actions: b.actions.list().length,
-      sparks: b.sparks.list().length,
-      kv: b.kv.get('auth/admin')?.value,
+      status: (await fm.master.fleet.status()).acceptingWork,
+      sessions: (await b.sessions.list()).map((s) => [s.id, s.status]),
+      projects: (await b.projects.list()).map((p) => [p.name, p.status, p.description]),
+      topics: (await b.topics.list()).map((t) => [t.id, t.status]),
+      approvals: (await b.approvals.list()).map((a) => [a.id, a.state]),
+      actions: (await b.actions.list()).length,
+      sparks: (await b.sparks.list()).length,
+      kv: (await b.kv.get('auth/admin'))?.value,
       events,
     });
   }
@@ -141,7 +141,7 @@ describe('REST API of a real master under hostile requests', () => {
   }
 
   it('answers every hostile request with a 4xx BIT_ERR_* JSON error (or a success), and refusals change nothing', async () => {
-    let baseline = state();
+    let baseline = await state();
     await fc.assert(
       fc.asyncProperty(request, async (req) => {
         let res;
@@ -153,13 +153,13 @@ describe('REST API of a real master under hostile requests', () => {
         const what = `${req.method} ${req.path.slice(0, 200)} auth=${req.auth} ct=${req.contentType} body=${req.body?.subarray(0, 120).toString('latin1')}… → ${res.status} ${res.text.slice(0, 300)}`;
         expect(fm.stoppedEarly(), what).toBe(false);
         const problems = contractProblems(req, res);
-        const changed = res.status >= 400 && state() !== baseline;
+        const changed = res.status >= 400 && (await state()) !== baseline;
         if (changed) problems.push('a refused request changed the stored state');
         if (res.status < 400) {
           // Accepted: legitimately may have changed state (a real route with an acceptable body).
           accepted.push(`${req.method} ${req.path.split('?')[0]} → ${res.status}`);
         }
-        if (changed || res.status < 400) baseline = state();
+        if (changed || res.status < 400) baseline = await state();
         const unknown = problems.filter((p) => !knownGap(req, res, p));
         for (const p of problems.filter((q) => !unknown.includes(q))) gapsSeen.add(`${knownGap(req, res, p)}`);
         if (process.env['BITACORA_FUZZ_COLLECT']) {

@@ -85,7 +85,7 @@ describe('events WebSocket of a real master under hostile frames', () => {
     const seen = { errors: 0, closes: new Set<number>() };
     await fc.assert(
       fc.asyncProperty(fc.array(outFrame, { minLength: 1, maxLength: 8 }), async (outs) => {
-        const seq = fm.master.backbone.events.latestSeq();
+        const seq = await fm.master.backbone.events.latestSeq();
         const c = converse(wsUrl);
         await c.opened;
         try {
@@ -113,7 +113,7 @@ describe('events WebSocket of a real master under hostile frames', () => {
           c.ws.terminate();
         }
         expect(fm.stoppedEarly()).toBe(false);
-        expect(fm.master.backbone.events.latestSeq()).toBe(seq);
+        expect(await fm.master.backbone.events.latestSeq()).toBe(seq);
       }),
       liveParams(120),
     );

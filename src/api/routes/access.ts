@@ -60,20 +60,21 @@ export function accessRoutes(app: FastifyInstance, { access, sessions }: AccessR
 
   app.post('/users', { ...users, bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
     const body = parseOrThrow(newUserSchema, bodyOrEmpty(request.body), 'user');
-    const created = access.addUser({ name: body.name, role: body.role, ...(body.projects ? { projects: body.projects } : {}) }, request.principal!);
+    const created = await access.addUser({ name: body.name, role: body.role, ...(body.projects ? { projects: body.projects } : {}) }, request.principal!);
     return reply.code(201).send(created);
   });
 
   app.delete('/users/:name', users, async (request, reply) => {
     const { name } = parseOrThrow(userParamSchema, request.params, 'user name');
-    access.removeUser(name, request.principal!);
+    await access.removeUser(name, request.principal!);
     sessions.deleteUser(name);
+    await sessions.saved();
     return reply.code(204).send();
   });
 
   app.post('/api-tokens', { ...tokens, bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
     const body = parseOrThrow(newApiTokenSchema, bodyOrEmpty(request.body), 'API token request');
-    const created = access.createApiToken(
+    const created = await access.createApiToken(
       {
         user: body.user,
         ...(body.role ? { role: body.role } : {}),
@@ -87,7 +88,7 @@ export function accessRoutes(app: FastifyInstance, { access, sessions }: AccessR
 
   app.post('/login-tokens', { ...tokens, bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
     const body = parseOrThrow(newLoginTokenSchema, bodyOrEmpty(request.body), 'login token request');
-    return reply.code(201).send(access.createLoginToken(body.user, request.principal!, body.ttl));
+    return reply.code(201).send(await access.createLoginToken(body.user, request.principal!, body.ttl));
   });
 
   app.get('/tokens', tokens, async () => access.listTokens());

@@ -35,14 +35,14 @@ export function fleetRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
 
   app.post('/shutdown', { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'EmergencyShutdown' } }, async (request, reply) => {
     const { tier, reason } = parseOrThrow(shutdownSchema, bodyOrEmpty(request.body), 'shutdown request');
-    fleetFor(fleet, request).emergencyShutdown(tier, reason);
+    await fleetFor(fleet, request).emergencyShutdown(tier, reason);
     return reply.code(202).send({ tier, reason });
   });
 
   app.post('/resume', { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'EmergencyShutdown' } }, async (request) => {
     const acting = fleetFor(fleet, request);
     if (!acting.resumeDispatch) throw new BitacoraError(ErrorCode.Unavailable, 'this master cannot resume dispatch after an emergency shutdown');
-    acting.resumeDispatch();
+    await acting.resumeDispatch();
     return fleet.status();
   });
 }
@@ -52,7 +52,7 @@ export function rootRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
   app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
 
   app.get('/metrics', { config: { operation: 'ReadState' } }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(prometheusText(fleet.status())),
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(prometheusText(await fleet.status())),
   );
 }
 

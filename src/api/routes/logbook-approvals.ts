@@ -21,9 +21,9 @@ const decisionBodySchema = z.strictObject({
 
 export function logbookApprovalRoutes(app: FastifyInstance, deps: LogbookDeps): void {
   const { logbook } = deps;
-  const approvalTargets = (request: FastifyRequest): Target[] => {
+  const approvalTargets = async (request: FastifyRequest): Promise<Target[]> => {
     // An unknown approval is the handler's 404 (after validation); deciding on the fleet meanwhile.
-    return projectTargets([logbook.approvals.get(paramId(request, 'approval id'))?.project]);
+    return projectTargets([(await logbook.approvals.get(paramId(request, 'approval id')))?.project]);
   };
 
   app.get('/approvals', READ_LOGBOOK, async (request) => {
@@ -33,7 +33,7 @@ export function logbookApprovalRoutes(app: FastifyInstance, deps: LogbookDeps): 
 
   app.get('/approvals/:id', READ_LOGBOOK, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'approval id');
-    const approval = logbook.approvals.get(id);
+    const approval = await logbook.approvals.get(id);
     if (!approval) throw new NotFoundError('approval', id);
     return approval;
   });

@@ -32,13 +32,13 @@ const sparkListQuerySchema = z.strictObject({
 
 /** The projects an entry reaches: its own, its topic's, its session's (unknown references are the handler's 404). */
 function entryTargets(logbook: LogbookStore) {
-  return (request: FastifyRequest): Target[] => {
+  return async (request: FastifyRequest): Promise<Target[]> => {
     const topicId = bodyString(request.body, 'topicId');
     const sessionId = bodyString(request.body, 'sessionId');
     return projectTargets([
       bodyString(request.body, 'project'),
-      topicId !== null ? logbook.topics.get(topicId)?.project : null,
-      sessionId !== null ? logbook.sessions.get(sessionId)?.project : null,
+      topicId !== null ? (await logbook.topics.get(topicId))?.project : null,
+      sessionId !== null ? (await logbook.sessions.get(sessionId))?.project : null,
     ]);
   };
 }
@@ -55,14 +55,14 @@ export function logbookEntryRoutes(app: FastifyInstance, deps: LogbookDeps): voi
 
   app.get('/actions/:id', READ_LOGBOOK, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'action id');
-    const action = logbook.actions.get(id);
+    const action = await logbook.actions.get(id);
     if (!action) throw new NotFoundError('action', id);
     return action;
   });
 
   app.post('/actions', write, async (request, reply) => {
     const body = parseOrThrow(logActionSchema, bodyOrEmpty(request.body), 'action');
-    const action = auditedWrite(deps, request, 'action.log', body.project, () => logbook.actions.create({ ...body, phase: 'logged' }, Date.now()));
+    const action = await auditedWrite(deps, request, 'action.log', body.project, () => logbook.actions.create({ ...body, phase: 'logged' }, Date.now()));
     return reply.code(201).send(action);
   });
 
@@ -74,14 +74,14 @@ export function logbookEntryRoutes(app: FastifyInstance, deps: LogbookDeps): voi
 
   app.get('/sparks/:id', READ_LOGBOOK, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'spark id');
-    const spark = logbook.sparks.get(id);
+    const spark = await logbook.sparks.get(id);
     if (!spark) throw new NotFoundError('spark', id);
     return spark;
   });
 
   app.post('/sparks', write, async (request, reply) => {
     const body = parseOrThrow(newSparkSchema, bodyOrEmpty(request.body), 'spark');
-    const spark = auditedWrite(deps, request, 'spark.add', body.project, () => logbook.sparks.add(body, Date.now()));
+    const spark = await auditedWrite(deps, request, 'spark.add', body.project, () => logbook.sparks.add(body, Date.now()));
     return reply.code(201).send(spark);
   });
 }

@@ -32,9 +32,9 @@ export function logbookProjectRoutes(app: FastifyInstance, deps: LogbookDeps): v
   const named = (request: FastifyRequest): Target[] => projectTargets([parseOrThrow(nameParamSchema, request.params, 'project name').name]);
   const inBody = (request: FastifyRequest): Target[] => projectTargets([bodyString(request.body, 'name')]);
   const ofBodyProject = (request: FastifyRequest): Target[] => projectTargets([bodyString(request.body, 'project')]);
-  const ofTopic = (request: FastifyRequest): Target[] => {
+  const ofTopic = async (request: FastifyRequest): Promise<Target[]> => {
     // An unknown topic is the handler's 404 (after validation); deciding on the fleet meanwhile.
-    return projectTargets([logbook.topics.get(paramId(request, 'topic id'))?.project]);
+    return projectTargets([(await logbook.topics.get(paramId(request, 'topic id')))?.project]);
   };
 
   // ── projects ──
@@ -45,14 +45,14 @@ export function logbookProjectRoutes(app: FastifyInstance, deps: LogbookDeps): v
 
   app.get('/projects/:name', READ_LOGBOOK, async (request) => {
     const { name } = parseOrThrow(nameParamSchema, request.params, 'project name');
-    const project = logbook.projects.get(name);
+    const project = await logbook.projects.get(name);
     if (!project) throw new NotFoundError('project', name);
     return project;
   });
 
   app.post('/projects', { config: { operation: 'WriteLogbook', targets: inBody } }, async (request, reply) => {
     const body = parseOrThrow(newProjectSchema, bodyOrEmpty(request.body), 'project');
-    return reply.code(201).send(auditedWrite(deps, request, 'project.create', body.name, () => logbook.projects.create(body, Date.now())));
+    return reply.code(201).send(await auditedWrite(deps, request, 'project.create', body.name, () => logbook.projects.create(body, Date.now())));
   });
 
   app.patch('/projects/:name', { config: { operation: 'WriteLogbook', targets: named } }, async (request) => {
@@ -69,14 +69,14 @@ export function logbookProjectRoutes(app: FastifyInstance, deps: LogbookDeps): v
 
   app.get('/topics/:id', READ_LOGBOOK, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'topic id');
-    const topic = logbook.topics.get(id);
+    const topic = await logbook.topics.get(id);
     if (!topic) throw new NotFoundError('topic', id);
     return topic;
   });
 
   app.post('/topics', { config: { operation: 'WriteLogbook', targets: ofBodyProject } }, async (request, reply) => {
     const body = parseOrThrow(newTopicSchema, bodyOrEmpty(request.body), 'topic');
-    return reply.code(201).send(auditedWrite(deps, request, 'topic.create', body.project, () => logbook.topics.create(body, Date.now())));
+    return reply.code(201).send(await auditedWrite(deps, request, 'topic.create', body.project, () => logbook.topics.create(body, Date.now())));
   });
 
   app.post('/topics/:id/activate', { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'WriteLogbook', targets: ofTopic } }, async (request) => {

@@ -28,9 +28,9 @@ export function sessionView(session: Session, now: number): SessionView {
 }
 
 /** `current` names the most recent active or paused session. */
-function targetSession(logbook: LogbookStore, id: string): Session {
+async function targetSession(logbook: LogbookStore, id: string): Promise<Session> {
   if (id === 'current') {
-    const current = logbook.sessions.current();
+    const current = await logbook.sessions.current();
     if (!current) {
       throw new BitacoraError(ErrorCode.NotFound, 'no session is active or paused: start one with POST /v1/sessions', {
         details: { entity: 'session', id: 'current' },
@@ -38,7 +38,7 @@ function targetSession(logbook: LogbookStore, id: string): Session {
     }
     return current;
   }
-  const session = logbook.sessions.get(id);
+  const session = await logbook.sessions.get(id);
   if (!session) throw new NotFoundError('session', id);
   return session;
 }
@@ -46,36 +46,36 @@ function targetSession(logbook: LogbookStore, id: string): Session {
 export function logbookSessionRoutes(app: FastifyInstance, deps: LogbookDeps): void {
   const { logbook } = deps;
   const newSessionTargets = (request: FastifyRequest): Target[] => projectTargets([bodyString(request.body, 'project')]);
-  const sessionTargets = (request: FastifyRequest): Target[] => {
+  const sessionTargets = async (request: FastifyRequest): Promise<Target[]> => {
     const id = paramId(request, 'session id');
     // An unknown session is the handler's 404; deciding on the fleet meanwhile.
-    return projectTargets([(id === 'current' ? logbook.sessions.current() : logbook.sessions.get(id))?.project]);
+    return projectTargets([(await (id === 'current' ? logbook.sessions.current() : logbook.sessions.get(id)))?.project]);
   };
 
   app.get('/sessions', READ_LOGBOOK, async (request) => {
     const query = parseOrThrow(listQuerySchema, request.query, 'session filter');
     const now = Date.now();
-    return logbook.sessions.list(defined(query)).map((s) => sessionView(s, now));
+    return (await logbook.sessions.list(defined(query))).map((s) => sessionView(s, now));
   });
 
   app.get('/sessions/:id', READ_LOGBOOK, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'session id');
-    return sessionView(targetSession(logbook, id), Date.now());
+    return sessionView(await targetSession(logbook, id), Date.now());
   });
 
   app.post('/sessions', { config: { operation: 'WriteLogbook', targets: newSessionTargets } }, async (request, reply) => {
     const body = parseOrThrow(startBodySchema, bodyOrEmpty(request.body), 'session');
-    const open = logbook.sessions.current();
+    const open = await logbook.sessions.current();
     if (open) {
       throw new BitacoraError(ErrorCode.Conflict, `session ${open.id} is still ${open.status}; end it first with POST /v1/sessions/${open.id}/end`, {
         details: { sessionId: open.id, status: open.status },
       });
     }
-    if (body.project !== null && !logbook.projects.get(body.project)) {
+    if (body.project !== null && !(await logbook.projects.get(body.project))) {
       throw new NotFoundError('project', body.project, { details: { hint: 'create it first with POST /v1/projects' } });
     }
     const now = Date.now();
-    const started = auditedWrite(deps, request, 'session.start', body.project, () =>
+    const started = await auditedWrite(deps, request, 'session.start', body.project, () =>
       logbook.sessions.start({ ...body, user: body.user ?? principalName(request) }, now),
     );
     return reply.code(201).send(sessionView(started, now));
@@ -84,9 +84,9 @@ export function logbookSessionRoutes(app: FastifyInstance, deps: LogbookDeps): v
   for (const name of ['pause', 'resume', 'end'] as const) {
     app.post(`/sessions/:id/${name}`, { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'WriteLogbook', targets: sessionTargets } }, async (request) => {
       const { id } = parseOrThrow(idParamSchema, request.params, 'session id');
-      const target = targetSession(logbook, id);
+      const target = await targetSession(logbook, id);
       const now = Date.now();
-      return sessionView(auditedWrite(deps, request, `session.${name}`, target.id, () => logbook.sessions[name](target.id, now)), now);
+      return sessionView(await auditedWrite(deps, request, `session.${name}`, target.id, () => logbook.sessions[name](target.id, now)), now);
     });
   }
 }

@@ -11,14 +11,14 @@ import type { AuditRecord } from '../../security/index.js';
 import type { Backbone } from '../../store/backbone.js';
 import { idParamSchema, principalName } from './shared.js';
 
-/** The logbook repositories the API serves; the master passes its backbone. Methods are synchronous. */
+/** The logbook repositories the API serves; the master passes its backbone. */
 export type LogbookStore = Pick<Backbone, 'sessions' | 'projects' | 'topics' | 'approvals' | 'actions' | 'sparks'>;
 
 /**
  * Appends one entry to the audit trail; throws (AuditUnavailable) when it cannot, and the write
  * it announces is then refused (fail-closed).
  */
-export type AuditSink = (record: AuditRecord) => void;
+export type AuditSink = (record: AuditRecord) => Promise<void>;
 
 export interface LogbookDeps {
   logbook: LogbookStore;
@@ -33,14 +33,14 @@ export const READ_LOGBOOK = { config: { operation: 'ReadState' } } as const;
  * it cannot be written); a failure of the write itself is recorded too, best effort. The same
  * contract as the coordinator's privileged operations.
  */
-export function auditedWrite<T>(deps: LogbookDeps, request: FastifyRequest, action: string, target: string | null, fn: () => T): T {
+export async function auditedWrite<T>(deps: LogbookDeps, request: FastifyRequest, action: string, target: string | null, fn: () => Promise<T>): Promise<T> {
   const actor = `user:${principalName(request)}`;
-  deps.audit?.({ actor, action, target, outcome: 'allowed' });
+  await deps.audit?.({ actor, action, target, outcome: 'allowed' });
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     try {
-      deps.audit?.({ actor, action, target, outcome: 'failed', reason: (err instanceof Error ? err.message : String(err)).slice(0, 500) });
+      await deps.audit?.({ actor, action, target, outcome: 'failed', reason: (err instanceof Error ? err.message : String(err)).slice(0, 500) });
     } catch (auditErr) {
       request.log.error({ err: auditErr }, 'cannot record a failed logbook write in the audit trail');
     }

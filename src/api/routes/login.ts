@@ -52,7 +52,7 @@ export function loginRoutes(app: FastifyInstance, { access, sessions }: LoginRou
     // TokenInvalid / TokenExpired / TokenUsed / TokenRevoked → 401; audited by the access service.
     let principal;
     try {
-      principal = access.login(token);
+      principal = await access.login(token);
     } catch (err) {
       throttle.fail(request.ip, Date.now());
       throw err;
@@ -61,6 +61,8 @@ export function loginRoutes(app: FastifyInstance, { access, sessions }: LoginRou
     if (principal.kind !== 'user') throw new BitacoraError(ErrorCode.TokenInvalid, 'this token does not name a user');
     endCurrentSession(request, reply, sessions);
     const { id, session } = sessions.create(principal);
+    // With a sessions file: answer once it holds the new session (and no longer the ended one).
+    await sessions.saved();
     reply.setCookie(SESSION_COOKIE, id, cookieOptions(request, sessions.absoluteMs));
     reply.header('cache-control', 'no-store');
     return { user: principal.name, role: principal.role, csrfToken: session.csrfToken };
@@ -68,6 +70,7 @@ export function loginRoutes(app: FastifyInstance, { access, sessions }: LoginRou
 
   app.post('/logout', { config: { self: true }, bodyLimit: LOGIN_BODY_LIMIT }, async (request, reply) => {
     endCurrentSession(request, reply, sessions);
+    await sessions.saved();
     return reply.code(204).send();
   });
 }

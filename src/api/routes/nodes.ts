@@ -13,8 +13,8 @@ const READ = { operation: 'ReadState' } as const;
 
 /** The node named by `:id` (id or name), as the ACL target; an unknown node is decided on the fleet and is the handler's 404. */
 export function nodeTarget({ fleet }: RouteDeps) {
-  return (request: FastifyRequest): Target[] => {
-    const node = lookup(() => fleet.getNode(paramId(request, 'node id')));
+  return async (request: FastifyRequest): Promise<Target[]> => {
+    const node = await lookup(() => fleet.getNode(paramId(request, 'node id')));
     return [node ? { kind: 'node', nodeId: node.id } : { kind: 'fleet' }];
   };
 }
@@ -42,7 +42,7 @@ export function nodeRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.delete('/nodes/:id', manage, async (request, reply) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'node id');
-    fleetFor(fleet, request).removeNode(id);
+    await fleetFor(fleet, request).removeNode(id);
     return reply.code(204).send();
   });
 

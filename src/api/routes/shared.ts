@@ -2,7 +2,8 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BitacoraError, ErrorCode, parseDuration, parseOrThrow, ValidationError } from '../../core/index.js';
-import type { AccessService, FleetService } from '../../coordinator/fleet-service.js';
+import type { AccessService } from '../../access/access-service.js';
+import type { FleetService } from '../../coordinator/fleet-service.js';
 import type { Target } from '../../security/index.js';
 
 export interface RouteDeps {
@@ -82,9 +83,9 @@ export function bodyString(body: unknown, field: string): string | null {
  * An entity a route's targets depend on, or undefined when it does not exist: the ACL then decides
  * on the fleet, and the handler answers the 404 (after validating the rest of the request).
  */
-export function lookup<T>(find: () => T): T | undefined {
+export async function lookup<T>(find: () => T | Promise<T>): Promise<T | undefined> {
   try {
-    return find();
+    return await find();
   } catch (err) {
     if (err instanceof BitacoraError && err.code === ErrorCode.NotFound) return undefined;
     throw err;

@@ -84,34 +84,35 @@ function submitted(fleet: FleetService, spec: NewTaskSpec, outcome: { task: Task
 
 export function taskRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
   const read = { config: { operation: 'ReadState' } } as const;
-  const taskProject = (request: FastifyRequest): Target[] => projectTargets([lookup(() => fleet.getTask(paramId(request, 'task id')))?.project]);
+  const taskProject = async (request: FastifyRequest): Promise<Target[]> => projectTargets([(await lookup(() => fleet.getTask(paramId(request, 'task id'))))?.project]);
 
   app.post('/tasks', { bodyLimit: TASK_BODY_LIMIT, config: { operation: 'SubmitTask', targets: specTargets } }, async (request, reply) => {
     const spec = parseOrThrow(taskSpecSchema, bodyOrEmpty(request.body), 'task');
-    const outcome = fleetFor(fleet, request).submitTask(spec);
+    const outcome = await fleetFor(fleet, request).submitTask(spec);
     return reply.code(outcome.created ? 201 : 200).send(submitted(fleet, spec, outcome));
   });
 
   app.post('/tasks/batch', { bodyLimit: BATCH_BODY_LIMIT, config: { operation: 'SubmitTask', targets: batchTargets } }, async (request, reply) => {
     const specs = parseOrThrow(batchSchema, request.body ?? [], 'task batch');
-    const outcomes = fleetFor(fleet, request).submitTasks(specs);
+    const outcomes = await fleetFor(fleet, request).submitTasks(specs);
     return reply.code(outcomes.some((o) => o.created) ? 201 : 200).send(outcomes.map((o, i) => submitted(fleet, specs[i]!, o)));
   });
 
   app.get('/tasks', read, async (request) => {
     const query = parseOrThrow(listQuerySchema, request.query, 'task filter');
-    return fleet.listTasks({
+    const tasks = await fleet.listTasks({
       ...(query.state ? { states: query.state } : {}),
       ...(query.node ? { nodeId: resolveNodeFilter(fleet, query.node) } : {}),
       ...(query.project ? { project: query.project } : {}),
       limit: query.limit,
       order: query.order,
-    }).map((task) => withReason(fleet, task));
+    });
+    return tasks.map((task) => withReason(fleet, task));
   });
 
   app.get('/tasks/:id', read, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'task id');
-    return withReason(fleet, fleet.getTask(id));
+    return withReason(fleet, await fleet.getTask(id));
   });
 
   app.post('/tasks/:id/cancel', { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'CancelTask', targets: taskProject } }, async (request) => {

@@ -12,7 +12,7 @@ const createTokenSchema = z.strictObject({
 export function tokenRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
   app.post('/tokens', { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'ManageTokens' } }, async (request, reply) => {
     const body = parseOrThrow(createTokenSchema, bodyOrEmpty(request.body), 'token request');
-    const created = fleetFor(fleet, request).createJoinToken({
+    const created = await fleetFor(fleet, request).createJoinToken({
       ...(body.role ? { role: body.role } : {}),
       ...(body.ttl !== undefined ? { ttlMs: body.ttl } : {}),
       createdBy: principalName(request),

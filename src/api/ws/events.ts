@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { BitacoraError, ErrorCode, issuesOf, parseOrThrow, ValidationError, type FleetEvent, type TaskLogChunk } from '../../core/index.js';
-import type { AccessService } from '../../coordinator/fleet-service.js';
+import type { AccessService } from '../../access/access-service.js';
 import { credentialsStillValid, FLEET_TARGET, type Requirement } from '../auth.js';
 import type { SessionStore } from '../sessions.js';
 import { errorBody, sendError, toHttpError } from '../errors.js';
@@ -150,7 +150,12 @@ function serveEvents(socket: WebSocket, request: FastifyRequest, { fleet, access
     if (++badFrames >= MAX_BAD_FRAMES) shutdown(1008, 'too many bad frames');
   };
 
+  // Frames are handled one after another, in order (a filter change may wait for the ACL).
+  let frames: Promise<unknown> = Promise.resolve();
   socket.on('message', (data, isBinary) => {
+    frames = frames.then(() => handleFrame(data, isBinary)).catch((err: unknown) => sendError(toHttpError(err)));
+  });
+  const handleFrame = async (data: WebSocket.RawData, isBinary: boolean): Promise<unknown> => {
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
     if (isBinary) return sendError(new ValidationError('binary frames are not accepted: send JSON text', [{ path: '', message: 'binary frame' }]));
     if (size > MAX_CLIENT_FRAME_BYTES) {
@@ -171,7 +176,7 @@ function serveEvents(socket: WebSocket, request: FastifyRequest, { fleet, access
     if (frame.op === 'ping') return send({ kind: 'pong', ...(frame.id !== undefined ? { id: frame.id } : {}) });
     if (frame.streams?.includes('logs') && !filter.streams.has('logs')) {
       try {
-        access.authorize('ReadLogs', request.principal!, FLEET_TARGET);
+        await access.authorize('ReadLogs', request.principal!, FLEET_TARGET);
       } catch (err) {
         return sendError(toHttpError(err));
       }
@@ -180,7 +185,7 @@ function serveEvents(socket: WebSocket, request: FastifyRequest, { fleet, access
     if (frame.types !== undefined) filter.types = frame.types && frame.types.length > 0 ? frame.types : null;
     if (frame.streams) filter.streams = new Set(frame.streams);
     return send({ kind: 'filter', ...describeFilter(filter) });
-  });
+  };
 
   socket.on('pong', () => {
     alive = true;
@@ -193,11 +198,12 @@ function serveEvents(socket: WebSocket, request: FastifyRequest, { fleet, access
   }, KEEPALIVE_MS);
   keepalive.unref();
   cleanups.push(() => clearInterval(keepalive));
-  const recheck = setInterval(() => {
-    if (credentialsStillValid(request, access, sessions)) return;
+  const recheck = setInterval(() => void recheckCredentials(), CREDENTIAL_CHECK_MS);
+  const recheckCredentials = async (): Promise<void> => {
+    if (await credentialsStillValid(request, access, sessions)) return;
     send({ kind: 'error', ...errorBody(new BitacoraError(ErrorCode.Unauthenticated, 'the credential of this subscription was revoked, expired or logged out')) });
     shutdown(1008, 'credentials revoked');
-  }, CREDENTIAL_CHECK_MS);
+  };
   recheck.unref();
   cleanups.push(() => clearInterval(recheck));
   socket.on('close', () => shutdown(1000, ''));

@@ -34,8 +34,8 @@ Examples:
       const type = parseChoice('--type', run.opts.type, ACTION_TYPES);
       const tags = parseList(run.opts.tags);
       const description = joinWords(run.args[0]);
-      return withBackbone(run, (backbone) => {
-        const { session, sessionId, topicId, project } = entryContext(backbone, run.opts.topic);
+      return withBackbone(run, async (backbone) => {
+        const { session, sessionId, topicId, project } = await entryContext(backbone, run.opts.topic);
         const input = parseOrThrow(newActionSchema, {
           sessionId,
           topicId,
@@ -45,7 +45,7 @@ Examples:
           tags,
         }, 'action');
         const now = Date.now();
-        const created = backbone.actions.create({ ...input, startedAt: now, endedAt: now }, now);
+        const created = await backbone.actions.create({ ...input, startedAt: now, endedAt: now }, now);
         if (run.json) {
           printJson(ctx, created);
           return;
@@ -66,16 +66,16 @@ Examples:
     .option('--limit <n>', 'how many (default 50)')
     .action(action<{ session?: string; topic?: string; project?: string; all?: boolean; limit?: string }>(ctx, (run) => {
       const limit = parseIntegerOption('--limit', run.opts.limit, 1, 100_000) ?? 50;
-      return withBackbone(run, (backbone) => {
+      return withBackbone(run, async (backbone) => {
         const { topic, project, all } = run.opts;
         let sessionId = run.opts.session;
-        if (sessionId === undefined && topic === undefined && project === undefined && !all) sessionId = backbone.sessions.current()?.id;
-        const actions = backbone.actions
+        if (sessionId === undefined && topic === undefined && project === undefined && !all) sessionId = (await backbone.sessions.current())?.id;
+        const actions = (await backbone.actions
           .list({
             ...(sessionId ? { sessionId } : {}),
             ...(topic ? { topicId: topic } : {}),
             ...(project ? { project } : {}),
-          })
+          }))
           .sort((a, b) => b.startedAt - a.startedAt)
           .slice(0, limit);
         if (run.json) {

@@ -15,6 +15,8 @@ export interface PromptRequest {
 export class ApprovalPrompt {
   private rl: Interface | null = null;
   private open: PromptRequest | null = null;
+  /** An answer is being recorded: the next question waits until its outcome is shown. */
+  private answering = false;
   private readonly queue: PromptRequest[] = [];
   private closed = false;
 
@@ -22,14 +24,14 @@ export class ApprovalPrompt {
     private readonly input: NodeJS.ReadableStream,
     private readonly out: NodeJS.WritableStream,
     private readonly display: ProgressDisplay,
-    /** Records the answer; returns a line to show (e.g. why it could not be recorded). */
-    private readonly decide: (approvalId: string, approve: boolean) => string,
+    /** Records the answer; resolves with a line to show (e.g. why it could not be recorded). Never rejects. */
+    private readonly decide: (approvalId: string, approve: boolean) => Promise<string>,
   ) {}
 
   ask(request: PromptRequest): void {
     if (this.closed) return;
     this.queue.push(request);
-    if (!this.open) this.next();
+    if (!this.open && !this.answering) this.next();
   }
 
   /** The approval was decided by someone else (or automatically): stop asking about it. */
@@ -68,19 +70,33 @@ export class ApprovalPrompt {
       // terminal: false keeps the terminal in cooked mode: it echoes the answer and Ctrl-C
       // still interrupts the run.
       this.rl = createInterface({ input: this.input, terminal: false });
-      this.rl.on('line', (line) => this.answer(line));
+      this.rl.on('line', (line) => {
+        this.answer(line).catch((err: unknown) => {
+          // decide() never rejects; should it, say so rather than leave the prompt hanging.
+          this.display.note(`Could not record the answer: ${err instanceof Error ? err.message : String(err)}`);
+          this.next();
+        });
+      });
     }
     this.display.suspend();
     this.out.write(`Approve ${request.subject} of ${request.project} now? [y/N] `);
   }
 
-  private answer(line: string): void {
+  private async answer(line: string): Promise<void> {
     const request = this.open;
     if (!request) return;
     this.open = null;
     const approve = /^\s*y(es)?\s*$/i.test(line);
     this.display.resume(1);
-    this.display.note(this.decide(request.approvalId, approve));
+    this.answering = true;
+    let said: string;
+    try {
+      said = await this.decide(request.approvalId, approve);
+    } finally {
+      this.answering = false;
+    }
+    if (this.closed) return;
+    this.display.note(said);
     this.next();
   }
 }

@@ -27,9 +27,9 @@ The id is printed by \`bitacora pipeline run\` when a topic waits; \`bitacora ap
 Examples:
   $ bitacora approve apv_0123456789abcd
   $ bitacora approve apv_0123456789abcd --reject --note "not during the release freeze"`)
-    .action(action<{ reject?: boolean; note?: string; by?: string }>(ctx, (run) => withBackbone(run, (backbone) => {
+    .action(action<{ reject?: boolean; note?: string; by?: string }>(ctx, (run) => withBackbone(run, async (backbone) => {
       const id = run.args[0] as string;
-      const approval = backbone.approvals.get(id);
+      const approval = await backbone.approvals.get(id);
       if (!approval) throw notFound('approval', id, 'list the pending ones with `bitacora approvals`');
       if (approval.state !== 'pending') {
         const when = approval.decidedAt !== null ? ` at ${formatTime(approval.decidedAt)}` : '';
@@ -41,7 +41,7 @@ Examples:
       const decision = run.opts.reject ? 'rejected' : 'approved';
       let decided: Approval;
       try {
-        decided = backbone.approvals.decide(id, decision, run.opts.by ?? defaultUser(ctx), run.opts.note ?? null, Date.now());
+        decided = await backbone.approvals.decide(id, decision, run.opts.by ?? defaultUser(ctx), run.opts.note ?? null, Date.now());
       } catch (err) {
         if (err instanceof BitacoraError && err.code === ErrorCode.ApprovalExpired) {
           throw new BitacoraError(ErrorCode.ApprovalExpired,
@@ -63,13 +63,13 @@ Examples:
 Examples:
   $ bitacora approvals
   $ bitacora approvals --all --json`)
-    .action(action<{ project?: string; all?: boolean }>(ctx, (run) => withBackbone(run, (backbone) => {
+    .action(action<{ project?: string; all?: boolean }>(ctx, (run) => withBackbone(run, async (backbone) => {
       const now = Date.now();
       const filter = run.opts.project ? { project: run.opts.project } : {};
       const approvals = (run.opts.all
-        ? backbone.approvals.list(filter)
+        ? await backbone.approvals.list(filter)
         // A pending approval past its expiry can no longer be decided; do not offer it.
-        : backbone.approvals.list({ ...filter, state: 'pending' }).filter((a) => a.expiresAt > now)
+        : (await backbone.approvals.list({ ...filter, state: 'pending' })).filter((a) => a.expiresAt > now)
       ).sort((a, b) => a.requestedAt - b.requestedAt);
       if (run.json) {
         printJson(ctx, approvals);

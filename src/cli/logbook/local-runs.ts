@@ -36,13 +36,13 @@ function alive(run: LocalRun, now: number): boolean {
 }
 
 /** Read-modify-write of the run list with compare-and-set, retried when another process wins. */
-function update(kv: KeyValueStore, change: (runs: LocalRun[], now: number) => LocalRun[]): LocalRun[] {
+async function update(kv: KeyValueStore, change: (runs: LocalRun[], now: number) => LocalRun[]): Promise<LocalRun[]> {
   for (let attempt = 0; ; attempt++) {
-    const entry = kv.get<LocalRun[]>(KEY);
+    const entry = await kv.get<LocalRun[]>(KEY);
     const now = Date.now();
     const next = change((entry?.value ?? []).filter((r) => alive(r, now)), now);
     try {
-      kv.put(KEY, next, { expectedRevision: entry?.revision ?? 0, quiet: true });
+      await kv.put(KEY, next, { expectedRevision: entry?.revision ?? 0, quiet: true });
       return next;
     } catch (err) {
       if (!(err instanceof ConflictError) || attempt >= CAS_ATTEMPTS) throw err;
@@ -53,33 +53,42 @@ function update(kv: KeyValueStore, change: (runs: LocalRun[], now: number) => Lo
 export interface LocalRunRegistration {
   /** True when no other live local run was registered: crash recovery is safe. */
   readonly alone: boolean;
-  /** Removes the registration. Idempotent; best effort (a dead run is pruned by the next one). */
-  release(): void;
+  /**
+   * Removes the registration (after a heartbeat still in flight). Idempotent; best effort,
+   * never rejects (a dead run is pruned by the next one). Call it before closing the store.
+   */
+  release(): Promise<void>;
 }
 
-export function registerLocalRun(kv: KeyValueStore): LocalRunRegistration {
+export async function registerLocalRun(kv: KeyValueStore): Promise<LocalRunRegistration> {
   const id = newId('run');
-  const runs = update(kv, (live, now) => [...live, { id, pid: process.pid, host: hostname(), startedAt: now, heartbeatAt: now }]);
+  const runs = await update(kv, (live, now) => [...live, { id, pid: process.pid, host: hostname(), startedAt: now, heartbeatAt: now }]);
+  /** The heartbeat in flight, if any: one at a time, and release() waits for it. */
+  let beating: Promise<void> | null = null;
   const timer = setInterval(() => {
-    try {
-      update(kv, (live, now) => live.map((r) => (r.id === id ? { ...r, heartbeatAt: now } : r)));
-    } catch {
-      // A missed heartbeat only matters to other hosts; the next one retries.
-    }
+    if (beating) return; // the previous one is still retrying; this tick adds nothing
+    beating = update(kv, (live, now) => live.map((r) => (r.id === id ? { ...r, heartbeatAt: now } : r)))
+      .then(
+        () => undefined,
+        () => undefined, // A missed heartbeat only matters to other hosts; the next one retries.
+      )
+      .finally(() => {
+        beating = null;
+      });
   }, REFRESH_MS);
   timer.unref();
-  let released = false;
+  let releasing: Promise<void> | null = null;
   return {
     alone: runs.length === 1,
-    release: () => {
-      if (released) return;
-      released = true;
-      clearInterval(timer);
-      try {
-        update(kv, (live) => live.filter((r) => r.id !== id));
-      } catch {
-        // Left behind, it is pruned once this pid is gone.
-      }
-    },
+    release: () =>
+      (releasing ??= (async () => {
+        clearInterval(timer);
+        await beating;
+        try {
+          await update(kv, (live) => live.filter((r) => r.id !== id));
+        } catch {
+          // Left behind, it is pruned once this pid is gone.
+        }
+      })()),
   };
 }

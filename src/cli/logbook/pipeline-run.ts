@@ -61,9 +61,9 @@ function printSummary(ctx: CliContext, result: PipelineRunResult, withTopics: bo
 }
 
 /** The decision the y/N prompt records; returns the line to show. */
-function decideAtPrompt(backbone: Backbone, ctx: CliContext, approvalId: string, approve: boolean): string {
+async function decideAtPrompt(backbone: Backbone, ctx: CliContext, approvalId: string, approve: boolean): Promise<string> {
   try {
-    const decided = backbone.approvals.decide(
+    const decided = await backbone.approvals.decide(
       approvalId, approve ? 'approved' : 'rejected', defaultUser(ctx), 'answered at the pipeline run prompt', Date.now(),
     );
     return `${decided.state === 'approved' ? 'Approved' : 'Rejected'} ${approvalId}.`;
@@ -104,7 +104,7 @@ async function runLocal(run: Run<RunOptions>, pipeline: Pipeline, file: string):
       onProgress,
     });
 
-    const registration = registerLocalRun(backbone.kv);
+    const registration = await registerLocalRun(backbone.kv);
     display.start();
     try {
       if (registration.alone) {
@@ -133,7 +133,7 @@ async function runLocal(run: Run<RunOptions>, pipeline: Pipeline, file: string):
     } finally {
       prompt?.close();
       display.stop();
-      registration.release();
+      await registration.release();
     }
   });
 }

@@ -35,13 +35,13 @@ Example:
         description: run.opts.description ?? '',
         repository: run.opts.repository ?? null,
       }, 'project');
-      return withBackbone(run, (backbone) => {
-        if (backbone.projects.get(name)) {
+      return withBackbone(run, async (backbone) => {
+        if (await backbone.projects.get(name)) {
           throw new BitacoraError(ErrorCode.Conflict, `project '${name}' already exists; see it with \`bitacora project show ${name}\``, {
             details: { project: name },
           });
         }
-        const created = backbone.projects.create(input, Date.now());
+        const created = await backbone.projects.create(input, Date.now());
         if (run.json) printJson(ctx, created);
         else printLine(ctx, `Created project ${created.name} (workspace ${created.workspace}, ${created.status})`);
       });
@@ -50,8 +50,8 @@ Example:
   project
     .command('list')
     .description('list projects with their status and topic counts')
-    .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, (backbone) => {
-      const projects = backbone.projects.list().sort((a, b) => a.name.localeCompare(b.name));
+    .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, async (backbone) => {
+      const projects = (await backbone.projects.list()).sort((a, b) => a.name.localeCompare(b.name));
       if (run.json) {
         printJson(ctx, projects);
         return;
@@ -60,25 +60,28 @@ Example:
         printLine(ctx, 'No projects yet. Create one with `bitacora project create NAME`.');
         return;
       }
-      printTable(ctx, ['NAME', 'STATUS', 'TOPICS', 'ACTIVE TOPIC', 'UPDATED', 'DESCRIPTION'], projects.map((p) => {
-        const topics = backbone.topics.list({ project: p.name });
+      const rows = await Promise.all(projects.map(async (p) => {
+        const topics = await backbone.topics.list({ project: p.name });
         const active = topics.find((t) => t.status === 'in-progress');
         return [p.name, p.status, String(topics.length), active ? cell(active.title, 30) : '-', formatTime(p.updatedAt), cell(p.description, 40)];
       }));
+      printTable(ctx, ['NAME', 'STATUS', 'TOPICS', 'ACTIVE TOPIC', 'UPDATED', 'DESCRIPTION'], rows);
     })));
 
   project
     .command('show <name>')
     .description('show a project, its topics and how much was logged on it')
-    .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, (backbone) => {
+    .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, async (backbone) => {
       const name = run.args[0] as string;
-      const found = backbone.projects.get(name);
+      const found = await backbone.projects.get(name);
       if (!found) throw notFound('project', name, 'list projects with `bitacora project list`');
-      const topics = backbone.topics.list({ project: name }).sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
-      const actions = backbone.actions.list({ project: name });
-      const sparks = backbone.sparks.list({ project: name });
-      const sessions = backbone.sessions.list({ project: name });
-      const pending = backbone.approvals.list({ project: name, state: 'pending' });
+      const [topics, actions, sparks, sessions, pending] = await Promise.all([
+        backbone.topics.list({ project: name }).then((list) => list.sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt)),
+        backbone.actions.list({ project: name }),
+        backbone.sparks.list({ project: name }),
+        backbone.sessions.list({ project: name }),
+        backbone.approvals.list({ project: name, state: 'pending' }),
+      ]);
       if (run.json) {
         printJson(ctx, {
           ...found,

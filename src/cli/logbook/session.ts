@@ -20,13 +20,13 @@ export function sessionView(session: Session, now: number): Session & { duration
 }
 
 /** The session named by `id`, or the current one; errors say how to get one. */
-export function targetSession(backbone: Backbone, id: string | undefined): Session {
+export async function targetSession(backbone: Backbone, id: string | undefined): Promise<Session> {
   if (id !== undefined) {
-    const session = backbone.sessions.get(id);
+    const session = await backbone.sessions.get(id);
     if (!session) throw notFound('session', id, 'list sessions with `bitacora session list`');
     return session;
   }
-  const current = backbone.sessions.current();
+  const current = await backbone.sessions.current();
   if (!current) {
     throw new BitacoraError(ErrorCode.NotFound, 'there is no active or paused session; start one with `bitacora session start`');
   }
@@ -65,8 +65,8 @@ Examples:
     .action(action<{ user?: string; project?: string; description?: string; strategy?: string; syncInterval?: string }>(ctx, (run) => {
       const strategy = parseChoice('--strategy', run.opts.strategy, DISTRIBUTION_STRATEGIES);
       const syncIntervalMs = parseIntegerOption('--sync-interval', run.opts.syncInterval, 100, 86_400_000);
-      return withBackbone(run, (backbone) => {
-        const open = backbone.sessions.current();
+      return withBackbone(run, async (backbone) => {
+        const open = await backbone.sessions.current();
         if (open) {
           throw new BitacoraError(
             ErrorCode.Conflict,
@@ -74,11 +74,11 @@ Examples:
             { details: { sessionId: open.id } },
           );
         }
-        if (run.opts.project !== undefined && !backbone.projects.get(run.opts.project)) {
+        if (run.opts.project !== undefined && !(await backbone.projects.get(run.opts.project))) {
           throw notFound('project', run.opts.project, `create it with \`bitacora project create ${run.opts.project}\``);
         }
         const now = Date.now();
-        const started = backbone.sessions.start({
+        const started = await backbone.sessions.start({
           user: run.opts.user ?? defaultUser(ctx),
           project: run.opts.project ?? null,
           description: run.opts.description ?? '',
@@ -94,10 +94,10 @@ Examples:
     session
       .command(`${name} [id]`)
       .description(`${what} (default: the current session)`)
-      .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, (backbone) => {
-        const target = targetSession(backbone, run.args[0] as string | undefined);
+      .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, async (backbone) => {
+        const target = await targetSession(backbone, run.args[0] as string | undefined);
         const now = Date.now();
-        const updated = backbone.sessions[name](target.id, now);
+        const updated = await backbone.sessions[name](target.id, now);
         if (run.json) printJson(ctx, sessionView(updated, now));
         else describe(ctx, verb, updated, now);
       })));
@@ -108,9 +108,9 @@ Examples:
   session
     .command('status [id]')
     .description('show the current session (or the one named) with its worked time')
-    .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, (backbone) => {
+    .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, async (backbone) => {
       const id = run.args[0] as string | undefined;
-      const found = id !== undefined ? targetSession(backbone, id) : backbone.sessions.current();
+      const found = id !== undefined ? await targetSession(backbone, id) : await backbone.sessions.current();
       const now = Date.now();
       if (run.json) {
         printJson(ctx, found ? sessionView(found, now) : null);
@@ -146,10 +146,10 @@ Examples:
     .option('--limit <n>', 'how many (default 20)')
     .action(action<{ project?: string; limit?: string }>(ctx, (run) => {
       const limit = parseIntegerOption('--limit', run.opts.limit, 1, 10_000) ?? 20;
-      return withBackbone(run, (backbone) => {
+      return withBackbone(run, async (backbone) => {
         const now = Date.now();
-        const sessions = backbone.sessions
-          .list({ ...(run.opts.project ? { project: run.opts.project } : {}), limit })
+        const sessions = (await backbone.sessions
+          .list({ ...(run.opts.project ? { project: run.opts.project } : {}), limit }))
           .sort((a, b) => b.startedAt - a.startedAt);
         if (run.json) {
           printJson(ctx, sessions.map((s) => sessionView(s, now)));

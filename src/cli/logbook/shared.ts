@@ -18,11 +18,11 @@ export { action, cell, formatTime, parseChoice, parseIntegerOption, parseList, t
 export async function withBackbone<T>(run: Run<unknown>, fn: (backbone: Backbone) => Promise<T> | T): Promise<T> {
   const dir = run.dataDir();
   mkdirSync(dir, { recursive: true });
-  const backbone = run.ctx.deps.openBackbone(dir);
+  const backbone = await run.ctx.deps.openBackbone(dir);
   try {
     return await fn(backbone);
   } finally {
-    backbone.close();
+    await backbone.close();
   }
 }
 
@@ -58,11 +58,11 @@ export interface EntryContext {
 }
 
 /** Resolves an entry's session and project; an unknown `topicId` is a NotFound naming the fix. */
-export function entryContext(backbone: Backbone, topicId: string | undefined): EntryContext {
-  const session = backbone.sessions.current();
+export async function entryContext(backbone: Backbone, topicId: string | undefined): Promise<EntryContext> {
+  const session = await backbone.sessions.current();
   let project = session?.project ?? null;
   if (topicId !== undefined) {
-    const topic = backbone.topics.get(topicId);
+    const topic = await backbone.topics.get(topicId);
     if (!topic) throw notFound('topic', topicId, 'list topics with `bitacora topic list`');
     project = topic.project;
   }

@@ -34,8 +34,8 @@ Examples:
       const type = parseChoice('--type', run.opts.type, SPARK_TYPES);
       const tags = parseList(run.opts.tags);
       const content = joinWords(run.args[0]);
-      return withBackbone(run, (backbone) => {
-        const { session, sessionId, topicId, project } = entryContext(backbone, run.opts.topic);
+      return withBackbone(run, async (backbone) => {
+        const { session, sessionId, topicId, project } = await entryContext(backbone, run.opts.topic);
         const input = parseOrThrow(newSparkSchema, {
           ...(type ? { type } : {}),
           content,
@@ -44,7 +44,7 @@ Examples:
           topicId,
           project,
         }, 'spark');
-        const created = backbone.sparks.add(input, Date.now());
+        const created = await backbone.sparks.add(input, Date.now());
         if (run.json) printJson(ctx, created);
         else printLine(ctx, `Added ${created.type} ${created.id}${session ? ` to session ${session.id}` : ''}`);
       });
@@ -61,12 +61,12 @@ Examples:
     .action(action<{ type?: string; session?: string; project?: string; all?: boolean; limit?: string }>(ctx, (run) => {
       const type = parseChoice('--type', run.opts.type, SPARK_TYPES);
       const limit = parseIntegerOption('--limit', run.opts.limit, 1, 100_000) ?? 50;
-      return withBackbone(run, (backbone) => {
+      return withBackbone(run, async (backbone) => {
         const { project, all } = run.opts;
         let sessionId = run.opts.session;
-        if (sessionId === undefined && project === undefined && !all) sessionId = backbone.sessions.current()?.id;
-        const sparks = backbone.sparks
-          .list({ ...(sessionId ? { sessionId } : {}), ...(project ? { project } : {}), ...(type ? { type } : {}) })
+        if (sessionId === undefined && project === undefined && !all) sessionId = (await backbone.sessions.current())?.id;
+        const sparks = (await backbone.sparks
+          .list({ ...(sessionId ? { sessionId } : {}), ...(project ? { project } : {}), ...(type ? { type } : {}) }))
           .sort((a, b) => b.createdAt - a.createdAt)
           .slice(0, limit);
         if (run.json) {

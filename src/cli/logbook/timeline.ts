@@ -47,13 +47,11 @@ function sparkEntry(s: Spark): TimelineEntry {
 }
 
 /** Approval entries name their topic by title ("release" reads better than an id). */
-function approvalEntries(backbone: Backbone): (a: Approval) => TimelineEntry[] {
+async function approvalEntries(backbone: Backbone, approvals: readonly Approval[]): Promise<TimelineEntry[]> {
   const titles = new Map<string, string>();
-  const title = (id: string): string => {
-    if (!titles.has(id)) titles.set(id, backbone.topics.get(id)?.title ?? id);
-    return titles.get(id)!;
-  };
-  return (a) => {
+  for (const id of new Set(approvals.map((a) => a.topicId))) titles.set(id, (await backbone.topics.get(id))?.title ?? id);
+  const title = (id: string): string => titles.get(id) ?? id;
+  return approvals.flatMap((a) => {
     const base = { kind: 'approval' as const, id: a.id, project: a.project, record: a };
     const out: TimelineEntry[] = [{ ...base, at: a.requestedAt, event: 'requested', summary: `"${title(a.topicId)}": ${a.reason}` }];
     if (a.decidedAt !== null) {
@@ -61,7 +59,7 @@ function approvalEntries(backbone: Backbone): (a: Approval) => TimelineEntry[] {
       out.push({ ...base, at: a.decidedAt, event: a.state, summary: `"${title(a.topicId)}"${by}${a.note ? `: ${a.note}` : ''}` });
     }
     return out;
-  };
+  });
 }
 
 function sorted(entries: TimelineEntry[]): TimelineEntry[] {
@@ -70,34 +68,42 @@ function sorted(entries: TimelineEntry[]): TimelineEntry[] {
 }
 
 /** Everything recorded in a session; approvals count when they concern its work and fall inside it. */
-export function sessionTimeline(backbone: Backbone, session: Session, now: number): TimelineEntry[] {
-  const actions = backbone.actions.list({ sessionId: session.id });
-  const sparks = backbone.sparks.list({ sessionId: session.id });
+export async function sessionTimeline(backbone: Backbone, session: Session, now: number): Promise<TimelineEntry[]> {
+  const [actions, sparks] = await Promise.all([
+    backbone.actions.list({ sessionId: session.id }),
+    backbone.sparks.list({ sessionId: session.id }),
+  ]);
   const projects = new Set([session.project, ...actions.map((a) => a.project), ...sparks.map((s) => s.project)].filter((p): p is string => p !== null));
   const end = session.endedAt ?? now;
-  const approvals = [...projects].flatMap((project) => backbone.approvals.list({ project }))
+  const approvals = (await Promise.all([...projects].map((project) => backbone.approvals.list({ project })))).flat()
     .filter((a) => a.requestedAt >= session.startedAt && a.requestedAt <= end);
   return sorted([
-    ...sessionEntries(session, now), ...actions.map(actionEntry), ...sparks.map(sparkEntry), ...approvals.flatMap(approvalEntries(backbone)),
+    ...sessionEntries(session, now), ...actions.map(actionEntry), ...sparks.map(sparkEntry), ...(await approvalEntries(backbone, approvals)),
   ]);
 }
 
-export function projectTimeline(backbone: Backbone, project: string, now: number): TimelineEntry[] {
+export async function projectTimeline(backbone: Backbone, project: string, now: number): Promise<TimelineEntry[]> {
+  const [sessions, actions, sparks, approvals] = await Promise.all([
+    backbone.sessions.list({ project }), backbone.actions.list({ project }), backbone.sparks.list({ project }), backbone.approvals.list({ project }),
+  ]);
   return sorted([
-    ...backbone.sessions.list({ project }).flatMap((s) => sessionEntries(s, now)),
-    ...backbone.actions.list({ project }).map(actionEntry),
-    ...backbone.sparks.list({ project }).map(sparkEntry),
-    ...backbone.approvals.list({ project }).flatMap(approvalEntries(backbone)),
+    ...sessions.flatMap((s) => sessionEntries(s, now)),
+    ...actions.map(actionEntry),
+    ...sparks.map(sparkEntry),
+    ...(await approvalEntries(backbone, approvals)),
   ]);
 }
 
 /** The whole logbook, for when no session is open and no scope was given. */
-export function fullTimeline(backbone: Backbone, now: number): TimelineEntry[] {
+export async function fullTimeline(backbone: Backbone, now: number): Promise<TimelineEntry[]> {
+  const [sessions, actions, sparks, approvals] = await Promise.all([
+    backbone.sessions.list(), backbone.actions.list(), backbone.sparks.list(), backbone.approvals.list(),
+  ]);
   return sorted([
-    ...backbone.sessions.list().flatMap((s) => sessionEntries(s, now)),
-    ...backbone.actions.list().map(actionEntry),
-    ...backbone.sparks.list().map(sparkEntry),
-    ...backbone.approvals.list().flatMap(approvalEntries(backbone)),
+    ...sessions.flatMap((s) => sessionEntries(s, now)),
+    ...actions.map(actionEntry),
+    ...sparks.map(sparkEntry),
+    ...(await approvalEntries(backbone, approvals)),
   ]);
 }
 
@@ -123,22 +129,22 @@ Examples:
         });
       }
       const limit = parseIntegerOption('--limit', run.opts.limit, 1, 1_000_000);
-      return withBackbone(run, (backbone) => {
+      return withBackbone(run, async (backbone) => {
         const now = Date.now();
         let title: string;
         let entries: TimelineEntry[];
         if (project !== undefined) {
-          if (!backbone.projects.get(project)) throw notFound('project', project, 'list projects with `bitacora project list`');
+          if (!(await backbone.projects.get(project))) throw notFound('project', project, 'list projects with `bitacora project list`');
           title = `Project ${project}`;
-          entries = projectTimeline(backbone, project, now);
+          entries = await projectTimeline(backbone, project, now);
         } else {
-          const session = sessionId !== undefined ? targetSession(backbone, sessionId) : backbone.sessions.current();
+          const session = sessionId !== undefined ? await targetSession(backbone, sessionId) : await backbone.sessions.current();
           if (session) {
             title = `Session ${session.id} (${session.user}${session.project ? `, ${session.project}` : ''}, ${session.status}, worked ${formatDuration(sessionDurationMs(session, now))})`;
-            entries = sessionTimeline(backbone, session, now);
+            entries = await sessionTimeline(backbone, session, now);
           } else {
             title = 'Whole logbook (no session is open)';
-            entries = fullTimeline(backbone, now);
+            entries = await fullTimeline(backbone, now);
           }
         }
         if (limit !== undefined) entries = entries.slice(-limit);

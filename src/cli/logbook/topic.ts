@@ -20,8 +20,8 @@ function activeTopicError(active: Topic): BitacoraError {
   );
 }
 
-function getTopic(backbone: Backbone, id: string): Topic {
-  const topic = backbone.topics.get(id);
+async function getTopic(backbone: Backbone, id: string): Promise<Topic> {
+  const topic = await backbone.topics.get(id);
   if (!topic) throw notFound('topic', id, 'list topics with `bitacora topic list`');
   return topic;
 }
@@ -60,23 +60,23 @@ Example:
       const priority = parseIntegerOption('--priority', run.opts.priority, 0, 10);
       const estimatedHours = parseEstimateHours('--estimate', run.opts.estimate);
       const dependsOn = parseList(run.opts.dependsOn);
-      return withBackbone(run, (backbone) => {
-        const projectName = run.opts.project ?? backbone.sessions.current()?.project ?? undefined;
+      return withBackbone(run, async (backbone) => {
+        const projectName = run.opts.project ?? (await backbone.sessions.current())?.project ?? undefined;
         if (!projectName) {
           throw new BitacoraError(ErrorCode.Validation, 'which project? pass --project NAME (or start a session with --project)', {
             details: { issues: [{ path: '--project', message: 'required' }] },
           });
         }
-        if (!backbone.projects.get(projectName)) {
+        if (!(await backbone.projects.get(projectName))) {
           throw notFound('project', projectName, `create it with \`bitacora project create ${projectName}\``);
         }
         for (const dep of dependsOn) {
-          const found = backbone.topics.get(dep);
+          const found = await backbone.topics.get(dep);
           if (!found || found.project !== projectName) {
             throw notFound('topic', dep, `--depends-on takes ids of topics of project '${projectName}'; list them with \`bitacora topic list --project ${projectName}\``);
           }
         }
-        const created = backbone.topics.create({
+        const created = await backbone.topics.create({
           project: projectName,
           title,
           ...(run.opts.description !== undefined ? { description: run.opts.description } : {}),
@@ -96,12 +96,12 @@ Example:
     .option('--status <status>', `only topics in this status: ${TOPIC_STATUSES.join('|')}`)
     .action(action<{ project?: string; status?: string }>(ctx, (run) => {
       const status = parseChoice('--status', run.opts.status, TOPIC_STATUSES);
-      return withBackbone(run, (backbone) => {
-        if (run.opts.project !== undefined && !backbone.projects.get(run.opts.project)) {
+      return withBackbone(run, async (backbone) => {
+        if (run.opts.project !== undefined && !(await backbone.projects.get(run.opts.project))) {
           throw notFound('project', run.opts.project, 'list projects with `bitacora project list`');
         }
-        const topics = backbone.topics
-          .list({ ...(run.opts.project ? { project: run.opts.project } : {}), ...(status ? { status } : {}) })
+        const topics = (await backbone.topics
+          .list({ ...(run.opts.project ? { project: run.opts.project } : {}), ...(status ? { status } : {}) }))
           .sort((a, b) => a.project.localeCompare(b.project) || b.priority - a.priority || a.createdAt - b.createdAt);
         if (run.json) {
           printJson(ctx, topics);
@@ -121,20 +121,20 @@ Example:
   topic
     .command('activate <id>')
     .description('start working on a topic (status in-progress); one per project at a time')
-    .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, (backbone) => {
-      const target = getTopic(backbone, run.args[0] as string);
+    .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, async (backbone) => {
+      const target = await getTopic(backbone, run.args[0] as string);
       if (target.status === 'in-progress') {
         printTopic(ctx, run.json, 'Already active:', target);
         return;
       }
-      const active = backbone.topics.list({ project: target.project, status: 'in-progress' }).find((t) => t.id !== target.id);
+      const active = (await backbone.topics.list({ project: target.project, status: 'in-progress' })).find((t) => t.id !== target.id);
       if (active) throw activeTopicError(active);
       try {
-        printTopic(ctx, run.json, 'Activated', backbone.topics.activate(target.id, Date.now()));
+        printTopic(ctx, run.json, 'Activated', await backbone.topics.activate(target.id, Date.now()));
       } catch (err) {
         // Another terminal may have activated one in between: name it and the fix all the same.
         if (err instanceof BitacoraError && err.code === ErrorCode.ActiveTopicExists) {
-          const now = backbone.topics.list({ project: target.project, status: 'in-progress' })[0];
+          const now = (await backbone.topics.list({ project: target.project, status: 'in-progress' }))[0];
           if (now) throw activeTopicError(now);
         }
         throw err;
@@ -145,9 +145,9 @@ Example:
     topic
       .command(`${name} <id>`)
       .description(what)
-      .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, (backbone) => {
-        const target = getTopic(backbone, run.args[0] as string);
-        printTopic(ctx, run.json, verb, backbone.topics.setStatus(target.id, status, Date.now()));
+      .action(action<Record<string, never>>(ctx, (run) => withBackbone(run, async (backbone) => {
+        const target = await getTopic(backbone, run.args[0] as string);
+        printTopic(ctx, run.json, verb, await backbone.topics.setStatus(target.id, status, Date.now()));
       })));
   setStatus('complete', 'completed', 'Completed', 'mark a topic completed (frees the project for its next topic)');
   setStatus('hold', 'on-hold', 'Put on hold', 'put a topic on hold (frees the project for another topic)');

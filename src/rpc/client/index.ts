@@ -4,7 +4,7 @@
  */
 import { Client, credentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import { FLEET_SERVER_NAME } from '../../core/index.js';
-import { decodeCoordinatorMessage, deliverFrame, encodeAgentMessage } from '../codec.js';
+import { decodeCoordinatorMessage, deliverFrame, encodeAgentFrames } from '../codec.js';
 import { FrameError } from '../errors.js';
 import type { AgentMessage, CoordinatorMessage } from '../messages.js';
 import { channelOptions, RAW_CONNECT, type KeepaliveOptions } from '../transport.js';
@@ -21,7 +21,10 @@ export interface CoordinatorLink {
   readonly isClosed: boolean;
   /** Starts the stream; handlers fire from then on. */
   start(handlers: CoordinatorLinkHandlers): void;
-  /** False when the stream is closed. Throws FrameError when the message exceeds MAX_MESSAGE_BYTES. */
+  /**
+   * False when the stream is closed. A batch too large for one frame goes as several frames, in
+   * order; throws FrameError when a single item (or an unbatched message) exceeds MAX_MESSAGE_BYTES.
+   */
   send(message: AgentMessage): boolean;
   /** Writes bytes as they are — for fault injection and protocol tests only. */
   sendRaw(bytes: Buffer): boolean;
@@ -106,7 +109,8 @@ class GrpcCoordinatorLink implements CoordinatorLink {
   }
 
   send(message: AgentMessage): boolean {
-    return this.sendRaw(encodeAgentMessage(message));
+    for (const bytes of encodeAgentFrames(message)) if (!this.sendRaw(bytes)) return false;
+    return true;
   }
 
   sendRaw(bytes: Buffer): boolean {

@@ -12,6 +12,7 @@ import type { Credential as _bitacora_fleet_v1_Credential, Credential__Output as
 import type { EmergencyShutdown as _bitacora_fleet_v1_EmergencyShutdown, EmergencyShutdown__Output as _bitacora_fleet_v1_EmergencyShutdown__Output } from './bitacora/fleet/v1/EmergencyShutdown.js';
 import type { Error as _bitacora_fleet_v1_Error, Error__Output as _bitacora_fleet_v1_Error__Output } from './bitacora/fleet/v1/Error.js';
 import type { ExecuteTask as _bitacora_fleet_v1_ExecuteTask, ExecuteTask__Output as _bitacora_fleet_v1_ExecuteTask__Output } from './bitacora/fleet/v1/ExecuteTask.js';
+import type { ExecuteTasks as _bitacora_fleet_v1_ExecuteTasks, ExecuteTasks__Output as _bitacora_fleet_v1_ExecuteTasks__Output } from './bitacora/fleet/v1/ExecuteTasks.js';
 import type { FleetClient as _bitacora_fleet_v1_FleetClient, FleetDefinition as _bitacora_fleet_v1_FleetDefinition } from './bitacora/fleet/v1/Fleet.js';
 import type { Heartbeat as _bitacora_fleet_v1_Heartbeat, Heartbeat__Output as _bitacora_fleet_v1_Heartbeat__Output } from './bitacora/fleet/v1/Heartbeat.js';
 import type { HeartbeatAck as _bitacora_fleet_v1_HeartbeatAck, HeartbeatAck__Output as _bitacora_fleet_v1_HeartbeatAck__Output } from './bitacora/fleet/v1/HeartbeatAck.js';
@@ -20,11 +21,12 @@ import type { Leaving as _bitacora_fleet_v1_Leaving, Leaving__Output as _bitacor
 import type { LogChunk as _bitacora_fleet_v1_LogChunk, LogChunk__Output as _bitacora_fleet_v1_LogChunk__Output } from './bitacora/fleet/v1/LogChunk.js';
 import type { NodeInfo as _bitacora_fleet_v1_NodeInfo, NodeInfo__Output as _bitacora_fleet_v1_NodeInfo__Output } from './bitacora/fleet/v1/NodeInfo.js';
 import type { RenewCertificate as _bitacora_fleet_v1_RenewCertificate, RenewCertificate__Output as _bitacora_fleet_v1_RenewCertificate__Output } from './bitacora/fleet/v1/RenewCertificate.js';
+import type { Reports as _bitacora_fleet_v1_Reports, Reports__Output as _bitacora_fleet_v1_Reports__Output } from './bitacora/fleet/v1/Reports.js';
 import type { Resources as _bitacora_fleet_v1_Resources, Resources__Output as _bitacora_fleet_v1_Resources__Output } from './bitacora/fleet/v1/Resources.js';
 import type { ResultAck as _bitacora_fleet_v1_ResultAck, ResultAck__Output as _bitacora_fleet_v1_ResultAck__Output } from './bitacora/fleet/v1/ResultAck.js';
+import type { ResultAcks as _bitacora_fleet_v1_ResultAcks, ResultAcks__Output as _bitacora_fleet_v1_ResultAcks__Output } from './bitacora/fleet/v1/ResultAcks.js';
 import type { SetRole as _bitacora_fleet_v1_SetRole, SetRole__Output as _bitacora_fleet_v1_SetRole__Output } from './bitacora/fleet/v1/SetRole.js';
 import type { TaskFinished as _bitacora_fleet_v1_TaskFinished, TaskFinished__Output as _bitacora_fleet_v1_TaskFinished__Output } from './bitacora/fleet/v1/TaskFinished.js';
-import type { TaskOutput as _bitacora_fleet_v1_TaskOutput, TaskOutput__Output as _bitacora_fleet_v1_TaskOutput__Output } from './bitacora/fleet/v1/TaskOutput.js';
 import type { TaskRef as _bitacora_fleet_v1_TaskRef, TaskRef__Output as _bitacora_fleet_v1_TaskRef__Output } from './bitacora/fleet/v1/TaskRef.js';
 import type { TaskRejected as _bitacora_fleet_v1_TaskRejected, TaskRejected__Output as _bitacora_fleet_v1_TaskRejected__Output } from './bitacora/fleet/v1/TaskRejected.js';
 import type { TaskResult as _bitacora_fleet_v1_TaskResult, TaskResult__Output as _bitacora_fleet_v1_TaskResult__Output } from './bitacora/fleet/v1/TaskResult.js';
@@ -52,6 +54,7 @@ export interface ProtoGrpcType {
         EmergencyTier: EnumTypeDefinition
         Error: MessageTypeDefinition<_bitacora_fleet_v1_Error, _bitacora_fleet_v1_Error__Output>
         ExecuteTask: MessageTypeDefinition<_bitacora_fleet_v1_ExecuteTask, _bitacora_fleet_v1_ExecuteTask__Output>
+        ExecuteTasks: MessageTypeDefinition<_bitacora_fleet_v1_ExecuteTasks, _bitacora_fleet_v1_ExecuteTasks__Output>
         Fleet: SubtypeConstructor<typeof grpc.Client, _bitacora_fleet_v1_FleetClient> & { service: _bitacora_fleet_v1_FleetDefinition }
         Heartbeat: MessageTypeDefinition<_bitacora_fleet_v1_Heartbeat, _bitacora_fleet_v1_Heartbeat__Output>
         HeartbeatAck: MessageTypeDefinition<_bitacora_fleet_v1_HeartbeatAck, _bitacora_fleet_v1_HeartbeatAck__Output>
@@ -62,12 +65,13 @@ export interface ProtoGrpcType {
         NodeInfo: MessageTypeDefinition<_bitacora_fleet_v1_NodeInfo, _bitacora_fleet_v1_NodeInfo__Output>
         NodeRole: EnumTypeDefinition
         RenewCertificate: MessageTypeDefinition<_bitacora_fleet_v1_RenewCertificate, _bitacora_fleet_v1_RenewCertificate__Output>
+        Reports: MessageTypeDefinition<_bitacora_fleet_v1_Reports, _bitacora_fleet_v1_Reports__Output>
         Resources: MessageTypeDefinition<_bitacora_fleet_v1_Resources, _bitacora_fleet_v1_Resources__Output>
         ResultAck: MessageTypeDefinition<_bitacora_fleet_v1_ResultAck, _bitacora_fleet_v1_ResultAck__Output>
+        ResultAcks: MessageTypeDefinition<_bitacora_fleet_v1_ResultAcks, _bitacora_fleet_v1_ResultAcks__Output>
         SetRole: MessageTypeDefinition<_bitacora_fleet_v1_SetRole, _bitacora_fleet_v1_SetRole__Output>
         TaskFinished: MessageTypeDefinition<_bitacora_fleet_v1_TaskFinished, _bitacora_fleet_v1_TaskFinished__Output>
         TaskKind: EnumTypeDefinition
-        TaskOutput: MessageTypeDefinition<_bitacora_fleet_v1_TaskOutput, _bitacora_fleet_v1_TaskOutput__Output>
         TaskRef: MessageTypeDefinition<_bitacora_fleet_v1_TaskRef, _bitacora_fleet_v1_TaskRef__Output>
         TaskRejected: MessageTypeDefinition<_bitacora_fleet_v1_TaskRejected, _bitacora_fleet_v1_TaskRejected__Output>
         TaskResult: MessageTypeDefinition<_bitacora_fleet_v1_TaskResult, _bitacora_fleet_v1_TaskResult__Output>

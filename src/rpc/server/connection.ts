@@ -4,7 +4,7 @@
  * messages, bounds the outgoing buffer so a stalled agent cannot exhaust the master's memory.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { decodeAgentMessage, deliverFrame, encodeCoordinatorMessage } from '../codec.js';
+import { decodeAgentMessage, deliverFrame, encodeCoordinatorFrames } from '../codec.js';
 import { FrameError } from '../errors.js';
 import type { AgentMessage, CoordinatorMessage } from '../messages.js';
 
@@ -40,7 +40,10 @@ export interface AgentConnection {
   readonly isClosed: boolean;
   /** Starts delivering events; call synchronously inside onConnection. */
   start(handlers: AgentConnectionHandlers): void;
-  /** Queues a message; false when the stream is closed (the message is dropped). */
+  /**
+   * Queues a message — a batch too large for one frame as several frames, in order; false when
+   * the stream is closed (the message is dropped). Throws FrameError when one item alone is too large.
+   */
   send(message: CoordinatorMessage): boolean;
   /** Ends the stream. Idempotent. A final `error` frame, if any, must be sent before. */
   close(reason: string): void;
@@ -77,13 +80,14 @@ export class GrpcAgentConnection implements AgentConnection {
 
   send(message: CoordinatorMessage): boolean {
     if (this.closedReason !== null) return false;
-    const bytes = encodeCoordinatorMessage(message);
-    if (this.call.writableLength + bytes.length > MAX_QUEUED_OUTGOING_BYTES) {
+    const frames = encodeCoordinatorFrames(message);
+    const size = frames.reduce((n, f) => n + f.length, 0);
+    if (this.call.writableLength + size > MAX_QUEUED_OUTGOING_BYTES) {
       this.close(`agent stalled: more than ${MAX_QUEUED_OUTGOING_BYTES} bytes queued`);
       return false;
     }
     try {
-      this.call.write(bytes);
+      for (const bytes of frames) this.call.write(bytes);
       return true;
     } catch {
       this.finish('write failed');

@@ -15,6 +15,7 @@ import type { SqliteDb } from './db.js';
 import { recordEvent } from './events.js';
 import { requireSession } from './sessions.js';
 import { requireTopic } from './topics.js';
+import type { Synchronous } from './synchronous.js';
 
 const listSchema = z
   .object({ sessionId: z.string().optional(), topicId: z.string().optional(), project: z.string().optional(), limit: z.number().int().nonnegative().optional() })
@@ -48,7 +49,7 @@ function toAction(row: ActionRow): Action {
   };
 }
 
-export class SqliteActionRepository implements ActionRepository {
+export class SqliteActionRepository implements Synchronous<ActionRepository> {
   constructor(private readonly db: SqliteDb) {}
 
   create(input: NewAction, now: number): Action {

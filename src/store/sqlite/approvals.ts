@@ -1,17 +1,21 @@
 /**
- * ApprovalRepository on SQLite: a pending approval is decided once, or expires. A decision
- * that arrives too late commits 'expired' and only then throws ApprovalExpired.
+ * ApprovalRepository on SQLite: a pending approval is decided once, or expires. What a
+ * decision does (and when an approval has expired) is the pure rule of core
+ * (`nextAfterDecision`, `nextAfterExpiry`); this adapter reads, stores the answer and its
+ * event. A decision that arrives too late commits 'expired' and only then throws
+ * ApprovalExpired (`refusalAfterCommit`).
  */
 import { z } from 'zod';
 import {
-  APPROVAL_STATES, BitacoraError, ErrorCode, InvalidTransitionError, newId, NotFoundError, parseOrThrow, slugSchema, ValidationError,
-  type Approval, type ApprovalState,
+  APPROVAL_STATES, isApprovalExpired, newId, nextAfterDecision, nextAfterExpiry, NotFoundError, parseOrThrow, slugSchema, ValidationError,
+  type Approval, type ApprovalChange, type ApprovalState,
 } from '../../core/index.js';
 import type { ApprovalRepository } from '../logbook.js';
 import { timestamp, whereOf } from './codec.js';
-import type { SqliteDb } from './db.js';
+import { refusalAfterCommit, type SqliteDb } from './db.js';
 import { recordEvent } from './events.js';
 import { requireTopic } from './topics.js';
+import type { Synchronous } from './synchronous.js';
 
 const requestSchema = z
   .object({ topicId: z.string().min(1), project: slugSchema, reason: z.string().max(2000), expiresAt: z.number().int().nonnegative() })
@@ -41,7 +45,7 @@ function toApproval(row: ApprovalRow): Approval {
   };
 }
 
-export class SqliteApprovalRepository implements ApprovalRepository {
+export class SqliteApprovalRepository implements Synchronous<ApprovalRepository> {
   constructor(private readonly db: SqliteDb) {}
 
   request(input: { topicId: string; project: string; reason: string; expiresAt: number }, now: number): Approval {
@@ -90,33 +94,24 @@ export class SqliteApprovalRepository implements ApprovalRepository {
   decide(id: string, decision: 'approved' | 'rejected', by: string, note: string | null, now: number): Approval {
     const d = parseOrThrow(decisionSchema, { decision, by, note }, 'approval decision');
     timestamp(now);
-    // The expiry is committed by this transaction; the error is thrown after it, outside.
-    const outcome = this.db.write(`approval ${id}`, () => {
+    return this.db.write(`approval ${id}`, () => {
       const row = this.row(id);
       if (!row) throw new NotFoundError('approval', id);
-      const approval = toApproval(row);
-      if (approval.state !== 'pending') {
-        throw new InvalidTransitionError('approval', approval.state, d.decision, { details: { approvalId: id, decidedBy: approval.decidedBy } });
-      }
-      if (now > approval.expiresAt) return { approval: this.markExpired(approval, now, d.by), expired: true };
-      const next: Approval = { ...approval, state: d.decision, decidedAt: now, decidedBy: d.by, note: d.note };
-      this.db.stmt('UPDATE approvals SET state = ?, decided_at = ?, decided_by = ?, note = ? WHERE id = ?').run(next.state, now, d.by, d.note, id);
-      recordEvent(this.db, 'approval.decided', id, { topicId: next.topicId, project: next.project, state: next.state, by: d.by, note: d.note }, now);
-      return { approval: next, expired: false };
+      const change = nextAfterDecision(toApproval(row), { state: d.decision, by: d.by, note: d.note }, now);
+      this.store(change, now);
+      // Too late: the expiry stands (committed), the decision is refused.
+      if ('refusal' in change) throw refusalAfterCommit(change.refusal);
+      return change.next;
     });
-    if (outcome.expired) {
-      throw new BitacoraError(ErrorCode.ApprovalExpired, `approval ${id} expired at ${new Date(outcome.approval.expiresAt).toISOString()}; request a new run`, {
-        details: { approvalId: id, topicId: outcome.approval.topicId, expiresAt: outcome.approval.expiresAt },
-      });
-    }
-    return outcome.approval;
   }
 
   expire(now: number): Approval[] {
     timestamp(now);
     return this.db.write('approval', () =>
-      (this.db.stmt(`SELECT ${COLUMNS} FROM approvals WHERE state = 'pending' AND expires_at < ? ORDER BY expires_at, rowid`).all(now) as ApprovalRow[])
-        .map((row) => this.markExpired(toApproval(row), now, null)),
+      (this.db.stmt(`SELECT ${COLUMNS} FROM approvals WHERE state = 'pending' ORDER BY expires_at, rowid`).all() as ApprovalRow[])
+        .map(toApproval)
+        .filter((approval) => isApprovalExpired(approval, now))
+        .map((approval) => this.store(nextAfterExpiry(approval, now, null), now)),
     );
   }
 
@@ -124,9 +119,11 @@ export class SqliteApprovalRepository implements ApprovalRepository {
     return this.db.stmt(`SELECT ${COLUMNS} FROM approvals WHERE id = ?`).get(id) as ApprovalRow | undefined;
   }
 
-  private markExpired(approval: Approval, now: number, attemptedBy: string | null): Approval {
-    this.db.stmt("UPDATE approvals SET state = 'expired', decided_at = ? WHERE id = ?").run(now, approval.id);
-    recordEvent(this.db, 'approval.decided', approval.id, { topicId: approval.topicId, project: approval.project, state: 'expired', attemptedBy }, now);
-    return { ...approval, state: 'expired', decidedAt: now };
+  /** Stores a decided or expired approval with its event. */
+  private store(change: ApprovalChange, now: number): Approval {
+    const { next } = change;
+    this.db.stmt('UPDATE approvals SET state = ?, decided_at = ?, decided_by = ?, note = ? WHERE id = ?').run(next.state, next.decidedAt, next.decidedBy, next.note, next.id);
+    recordEvent(this.db, change.event.type, next.id, change.event.data, now);
+    return next;
   }
 }

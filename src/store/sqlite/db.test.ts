@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BitacoraError, ConflictError, ErrorCode, NotFoundError, StoreUnavailableError, type FleetEvent } from '../../core/index.js';
-import { mapSqliteError, SqliteDb } from './db.js';
+import { mapSqliteError, refusalAfterCommit, SqliteDb } from './db.js';
 import { recordEvent } from './events.js';
 import { migrate } from './migrations/index.js';
 
@@ -61,6 +61,60 @@ describe('SqliteDb', () => {
     ).toThrow(BitacoraError);
     expect(published).toEqual([]);
     expect(count()).toBe(0);
+  });
+
+  it('commits the change made before a refusal marked refusalAfterCommit, then throws it', () => {
+    const refusal = new BitacoraError(ErrorCode.ApprovalExpired, 'too late');
+    expect(() =>
+      db.write('outer', () => {
+        event('before');
+        db.write('inner', () => {
+          event('recorded');
+          throw refusalAfterCommit(refusal);
+        });
+        event('never reached');
+      }),
+    ).toThrow(refusal);
+    expect(published.flat().map((e) => e.subject)).toEqual(['before', 'recorded']);
+    expect(count()).toBe(2);
+    expect(() => db.write('alone', () => {
+      event('alone');
+      throw refusalAfterCommit(new NotFoundError('thing', 'y'));
+    })).toThrow(NotFoundError);
+    expect(count()).toBe(3);
+  });
+
+  it('fails the whole transaction, and every later nested write, when SQLite rolls it back under a savepoint', () => {
+    const big = 'x'.repeat(64 * 1024);
+    db.raw.pragma(`max_page_count = ${Number(db.raw.pragma('page_count', { simple: true })) + 4}`);
+    let inner: unknown;
+    let later: unknown;
+    let outer: unknown;
+    try {
+      db.write('group', () => {
+        db.write('first', () => event('first'));
+        try {
+          db.write('too big', () => recordEvent(db, 'config.updated', 'big', { big: big.repeat(8) }, 1));
+        } catch (err) {
+          inner = err;
+        }
+        try {
+          db.write('after', () => event('after'));
+        } catch (err) {
+          later = err;
+        }
+      });
+    } catch (err) {
+      outer = err;
+    }
+    expect(inner).toBeInstanceOf(StoreUnavailableError);
+    expect((inner as StoreUnavailableError).cause).toMatchObject({ code: 'SQLITE_FULL' });
+    expect(later).toBe(inner);
+    expect(outer).toBe(inner);
+    expect(published).toEqual([]);
+    expect(count()).toBe(0);
+    db.write('next', () => event('next'));
+    expect(count()).toBe(1);
   });
 
   it('refuses to record an event outside a transaction', () => {

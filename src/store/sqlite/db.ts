@@ -66,6 +66,19 @@ function applyPragmas(raw: Database.Database, options: SqliteDbOptions): void {
   raw.pragma('foreign_keys = ON');
 }
 
+const committedRefusals = new WeakSet<object>();
+
+/**
+ * Marks `error` as a refusal that keeps the change made before it: the `SqliteDb.write` it is
+ * thrown from commits (or releases its savepoint), then rethrows it. For a domain rule that
+ * records a fact and refuses at once (an approval decided too late is stored 'expired', and
+ * the decision is refused). Returns the error, to be thrown.
+ */
+export function refusalAfterCommit<E extends Error>(error: E): E {
+  committedRefusals.add(error);
+  return error;
+}
+
 /** A connection plus the bookkeeping every repository shares. Synchronous, single-threaded. */
 export class SqliteDb {
   readonly raw: Database.Database;
@@ -75,6 +88,10 @@ export class SqliteDb {
   private readonly runInTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
   private onCommit: (events: FleetEvent[]) => void = () => {};
   private closed = false;
+  /** How many `write` calls are running (1 = the outermost transaction). */
+  private depth = 0;
+  /** The failure for which SQLite rolled back the transaction in progress, if it did. */
+  private lost: BitacoraError | null = null;
 
   constructor(options: SqliteDbOptions) {
     try {
@@ -126,23 +143,53 @@ export class SqliteDb {
    * Runs `fn` in one write transaction (BEGIN IMMEDIATE; a SAVEPOINT when nested). Either
    * everything `fn` wrote — its change and its events — commits, or nothing does. Events
    * are handed to the commit listener after the outermost commit only.
+   *
+   * An error marked by `refusalAfterCommit` is the exception: the change `fn` made stands
+   * (its savepoint is released, not rolled back), then the error reaches the caller.
+   *
+   * SQLite rolls the whole transaction back by itself on some failures (SQLITE_FULL, IOERR,
+   * NOMEM) even inside a savepoint. From then on every nested write of that transaction is
+   * refused with the same error, and the outermost write throws it instead of committing:
+   * nothing of the transaction is durable, and no later write may slip into autocommit.
    */
   write<T>(entity: string, fn: () => T): T {
     if (this.closed) throw closedError();
-    const outermost = !this.raw.inTransaction;
+    const outermost = this.depth === 0;
+    if (!outermost && this.lost) throw this.lost;
     const mark = this.pending.length;
+    let refusal: { error: unknown } | null = null;
     let result: T;
+    this.depth++;
     try {
-      result = this.runInTransaction.immediate(fn) as T;
+      result = this.runInTransaction.immediate(() => {
+        try {
+          return fn();
+        } catch (err) {
+          if (!committedRefusals.has(err as object)) throw err;
+          refusal = { error: err };
+          return undefined;
+        }
+      }) as T;
     } catch (err) {
       this.pending.length = mark;
-      throw mapSqliteError(err, entity);
+      const mapped = mapSqliteError(err, entity);
+      if (!outermost && !this.raw.inTransaction) this.lost ??= mapped;
+      if (outermost && this.lost) {
+        const lost = this.lost;
+        this.lost = null;
+        this.pending = [];
+        throw lost;
+      }
+      throw mapped;
+    } finally {
+      this.depth--;
     }
     if (outermost && this.pending.length > 0) {
       const committed = this.pending;
       this.pending = [];
       this.onCommit(committed);
     }
+    if (refusal) throw (refusal as { error: unknown }).error;
     return result;
   }
 

@@ -7,6 +7,7 @@ import { EVENT_TYPES, parseOrThrow, type EventType, type FleetEvent, type NewFle
 import type { EventLog } from '../events.js';
 import { fromJson, limitOf, nonNegativeInt, toJson } from './codec.js';
 import type { SqliteDb } from './db.js';
+import type { Synchronous } from './synchronous.js';
 
 const newEventSchema = z
   .object({
@@ -16,6 +17,11 @@ const newEventSchema = z
     at: z.number().int().nonnegative().optional(),
   })
   .strict();
+
+/** A new event, validated (the outbox's own input check, shared with repositories that record one). */
+export function parseNewEvent(event: NewFleetEvent): z.infer<typeof newEventSchema> {
+  return parseOrThrow(newEventSchema, event, 'event');
+}
 
 interface EventRow {
   seq: number;
@@ -54,7 +60,7 @@ interface Watcher {
  * observed live; read() sees them). Delivery is serialized through one queue, so a listener
  * that writes (and so triggers a nested publication) still sees every event once, in order.
  */
-export class SqliteEventLog implements EventLog {
+export class SqliteEventLog implements Omit<Synchronous<EventLog>, 'wait'> {
   private readonly watchers = new Set<Watcher>();
   /** Committed events not yet delivered to every watcher, oldest first. */
   private readonly queue: FleetEvent[] = [];
@@ -71,6 +77,12 @@ export class SqliteEventLog implements EventLog {
     const input = parseOrThrow(newEventSchema, event, 'event');
     const at = input.at ?? Date.now();
     return this.db.write('event', () => recordEvent(this.db, input.type, input.subject, input.data, at));
+  }
+
+  appendMany(events: NewFleetEvent[]): FleetEvent[] {
+    const inputs = events.map((event) => parseOrThrow(newEventSchema, event, 'event'));
+    const now = Date.now();
+    return this.db.write('events', () => inputs.map((input) => recordEvent(this.db, input.type, input.subject, input.data, input.at ?? now)));
   }
 
   read(afterSeq: number, limit = 1000): FleetEvent[] {
@@ -107,7 +119,11 @@ export class SqliteEventLog implements EventLog {
     };
   }
 
-  private publish(events: FleetEvent[]): void {
+  /**
+   * Delivers committed events to this process's watchers, in seq order. Called for commits
+   * on this connection, and by the backbone for commits its writer thread made.
+   */
+  publish(events: FleetEvent[]): void {
     if (this.watchers.size === 0) return; // a later watcher reads its backlog from the table
     for (const event of events) this.queue.push(event);
     if (this.delivering) return; // the loop below (further up the stack) will reach them

@@ -1,107 +1,50 @@
 /**
  * The embedded backbone: every repository on one SQLite file (better-sqlite3, WAL,
- * synchronous=FULL by default). Wired only by the composition roots in `src/bin`.
+ * synchronous=FULL by default), writes group-committed. Wired only by the composition roots
+ * in `src/bin` (and by tests).
  */
-import type { FleetEvent } from '../../core/index.js';
-import type { Backbone } from '../backbone.js';
-import { SqliteActionRepository } from './actions.js';
-import { SqliteApprovalRepository } from './approvals.js';
-import { mapSqliteError, SqliteDb } from './db.js';
-import { SqliteEventLog } from './events.js';
-import { SqliteKeyValueStore } from './kv.js';
-import { migrate } from './migrations/index.js';
-import { SqliteNodeRepository } from './nodes.js';
-import { SqliteProjectRepository } from './projects.js';
-import { SqliteSessionRepository } from './sessions.js';
-import { SqliteSparkRepository } from './sparks.js';
-import { SqliteTaskLogStore } from './task-logs.js';
-import { SqliteTaskQueue } from './tasks.js';
-import { SqliteJoinTokenRepository } from './tokens.js';
-import { SqliteTopicRepository } from './topics.js';
+import { SqliteBackbone } from './backbone.js';
+import { SqliteStore, type SqliteStoreOptions } from './store.js';
+import { LocalWriter } from './writer/local-writer.js';
+import { ThreadWriter } from './writer/thread-writer.js';
 
-export interface SqliteBackboneOptions {
-  /** Path of the database file; its parent directory is created when missing. */
-  file: string;
+export interface SqliteBackboneOptions extends SqliteStoreOptions {
   /**
-   * 'full' (default): an acknowledged write survives a process crash and a power loss.
-   * 'normal': survives a process crash only; may lose the last commits on an OS crash or
-   * power loss. Offered for benchmarks, not for a fleet that promises "never lost".
+   * 'thread' (default): a worker thread owns the write connection, so the event loop never
+   * waits on fsync. 'local': commits run on this thread (tools, some tests).
    */
-  durability?: 'full' | 'normal';
-  /** How long a write waits for another process's lock before StoreUnavailableError. Default 5000 ms. */
-  busyTimeoutMs?: number;
-  /**
-   * Called when an `events.watch` listener throws (listeners must not; the write has
-   * committed and the other listeners still run). Default: a process warning.
-   */
-  onListenerError?: (error: unknown, event: FleetEvent) => void;
+  writer?: 'thread' | 'local';
 }
 
-export class SqliteBackbone implements Backbone {
-  readonly kind = 'sqlite' as const;
-  readonly events: SqliteEventLog;
-  readonly kv: SqliteKeyValueStore;
-  readonly nodes: SqliteNodeRepository;
-  readonly tasks: SqliteTaskQueue;
-  readonly taskLogs: SqliteTaskLogStore;
-  readonly joinTokens: SqliteJoinTokenRepository;
-  readonly sessions: SqliteSessionRepository;
-  readonly projects: SqliteProjectRepository;
-  readonly topics: SqliteTopicRepository;
-  readonly approvals: SqliteApprovalRepository;
-  readonly actions: SqliteActionRepository;
-  readonly sparks: SqliteSparkRepository;
-  /** The database file. */
-  readonly file: string;
-  private readonly db: SqliteDb;
-
-  constructor(options: SqliteBackboneOptions) {
-    this.file = options.file;
-    this.db = new SqliteDb(options);
-    try {
-      migrate(this.db.raw);
-    } catch (err) {
-      this.db.close();
-      throw mapSqliteError(err, `schema of ${options.file}`);
-    }
-    this.events = new SqliteEventLog(this.db, options.onListenerError);
-    this.kv = new SqliteKeyValueStore(this.db);
-    this.nodes = new SqliteNodeRepository(this.db);
-    this.tasks = new SqliteTaskQueue(this.db);
-    this.taskLogs = new SqliteTaskLogStore(this.db);
-    this.joinTokens = new SqliteJoinTokenRepository(this.db);
-    this.sessions = new SqliteSessionRepository(this.db);
-    this.projects = new SqliteProjectRepository(this.db);
-    this.topics = new SqliteTopicRepository(this.db);
-    this.approvals = new SqliteApprovalRepository(this.db);
-    this.actions = new SqliteActionRepository(this.db);
-    this.sparks = new SqliteSparkRepository(this.db);
+/**
+ * Opens (creating and migrating when needed) the embedded backbone on `options.file`. With the
+ * thread writer it resolves once the writer thread has its connection; it rejects with
+ * StoreUnavailableError when that thread cannot open the file.
+ */
+export async function openSqliteBackbone(options: SqliteBackboneOptions): Promise<SqliteBackbone> {
+  // The reader connection migrates the file first, so the writer thread finds it ready.
+  const store = new SqliteStore(options);
+  if (options.writer === 'local') return new SqliteBackbone(store, new LocalWriter(store));
+  let backbone: SqliteBackbone | null = null;
+  const writer = new ThreadWriter({
+    file: store.file,
+    durability: options.durability,
+    busyTimeoutMs: options.busyTimeoutMs,
+    // Commits arrive only after a submit, so the backbone exists by then.
+    onCommitted: (events) => backbone?.publish(events),
+  });
+  backbone = new SqliteBackbone(store, writer);
+  try {
+    await writer.ready;
+  } catch (err) {
+    await backbone.close();
+    throw err;
   }
-
-  /** Reads (or, with `name = value`, sets) a pragma of this connection. For diagnostics and tests. */
-  pragma(source: string): unknown {
-    return this.db.read(() => this.db.raw.pragma(source, { simple: true }));
-  }
-
-  /** Applied schema versions, ascending. */
-  schemaVersions(): number[] {
-    return this.db.read(() => (this.db.raw.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>).map((r) => r.version));
-  }
-
-  /** Idempotent. */
-  batch<T>(fn: () => T): T {
-    return this.db.write('a batch of writes', fn);
-  }
-
-  close(): void {
-    this.db.close();
-  }
+  return backbone;
 }
 
-/** Opens (creating and migrating when needed) the embedded backbone on `options.file`. */
-export function openSqliteBackbone(options: SqliteBackboneOptions): SqliteBackbone {
-  return new SqliteBackbone(options);
-}
-
+export type { SqliteBackbone } from './backbone.js';
+export type { SqliteStoreOptions } from './store.js';
+export { SqliteStore } from './store.js';
 export { mapSqliteError } from './db.js';
 export { MIGRATIONS, type Migration } from './migrations/index.js';

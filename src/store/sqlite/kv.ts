@@ -5,6 +5,7 @@ import type { KeyValueStore, KvEntry } from '../kv.js';
 import { fromJson, nonNegativeInt, toJson } from './codec.js';
 import type { SqliteDb } from './db.js';
 import { recordEvent } from './events.js';
+import type { Synchronous } from './synchronous.js';
 
 const keySchema = z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters');
 
@@ -19,7 +20,7 @@ function toEntry<T>(row: KvRow): KvEntry<T> {
   return { key: row.key, value: fromJson<T>(row.value), revision: row.revision, updatedAt: row.updated_at };
 }
 
-export class SqliteKeyValueStore implements KeyValueStore {
+export class SqliteKeyValueStore implements Synchronous<KeyValueStore> {
   constructor(private readonly db: SqliteDb) {}
 
   get<T = unknown>(key: string): KvEntry<T> | null {

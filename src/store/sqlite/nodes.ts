@@ -8,6 +8,7 @@ import type { NodeRepository, RegisterNodeInput } from '../nodes.js';
 import { fromJson, nonNegativeInt, timestamp, toJson } from './codec.js';
 import type { SqliteDb } from './db.js';
 import { recordEvent } from './events.js';
+import type { Synchronous } from './synchronous.js';
 
 const registerSchema = nodeSchema
   .pick({ name: true, role: true, capabilities: true, specializations: true, capacity: true, resources: true, agentVersion: true, address: true })
@@ -58,7 +59,7 @@ function toNode(row: NodeRow): FleetNode {
   };
 }
 
-export class SqliteNodeRepository implements NodeRepository {
+export class SqliteNodeRepository implements Synchronous<NodeRepository> {
   constructor(private readonly db: SqliteDb) {}
 
   register(input: RegisterNodeInput, now: number): FleetNode {
@@ -145,6 +146,10 @@ export class SqliteNodeRepository implements NodeRepository {
       this.db.stmt('UPDATE nodes SET last_heartbeat_at = ?, resources = ?, running_tasks = ? WHERE id = ?').run(valid.at, toJson(valid.resources), valid.runningTasks, id),
     );
     return info.changes > 0;
+  }
+
+  recordHeartbeats(beats: Array<{ id: string; at: number; resources: NodeResources; runningTasks: number }>): number {
+    return this.db.write('node heartbeats', () => beats.reduce((n, { id, ...beat }) => n + (this.recordHeartbeat(id, beat) ? 1 : 0), 0));
   }
 
   remove(id: string, now: number): void {

@@ -8,6 +8,7 @@ import type { ProjectRepository } from '../logbook.js';
 import { fromJson, timestamp, toJson } from './codec.js';
 import type { SqliteDb } from './db.js';
 import { recordEvent } from './events.js';
+import type { Synchronous } from './synchronous.js';
 
 const updateSchema = projectSchema.pick({ description: true, repository: true, status: true, pinnedNodes: true }).partial().strict();
 const listSchema = z.object({ status: z.enum(PROJECT_STATUSES).optional() }).strict();
@@ -44,7 +45,7 @@ export function requireProject(db: SqliteDb, name: string): Project {
   return project;
 }
 
-export class SqliteProjectRepository implements ProjectRepository {
+export class SqliteProjectRepository implements Synchronous<ProjectRepository> {
   constructor(private readonly db: SqliteDb) {}
 
   create(input: NewProject, now: number): Project {

@@ -8,6 +8,7 @@ import type { SessionRepository } from '../logbook.js';
 import { fromJson, limitOf, timestamp, toJson, whereOf } from './codec.js';
 import type { SqliteDb } from './db.js';
 import { recordEvent } from './events.js';
+import type { Synchronous } from './synchronous.js';
 
 const updateSchema = sessionSchema
   .pick({ primaryNode: true, participatingNodes: true, strategy: true, syncIntervalMs: true, lastSyncAt: true, description: true })
@@ -52,7 +53,7 @@ export function requireSession(db: SqliteDb, id: string): Session {
   return toSession(row);
 }
 
-export class SqliteSessionRepository implements SessionRepository {
+export class SqliteSessionRepository implements Synchronous<SessionRepository> {
   constructor(private readonly db: SqliteDb) {}
 
   /** The project is a label and need not exist yet (a pipeline run creates it after starting its session). */

@@ -10,6 +10,7 @@ import type { SqliteDb } from './db.js';
 import { recordEvent } from './events.js';
 import { requireSession } from './sessions.js';
 import { requireTopic } from './topics.js';
+import type { Synchronous } from './synchronous.js';
 
 const listSchema = z
   .object({ sessionId: z.string().optional(), project: z.string().optional(), type: z.enum(SPARK_TYPES).optional(), limit: z.number().int().nonnegative().optional() })
@@ -39,7 +40,7 @@ function toSpark(row: SparkRow): Spark {
   };
 }
 
-export class SqliteSparkRepository implements SparkRepository {
+export class SqliteSparkRepository implements Synchronous<SparkRepository> {
   constructor(private readonly db: SqliteDb) {}
 
   add(input: NewSpark, now: number): Spark {

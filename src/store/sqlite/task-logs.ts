@@ -4,6 +4,7 @@ import { LOG_STREAMS, parseOrThrow, type TaskLogChunk } from '../../core/index.j
 import type { TaskLogStore } from '../task-logs.js';
 import { limitOf, nonNegativeInt, whereOf } from './codec.js';
 import type { SqliteDb } from './db.js';
+import type { Synchronous } from './synchronous.js';
 
 const chunkSchema = z
   .object({
@@ -29,7 +30,7 @@ interface ChunkRow {
  * Log chunks append no event: they are the hot path (every line of every task), and the
  * coordinator publishes them to the live feed itself.
  */
-export class SqliteTaskLogStore implements TaskLogStore {
+export class SqliteTaskLogStore implements Synchronous<TaskLogStore> {
   constructor(private readonly db: SqliteDb) {}
 
   append(chunks: TaskLogChunk[]): number {

@@ -5,14 +5,18 @@
  */
 import { z } from 'zod';
 import {
-  ACTIVE_TASK_STATES, assertTransition, BitacoraError, ConflictError, ErrorCode, isTerminal, newId, NotFoundError, parseOrThrow,
-  StaleAttemptError, TASK_STATES, TASK_TRANSITIONS, taskResultSchema, taskSpecSchema,
-  type NewTaskSpec, type Task, type TaskResult, type TaskSpec, type TaskState,
+  ACTIVE_TASK_STATES, assertTransition, BitacoraError, ConflictError, ErrorCode, newId, nextAfterAssign, nextAfterCancel,
+  nextAfterInfraFailure, nextAfterResult, nextAfterStart, NotFoundError, parseOrThrow, StaleAttemptError, TASK_STATES,
+  TASK_TRANSITIONS, taskResultSchema, taskSpecSchema,
+  type NewFleetEvent, type NewTaskSpec, type Task, type TaskChange, type TaskResult, type TaskSpec, type TaskState,
 } from '../../core/index.js';
-import type { SubmitOutcome, TaskCounts, TaskFilter, TaskQueue } from '../tasks.js';
+import type {
+  AssignmentInput, ItemOutcome, RequeueInput, SubmitOutcome, TaskCounts, TaskFilter, TaskQueue, TaskReport,
+} from '../tasks.js';
+import type { Synchronous } from './synchronous.js';
 import { canonicalJson, fromJson, limitOf, nonNegativeInt, timestamp, whereOf } from './codec.js';
-import type { SqliteDb } from './db.js';
-import { recordEvent } from './events.js';
+import { refusalAfterCommit, type SqliteDb } from './db.js';
+import { parseNewEvent, recordEvent } from './events.js';
 
 interface TaskRow {
   seq: number;
@@ -87,7 +91,7 @@ function submittedData(task: Task): Record<string, unknown> {
   return { kind: task.kind, project: task.project, command: task.command, needs: task.needs, pinnedNode: task.pinnedNode, labels: task.labels };
 }
 
-export class SqliteTaskQueue implements TaskQueue {
+export class SqliteTaskQueue implements Synchronous<TaskQueue> {
   constructor(private readonly db: SqliteDb) {}
 
   submit(spec: NewTaskSpec, now: number): SubmitOutcome {
@@ -96,10 +100,27 @@ export class SqliteTaskQueue implements TaskQueue {
     return this.db.write('task', () => this.insert(parsed, now));
   }
 
-  submitMany(specs: NewTaskSpec[], now: number): SubmitOutcome[] {
-    const parsed = parseOrThrow(z.array(taskSpecSchema), specs, 'task specs');
-    timestamp(now);
-    return this.db.write('task', () => parsed.map((spec) => this.insert(spec, now)));
+  submitMany(specs: NewTaskSpec[], now: number, options: { record?: NewFleetEvent } = {}): SubmitOutcome[] {
+    const record = options.record === undefined ? null : parseNewEvent(options.record);
+    let parsed: TaskSpec[];
+    try {
+      parsed = parseOrThrow(z.array(taskSpecSchema), specs, 'task specs');
+      timestamp(now);
+    } catch (err) {
+      // A refused submission is still an attempt on record.
+      if (!record) throw err;
+      this.db.write('event', () => recordEvent(this.db, record.type, record.subject, record.data, record.at ?? now));
+      throw refusalAfterCommit(err as Error);
+    }
+    return this.db.write('task', () => {
+      if (record) recordEvent(this.db, record.type, record.subject, record.data, record.at ?? now);
+      try {
+        return this.db.write('task', () => parsed.map((spec) => this.insert(spec, now)));
+      } catch (err) {
+        // The tasks roll back (their savepoint); the record stays.
+        throw record ? refusalAfterCommit(err as Error) : err;
+      }
+    });
   }
 
   get(id: string): Task | null {
@@ -160,10 +181,7 @@ export class SqliteTaskQueue implements TaskQueue {
           { details: { taskId: id, state: task.state, attempt: task.attempt, expectedAttempt } },
         );
       }
-      const next: Task = { ...task, state: 'assigned', attempt: task.attempt + 1, nodeId, assignedAt: now, startedAt: null, finishedAt: null };
-      this.save(task, next);
-      recordEvent(this.db, 'task.assigned', id, { nodeId, attempt: next.attempt }, now);
-      return next;
+      return this.apply(task, nextAfterAssign(task, nodeId, now), now);
     });
   }
 
@@ -171,11 +189,8 @@ export class SqliteTaskQueue implements TaskQueue {
     timestamp(now);
     return this.db.write(`task ${id}`, () => {
       const task = this.fenced(id, attempt);
-      if (task.state === 'running') return task;
-      const next: Task = { ...task, state: 'running', startedAt: now };
-      this.save(task, next);
-      recordEvent(this.db, 'task.running', id, { nodeId: task.nodeId, attempt }, now);
-      return next;
+      const change = nextAfterStart(task, now);
+      return change ? this.apply(task, change, now) : task;
     });
   }
 
@@ -184,24 +199,7 @@ export class SqliteTaskQueue implements TaskQueue {
     timestamp(now);
     return this.db.write(`task ${id}`, () => {
       const task = this.fenced(id, attempt);
-      const outcome = { attempt, nodeId: task.nodeId, exitCode: r.exitCode, error: r.error, durationMs: r.durationMs };
-      if (r.exitCode === 0 && r.error === null) {
-        const next: Task = { ...task, state: 'succeeded', exitCode: 0, error: null, finishedAt: now };
-        this.save(task, next);
-        recordEvent(this.db, 'task.finished', id, { state: 'succeeded', ...outcome }, now);
-        return next;
-      }
-      const failures = task.userFailures + 1;
-      if (task.userFailures < task.retryOnFailure) {
-        const next: Task = { ...task, state: 'pending', userFailures: failures, exitCode: r.exitCode, error: r.error, nodeId: null, assignedAt: null, startedAt: null };
-        this.save(task, next);
-        recordEvent(this.db, 'task.requeued', id, { reason: 'user failure', userFailures: failures, ...outcome }, now);
-        return next;
-      }
-      const next: Task = { ...task, state: 'failed', userFailures: failures, exitCode: r.exitCode, error: r.error, finishedAt: now };
-      this.save(task, next);
-      recordEvent(this.db, 'task.finished', id, { state: 'failed', userFailures: failures, ...outcome }, now);
-      return next;
+      return this.apply(task, nextAfterResult(task, r, now), now);
     });
   }
 
@@ -209,17 +207,7 @@ export class SqliteTaskQueue implements TaskQueue {
     timestamp(now);
     return this.db.write(`task ${id}`, () => {
       const task = this.fenced(id, attempt);
-      const failures = task.infraFailures + 1;
-      if (task.infraFailures < task.maxRetries) {
-        const next: Task = { ...task, state: 'pending', infraFailures: failures, error: reason, nodeId: null, assignedAt: null, startedAt: null };
-        this.save(task, next);
-        recordEvent(this.db, 'task.requeued', id, { reason, attempt, nodeId: task.nodeId, infraFailures: failures }, now);
-        return next;
-      }
-      const next: Task = { ...task, state: 'failed', infraFailures: failures, error: reason, finishedAt: now };
-      this.save(task, next);
-      recordEvent(this.db, 'task.finished', id, { state: 'failed', reason, attempt, nodeId: task.nodeId, infraFailures: failures }, now);
-      return next;
+      return this.apply(task, nextAfterInfraFailure(task, reason, now), now);
     });
   }
 
@@ -227,12 +215,23 @@ export class SqliteTaskQueue implements TaskQueue {
     timestamp(now);
     return this.db.write(`task ${id}`, () => {
       const task = this.require(id);
-      if (isTerminal(task.state)) return task;
-      const next: Task = { ...task, state: 'cancelled', error: reason, finishedAt: now };
-      this.save(task, next);
-      recordEvent(this.db, 'task.cancelled', id, { reason, from: task.state, attempt: task.attempt, nodeId: task.nodeId }, now);
-      return next;
+      const change = nextAfterCancel(task, reason, now);
+      return change ? this.apply(task, change, now) : task;
     });
+  }
+
+  assignMany(assignments: AssignmentInput[], now: number): ItemOutcome[] {
+    return this.db.write('task assignments', () => assignments.map((a) => this.item(() => this.assign(a.taskId, a.nodeId, a.expectedAttempt, now))));
+  }
+
+  recordReports(reports: TaskReport[], now: number): ItemOutcome[] {
+    return this.db.write('task reports', () =>
+      reports.map((r) => this.item(() => (r.kind === 'started' ? this.markRunning(r.taskId, r.attempt, now) : this.complete(r.taskId, r.attempt, r.result, now)))),
+    );
+  }
+
+  requeueMany(items: RequeueInput[], now: number): ItemOutcome[] {
+    return this.db.write('task requeues', () => items.map((i) => this.item(() => this.requeue(i.taskId, i.attempt, i.reason, now))));
   }
 
   recordFenced(id: string, attempt: number, what: string, now: number): void {
@@ -283,6 +282,22 @@ export class SqliteTaskQueue implements TaskQueue {
       throw new StaleAttemptError(id, attempt, task.attempt, { details: { state: task.state } });
     }
     return task;
+  }
+
+  /** One item of a batch verb: its own savepoint (a nested write), refused items reported, not thrown. */
+  private item(fn: () => Task): ItemOutcome {
+    try {
+      return { ok: true, task: fn() };
+    } catch (err) {
+      if (err instanceof BitacoraError && err.code !== ErrorCode.StoreUnavailable && err.code !== ErrorCode.Internal) return { ok: false, error: err };
+      throw err;
+    }
+  }
+
+  private apply(task: Task, change: TaskChange, now: number): Task {
+    this.save(task, change.next);
+    recordEvent(this.db, change.event.type, task.id, change.event.data, now);
+    return change.next;
   }
 
   private save(from: Task, next: Task): void {

@@ -5,6 +5,7 @@ import type { JoinTokenRecord, JoinTokenRepository } from '../tokens.js';
 import { timestamp } from './codec.js';
 import type { SqliteDb } from './db.js';
 import { recordEvent } from './events.js';
+import type { Synchronous } from './synchronous.js';
 
 const createSchema = z
   .object({
@@ -39,7 +40,7 @@ function toRecord(row: TokenRow): JoinTokenRecord {
   };
 }
 
-export class SqliteJoinTokenRepository implements JoinTokenRepository {
+export class SqliteJoinTokenRepository implements Synchronous<JoinTokenRepository> {
   constructor(private readonly db: SqliteDb) {}
 
   create(record: Omit<JoinTokenRecord, 'usedAt' | 'usedBy' | 'revokedAt'>): JoinTokenRecord {

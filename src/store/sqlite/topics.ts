@@ -1,11 +1,12 @@
 /**
- * TopicRepository on SQLite: serial lines of work inside a project. At most one topic of a
- * project is in progress (checked here for a clear error, and by a partial unique index).
+ * TopicRepository on SQLite: serial lines of work inside a project. Whether a topic may start
+ * (one in progress per project, dependencies completed) is the pure rule of core
+ * (`nextTopicStatus`); this adapter reads the project's topics, asks it, and stores the
+ * answer. A partial unique index backs the rule in the file itself.
  */
 import { z } from 'zod';
 import {
-  assertTransition, BitacoraError, ErrorCode, InvalidTransitionError, newId, newTopicSchema, NotFoundError, parseOrThrow,
-  TOPIC_STATUSES, TOPIC_TRANSITIONS, topicSchema, ValidationError,
+  newId, newTopicSchema, nextTopicStatus, NotFoundError, parseOrThrow, TOPIC_STATUSES, topicSchema, ValidationError,
   type NewTopic, type RiskLevel, type Topic, type TopicStatus,
 } from '../../core/index.js';
 import type { TopicRepository } from '../logbook.js';
@@ -13,6 +14,7 @@ import { fromJson, timestamp, toJson, whereOf } from './codec.js';
 import type { SqliteDb } from './db.js';
 import { recordEvent } from './events.js';
 import { requireProject } from './projects.js';
+import type { Synchronous } from './synchronous.js';
 
 const updateSchema = topicSchema.pick({ description: true, priority: true, risk: true, estimatedHours: true, actualHours: true }).partial().strict();
 const listSchema = z.object({ project: z.string().optional(), status: z.enum(TOPIC_STATUSES).optional() }).strict();
@@ -53,7 +55,7 @@ export function requireTopic(db: SqliteDb, id: string): Topic {
   return topic;
 }
 
-export class SqliteTopicRepository implements TopicRepository {
+export class SqliteTopicRepository implements Synchronous<TopicRepository> {
   constructor(private readonly db: SqliteDb) {}
 
   create(input: NewTopic, now: number): Topic {
@@ -113,13 +115,11 @@ export class SqliteTopicRepository implements TopicRepository {
     timestamp(now);
     return this.db.write(`topic ${id}`, () => {
       const topic = requireTopic(this.db, id);
-      if (topic.status === status) return topic;
-      assertTransition('topic', TOPIC_TRANSITIONS, topic.status, status);
-      if (status === 'in-progress') this.assertCanStart(topic);
-      const next: Topic = { ...topic, status, updatedAt: now };
-      this.db.stmt('UPDATE topics SET status = ?, updated_at = ? WHERE id = ?').run(status, now, id);
-      recordEvent(this.db, status === 'in-progress' ? 'topic.activated' : 'topic.updated', id, { project: topic.project, from: topic.status, to: status }, now);
-      return next;
+      const change = nextTopicStatus(topic, status, this.topicsOf(topic.project), now);
+      if (!change) return topic;
+      this.db.stmt('UPDATE topics SET status = ?, updated_at = ? WHERE id = ?').run(change.next.status, change.next.updatedAt, id);
+      recordEvent(this.db, change.event.type, id, change.event.data, now);
+      return change.next;
     });
   }
 
@@ -136,23 +136,8 @@ export class SqliteTopicRepository implements TopicRepository {
     });
   }
 
-  /** Dependencies completed, and no other topic of the project in progress. */
-  private assertCanStart(topic: Topic): void {
-    const waiting = topic.dependsOn.filter((depId) => findTopic(this.db, depId)?.status !== 'completed');
-    if (waiting.length > 0) {
-      const err = new InvalidTransitionError('topic', topic.status, 'in-progress', { details: { topicId: topic.id, waitingFor: waiting } });
-      err.message += `: it depends on topic(s) not completed yet: ${waiting.join(', ')}`;
-      throw err;
-    }
-    const active = this.db.stmt(`SELECT ${COLUMNS} FROM topics WHERE project = ? AND status = 'in-progress' AND id <> ?`).get(topic.project, topic.id) as
-      | TopicRow
-      | undefined;
-    if (active) {
-      throw new BitacoraError(
-        ErrorCode.ActiveTopicExists,
-        `project '${topic.project}' already has topic '${active.title}' (${active.id}) in progress; complete it or put it on hold first`,
-        { details: { project: topic.project, activeTopicId: active.id, activeTopicTitle: active.title, topicId: topic.id } },
-      );
-    }
+  /** Every topic of `project`, as the start rule needs them. */
+  private topicsOf(project: string): Topic[] {
+    return (this.db.stmt(`SELECT ${COLUMNS} FROM topics WHERE project = ? ORDER BY created_at, rowid`).all(project) as TopicRow[]).map(toTopic);
   }
 }

@@ -19,7 +19,7 @@ import { openSqliteBackbone } from '../../../dist/store/sqlite/index.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
-const backbone = openSqliteBackbone({ file: options.db });
+const backbone = await openSqliteBackbone({ file: options.db });
 const manager = newLocalEngine(options.db, {
   runner: new ProcessRunner(),
   workspaces: new DirectoryWorkspaces(options.workspaces),
@@ -39,4 +39,4 @@ if (options.pipeline) {
   const result = await manager.runPipelines([{ pipeline: parsePipeline(readFileSync(options.pipeline, 'utf8'), options.pipeline) }]);
   out({ event: 'finished', ok: result.ok });
 }
-backbone.close();
+await backbone.close();

@@ -103,13 +103,13 @@ export async function crashAtomicAction(dir: string, point: CrashPoint, tag: str
   if (crashed.signal !== 'SIGKILL') throw new Error(`the engine was meant to die at ${point} but ended with ${crashed.code}/${crashed.signal}:\n${JSON.stringify(crashed.lines)}\n${crashed.stderr}`);
   const effectAfterCrash = effectIn(workspace);
   const recovered = await runEngine({ db, workspaces, recover: true });
-  const backbone = openSqliteBackbone({ file: db });
+  const backbone = await openSqliteBackbone({ file: db });
   try {
-    const [action] = backbone.actions.list({ project });
+    const [action] = await backbone.actions.list({ project });
     if (!action) throw new Error(`no action recorded for ${project}`);
-    const events = backbone.events.read(0, 100_000).filter((e) => e.subject === action.id);
+    const events = (await backbone.events.read(0, 100_000)).filter((e) => e.subject === action.id);
     return { crashed, effectAfterCrash, recovered, effect: effectIn(workspace), action, events };
   } finally {
-    backbone.close();
+    await backbone.close();
   }
 }

@@ -9,7 +9,9 @@ import { enrollNode } from '../../../src/agent/index.js';
 import type { ExecuteTaskCommand } from '../../../src/rpc/messages.js';
 import { connectToCoordinator, type CoordinatorLink } from '../../../src/rpc/client/index.js';
 import { encodeAgentMessage } from '../../../src/rpc/codec.js';
-import { PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage, type TaskRef } from '../../../src/rpc/messages.js';
+import {
+  PROTOCOL_VERSION, type AgentMessage, type CoordinatorMessage, type ResultAck, type TaskRef, type TaskReports,
+} from '../../../src/rpc/messages.js';
 import { waitFor } from '../processes.js';
 
 /**
@@ -27,7 +29,11 @@ export interface RawIdentity {
 }
 
 type Welcome = Extract<CoordinatorMessage, { type: 'welcome' }>;
-type ResultAck = Extract<CoordinatorMessage, { type: 'resultAck' }>;
+
+/** A `reports` frame carrying just the given lists. */
+export function reports(lists: Partial<TaskReports>): AgentMessage {
+  return { type: 'reports', started: [], output: [], finished: [], rejected: [], ...lists };
+}
 
 export class RawAgent {
   readonly received: CoordinatorMessage[] = [];
@@ -119,26 +125,38 @@ export class RawAgent {
   }
 
   finished(ref: TaskRef, exitCode = 0): AgentMessage {
-    return { type: 'taskFinished', taskId: ref.taskId, attempt: ref.attempt, result: { exitCode, error: null, durationMs: 3 } };
+    return reports({ finished: [{ taskId: ref.taskId, attempt: ref.attempt, result: { exitCode, error: null, durationMs: 3 } }] });
   }
 
   started(ref: TaskRef): AgentMessage {
-    return { type: 'taskStarted', taskId: ref.taskId, attempt: ref.attempt, at: Date.now() };
+    return reports({ started: [{ taskId: ref.taskId, attempt: ref.attempt, at: Date.now() }] });
+  }
+
+  rejected(ref: TaskRef, reason: string): AgentMessage {
+    return reports({ rejected: [{ taskId: ref.taskId, attempt: ref.attempt, reason }] });
   }
 
   async until<T extends CoordinatorMessage>(what: string, match: (m: CoordinatorMessage) => boolean, timeoutMs = 20_000): Promise<T> {
     return (await waitFor(`${this.name}: ${what}`, () => this.received.find(match), timeoutMs, 20)) as T;
   }
 
+  /** The assignment of `taskId#attempt`, from whichever executeTasks frame carries it. */
   async execute(taskId: string, attempt: number): Promise<ExecuteTaskCommand> {
-    const m = await this.until<Extract<CoordinatorMessage, { type: 'executeTask' }>>(
-      `executeTask ${taskId}#${attempt}`, (x) => x.type === 'executeTask' && x.task.taskId === taskId && x.task.attempt === attempt, 30_000,
+    const isIt = (t: ExecuteTaskCommand) => t.taskId === taskId && t.attempt === attempt;
+    const m = await this.until<Extract<CoordinatorMessage, { type: 'executeTasks' }>>(
+      `executeTasks with ${taskId}#${attempt}`, (x) => x.type === 'executeTasks' && x.tasks.some(isIt), 30_000,
     );
-    return m.task;
+    return m.tasks.find(isIt)!;
   }
 
+  /** Every assignment received so far, in order, across executeTasks frames. */
+  assignments(): ExecuteTaskCommand[] {
+    return this.received.flatMap((m) => (m.type === 'executeTasks' ? m.tasks : []));
+  }
+
+  /** The acks of `ref` received so far, in order, across resultAcks frames. */
   acks(ref: TaskRef): ResultAck[] {
-    return this.received.filter((m): m is ResultAck => m.type === 'resultAck' && m.taskId === ref.taskId && m.attempt === ref.attempt);
+    return this.received.flatMap((m) => (m.type === 'resultAcks' ? m.acks.filter((a) => a.taskId === ref.taskId && a.attempt === ref.attempt) : []));
   }
 
   voided(ref: TaskRef): boolean {

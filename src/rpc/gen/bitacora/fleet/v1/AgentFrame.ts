@@ -3,33 +3,24 @@
 
 import type { Hello as _bitacora_fleet_v1_Hello, Hello__Output as _bitacora_fleet_v1_Hello__Output } from '../../../bitacora/fleet/v1/Hello.js';
 import type { Heartbeat as _bitacora_fleet_v1_Heartbeat, Heartbeat__Output as _bitacora_fleet_v1_Heartbeat__Output } from '../../../bitacora/fleet/v1/Heartbeat.js';
-import type { TaskStarted as _bitacora_fleet_v1_TaskStarted, TaskStarted__Output as _bitacora_fleet_v1_TaskStarted__Output } from '../../../bitacora/fleet/v1/TaskStarted.js';
-import type { TaskOutput as _bitacora_fleet_v1_TaskOutput, TaskOutput__Output as _bitacora_fleet_v1_TaskOutput__Output } from '../../../bitacora/fleet/v1/TaskOutput.js';
-import type { TaskFinished as _bitacora_fleet_v1_TaskFinished, TaskFinished__Output as _bitacora_fleet_v1_TaskFinished__Output } from '../../../bitacora/fleet/v1/TaskFinished.js';
-import type { TaskRejected as _bitacora_fleet_v1_TaskRejected, TaskRejected__Output as _bitacora_fleet_v1_TaskRejected__Output } from '../../../bitacora/fleet/v1/TaskRejected.js';
 import type { RenewCertificate as _bitacora_fleet_v1_RenewCertificate, RenewCertificate__Output as _bitacora_fleet_v1_RenewCertificate__Output } from '../../../bitacora/fleet/v1/RenewCertificate.js';
 import type { Leaving as _bitacora_fleet_v1_Leaving, Leaving__Output as _bitacora_fleet_v1_Leaving__Output } from '../../../bitacora/fleet/v1/Leaving.js';
+import type { Reports as _bitacora_fleet_v1_Reports, Reports__Output as _bitacora_fleet_v1_Reports__Output } from '../../../bitacora/fleet/v1/Reports.js';
 
 export interface AgentFrame {
   'hello'?: (_bitacora_fleet_v1_Hello | null);
   'heartbeat'?: (_bitacora_fleet_v1_Heartbeat | null);
-  'taskStarted'?: (_bitacora_fleet_v1_TaskStarted | null);
-  'taskOutput'?: (_bitacora_fleet_v1_TaskOutput | null);
-  'taskFinished'?: (_bitacora_fleet_v1_TaskFinished | null);
-  'taskRejected'?: (_bitacora_fleet_v1_TaskRejected | null);
   'renewCertificate'?: (_bitacora_fleet_v1_RenewCertificate | null);
   'leaving'?: (_bitacora_fleet_v1_Leaving | null);
-  'msg'?: "hello"|"heartbeat"|"taskStarted"|"taskOutput"|"taskFinished"|"taskRejected"|"renewCertificate"|"leaving";
+  'reports'?: (_bitacora_fleet_v1_Reports | null);
+  'msg'?: "hello"|"heartbeat"|"renewCertificate"|"leaving"|"reports";
 }
 
 export interface AgentFrame__Output {
   'hello'?: (_bitacora_fleet_v1_Hello__Output | null);
   'heartbeat'?: (_bitacora_fleet_v1_Heartbeat__Output | null);
-  'taskStarted'?: (_bitacora_fleet_v1_TaskStarted__Output | null);
-  'taskOutput'?: (_bitacora_fleet_v1_TaskOutput__Output | null);
-  'taskFinished'?: (_bitacora_fleet_v1_TaskFinished__Output | null);
-  'taskRejected'?: (_bitacora_fleet_v1_TaskRejected__Output | null);
   'renewCertificate'?: (_bitacora_fleet_v1_RenewCertificate__Output | null);
   'leaving'?: (_bitacora_fleet_v1_Leaving__Output | null);
-  'msg'?: "hello"|"heartbeat"|"taskStarted"|"taskOutput"|"taskFinished"|"taskRejected"|"renewCertificate"|"leaving";
+  'reports'?: (_bitacora_fleet_v1_Reports__Output | null);
+  'msg'?: "hello"|"heartbeat"|"renewCertificate"|"leaving"|"reports";
 }

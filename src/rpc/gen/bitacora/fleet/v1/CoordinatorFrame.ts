@@ -2,46 +2,46 @@
 // Original file: proto/fleet.proto
 
 import type { Welcome as _bitacora_fleet_v1_Welcome, Welcome__Output as _bitacora_fleet_v1_Welcome__Output } from '../../../bitacora/fleet/v1/Welcome.js';
-import type { ExecuteTask as _bitacora_fleet_v1_ExecuteTask, ExecuteTask__Output as _bitacora_fleet_v1_ExecuteTask__Output } from '../../../bitacora/fleet/v1/ExecuteTask.js';
 import type { CancelTask as _bitacora_fleet_v1_CancelTask, CancelTask__Output as _bitacora_fleet_v1_CancelTask__Output } from '../../../bitacora/fleet/v1/CancelTask.js';
 import type { VoidTasks as _bitacora_fleet_v1_VoidTasks, VoidTasks__Output as _bitacora_fleet_v1_VoidTasks__Output } from '../../../bitacora/fleet/v1/VoidTasks.js';
-import type { ResultAck as _bitacora_fleet_v1_ResultAck, ResultAck__Output as _bitacora_fleet_v1_ResultAck__Output } from '../../../bitacora/fleet/v1/ResultAck.js';
 import type { UpdateConfiguration as _bitacora_fleet_v1_UpdateConfiguration, UpdateConfiguration__Output as _bitacora_fleet_v1_UpdateConfiguration__Output } from '../../../bitacora/fleet/v1/UpdateConfiguration.js';
 import type { SetRole as _bitacora_fleet_v1_SetRole, SetRole__Output as _bitacora_fleet_v1_SetRole__Output } from '../../../bitacora/fleet/v1/SetRole.js';
 import type { EmergencyShutdown as _bitacora_fleet_v1_EmergencyShutdown, EmergencyShutdown__Output as _bitacora_fleet_v1_EmergencyShutdown__Output } from '../../../bitacora/fleet/v1/EmergencyShutdown.js';
 import type { Error as _bitacora_fleet_v1_Error, Error__Output as _bitacora_fleet_v1_Error__Output } from '../../../bitacora/fleet/v1/Error.js';
 import type { Certificate as _bitacora_fleet_v1_Certificate, Certificate__Output as _bitacora_fleet_v1_Certificate__Output } from '../../../bitacora/fleet/v1/Certificate.js';
 import type { HeartbeatAck as _bitacora_fleet_v1_HeartbeatAck, HeartbeatAck__Output as _bitacora_fleet_v1_HeartbeatAck__Output } from '../../../bitacora/fleet/v1/HeartbeatAck.js';
+import type { ExecuteTasks as _bitacora_fleet_v1_ExecuteTasks, ExecuteTasks__Output as _bitacora_fleet_v1_ExecuteTasks__Output } from '../../../bitacora/fleet/v1/ExecuteTasks.js';
+import type { ResultAcks as _bitacora_fleet_v1_ResultAcks, ResultAcks__Output as _bitacora_fleet_v1_ResultAcks__Output } from '../../../bitacora/fleet/v1/ResultAcks.js';
 import type { AuditCheckpoint as _bitacora_fleet_v1_AuditCheckpoint, AuditCheckpoint__Output as _bitacora_fleet_v1_AuditCheckpoint__Output } from '../../../bitacora/fleet/v1/AuditCheckpoint.js';
 
 export interface CoordinatorFrame {
   'welcome'?: (_bitacora_fleet_v1_Welcome | null);
-  'executeTask'?: (_bitacora_fleet_v1_ExecuteTask | null);
   'cancelTask'?: (_bitacora_fleet_v1_CancelTask | null);
   'voidTasks'?: (_bitacora_fleet_v1_VoidTasks | null);
-  'resultAck'?: (_bitacora_fleet_v1_ResultAck | null);
   'updateConfiguration'?: (_bitacora_fleet_v1_UpdateConfiguration | null);
   'setRole'?: (_bitacora_fleet_v1_SetRole | null);
   'emergencyShutdown'?: (_bitacora_fleet_v1_EmergencyShutdown | null);
   'error'?: (_bitacora_fleet_v1_Error | null);
   'certificate'?: (_bitacora_fleet_v1_Certificate | null);
   'heartbeatAck'?: (_bitacora_fleet_v1_HeartbeatAck | null);
+  'executeTasks'?: (_bitacora_fleet_v1_ExecuteTasks | null);
+  'resultAcks'?: (_bitacora_fleet_v1_ResultAcks | null);
   'auditCheckpoint'?: (_bitacora_fleet_v1_AuditCheckpoint | null);
-  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck"|"auditCheckpoint";
+  'msg'?: "welcome"|"cancelTask"|"voidTasks"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck"|"executeTasks"|"resultAcks"|"auditCheckpoint";
 }
 
 export interface CoordinatorFrame__Output {
   'welcome'?: (_bitacora_fleet_v1_Welcome__Output | null);
-  'executeTask'?: (_bitacora_fleet_v1_ExecuteTask__Output | null);
   'cancelTask'?: (_bitacora_fleet_v1_CancelTask__Output | null);
   'voidTasks'?: (_bitacora_fleet_v1_VoidTasks__Output | null);
-  'resultAck'?: (_bitacora_fleet_v1_ResultAck__Output | null);
   'updateConfiguration'?: (_bitacora_fleet_v1_UpdateConfiguration__Output | null);
   'setRole'?: (_bitacora_fleet_v1_SetRole__Output | null);
   'emergencyShutdown'?: (_bitacora_fleet_v1_EmergencyShutdown__Output | null);
   'error'?: (_bitacora_fleet_v1_Error__Output | null);
   'certificate'?: (_bitacora_fleet_v1_Certificate__Output | null);
   'heartbeatAck'?: (_bitacora_fleet_v1_HeartbeatAck__Output | null);
+  'executeTasks'?: (_bitacora_fleet_v1_ExecuteTasks__Output | null);
+  'resultAcks'?: (_bitacora_fleet_v1_ResultAcks__Output | null);
   'auditCheckpoint'?: (_bitacora_fleet_v1_AuditCheckpoint__Output | null);
-  'msg'?: "welcome"|"executeTask"|"cancelTask"|"voidTasks"|"resultAck"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck"|"auditCheckpoint";
+  'msg'?: "welcome"|"cancelTask"|"voidTasks"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck"|"executeTasks"|"resultAcks"|"auditCheckpoint";
 }

@@ -6,9 +6,18 @@
  */
 import { BitacoraError, ErrorCode, type NodeRole } from '../core/index.js';
 import { issueNodeCertificate, nodeIdentityFromSubjectAltName, type FleetCa, type NodeIdentity } from '../security/index.js';
-import type { PeerCertificate } from '../rpc/server/index.js';
 import type { KeyValueStore } from '../store/kv.js';
 import { UnauthenticatedError } from './errors.js';
+
+/** What the transport verified of a client certificate (the agent endpoint exposes it per stream). */
+export interface PeerCertificate {
+  /** As Node prints it: `URI:bitacora://node/<id>?role=worker`. */
+  subjectAltName: string;
+  /** Hex, lower case, without separators. */
+  serialNumber: string;
+  /** ms since the epoch. */
+  notAfter: number;
+}
 
 export const REVOCATIONS_KEY = 'security/revocations';
 const certsKey = (nodeId: string): string => `security/certs/${nodeId}`;
@@ -51,8 +60,8 @@ export class NodeCertificates {
   constructor(private readonly kv: KeyValueStore, private readonly options: NodeCertOptions) {}
 
   /** Reads the revocation list (coordinator start). */
-  load(): void {
-    const stored = this.kv.get<RevocationList>(REVOCATIONS_KEY)?.value;
+  async load(): Promise<void> {
+    const stored = (await this.kv.get<RevocationList>(REVOCATIONS_KEY))?.value;
     this.revoked = { nodes: { ...(stored?.nodes ?? {}) }, serials: [...(stored?.serials ?? [])] };
     this.revokedSerials = new Set(this.revoked.serials);
   }
@@ -88,20 +97,20 @@ export class NodeCertificates {
       ...(this.options.validityDays !== undefined ? { validityDays: this.options.validityDays } : {}),
     });
     const notAfter = issued.notAfter.getTime();
-    const known = this.kv.get<IssuedSerials>(certsKey(identity.nodeId))?.value.serials ?? [];
+    const known = (await this.kv.get<IssuedSerials>(certsKey(identity.nodeId)))?.value.serials ?? [];
     const serials = [...known.filter((s) => s.notAfter > now), { serial: issued.serialNumber, notAfter }].slice(-SERIALS_KEPT);
-    this.kv.put<IssuedSerials>(certsKey(identity.nodeId), { serials }, { quiet: true });
+    await this.kv.put<IssuedSerials>(certsKey(identity.nodeId), { serials }, { quiet: true });
     return { certPem: issued.certPem, serial: issued.serialNumber, notAfter };
   }
 
   /** Revokes the node and every serial issued to it; persisted before it returns. Returns the serials. */
-  revoke(nodeId: string, reason: string, now: number): string[] {
-    const serials = (this.kv.get<IssuedSerials>(certsKey(nodeId))?.value.serials ?? []).map((s) => s.serial);
+  async revoke(nodeId: string, reason: string, now: number): Promise<string[]> {
+    const serials = ((await this.kv.get<IssuedSerials>(certsKey(nodeId)))?.value.serials ?? []).map((s) => s.serial);
     const next: RevocationList = {
       nodes: { ...this.revoked.nodes, [nodeId]: { at: now, reason } },
       serials: [...new Set([...this.revoked.serials, ...serials])],
     };
-    this.kv.put(REVOCATIONS_KEY, next);
+    await this.kv.put(REVOCATIONS_KEY, next);
     this.revoked = next;
     this.revokedSerials = new Set(next.serials);
     return serials;

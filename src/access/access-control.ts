@@ -6,7 +6,7 @@
  * `auth/users/<name>`, API and login tokens under `auth/api-tokens/<id>` holding only the
  * sha256 of the secret. An in-memory hash → id index, built by `start` and kept current here
  * (the coordinator is the single writer), finds a bearer's record in O(1); the stored hash is
- * then compared in constant time. Every change runs through `SecurityOps.privileged` (no audit
+ * then compared in constant time. Every change runs through `AuditedOperations.privileged` (no audit
  * entry, no change); every denial is recorded through the non-throwing path.
  *
  * Call order: construct → `start()` (loads the index and the policy file; a bad policy file
@@ -24,10 +24,10 @@ import {
 } from '../security/index.js';
 import type { KeyValueStore } from '../store/kv.js';
 import type { JoinTokenRecord, JoinTokenRepository } from '../store/tokens.js';
-import type { Logger } from './context.js';
-import type { AccessService } from './fleet-service.js';
+import type { Logger } from '../core/index.js';
+import type { AccessService } from './access-service.js';
 import { PolicyFile } from './policy-file.js';
-import type { SecurityOps } from './security-ops.js';
+import type { AuditedOperations } from './audited-operations.js';
 
 export const USERS_PREFIX = 'auth/users/';
 export const API_TOKENS_PREFIX = 'auth/api-tokens/';
@@ -86,7 +86,7 @@ export interface AccessControlOptions {
   kv: KeyValueStore;
   joinTokens: JoinTokenRepository;
   /** The fail-closed audited wrapper (privileged) and the non-throwing notes (denials). */
-  security: SecurityOps;
+  security: AuditedOperations;
   now: () => number;
   log: Logger;
   /** The policy file; null keeps the policy in memory only (tests). */
@@ -117,10 +117,10 @@ export class AccessControl implements AccessService {
   }
 
   /** Builds the token index and loads the policy file (ValidationError when it is invalid), then watches it. */
-  start(): void {
+  async start(): Promise<void> {
     if (this.state !== 'created') return;
     this.byHash.clear();
-    for (const entry of this.options.kv.list<ApiTokenRecord>(API_TOKENS_PREFIX)) this.byHash.set(entry.value.hash, entry.value.id);
+    for (const entry of await this.options.kv.list<ApiTokenRecord>(API_TOKENS_PREFIX)) this.byHash.set(entry.value.hash, entry.value.id);
     if (this.file) {
       this.fileText = this.file.readText();
       const loaded = this.file.load();
@@ -128,7 +128,7 @@ export class AccessControl implements AccessService {
         this.policy = loaded;
         this.options.log.info(`ACL policy loaded from ${this.file.path}`);
       }
-      this.file.watch(() => this.fileChanged(), this.options.policyPollMs);
+      this.file.watch(() => void this.fileChanged(), this.options.policyPollMs);
     }
     this.state = 'running';
   }
@@ -140,11 +140,11 @@ export class AccessControl implements AccessService {
 
   // ───────────────────────── authentication ─────────────────────────
 
-  authenticate(bearer: string): Requester | null {
+  async authenticate(bearer: string): Promise<Requester | null> {
     try {
-      const record = this.recordFor(bearer);
+      const record = await this.recordFor(bearer);
       if (!record || record.kind !== 'api' || stateOf(record, this.options.now()) !== 'active') return null;
-      const user = this.user(record.user);
+      const user = await this.user(record.user);
       return user ? requesterOf(user, record.role) : null;
     } catch (err) {
       this.options.log.error(`token check failed (refused): ${(err as Error).message}`);
@@ -152,27 +152,27 @@ export class AccessControl implements AccessService {
     }
   }
 
-  login(token: string): Requester {
-    const record = this.recordFor(token);
+  async login(token: string): Promise<Requester> {
+    const record = await this.recordFor(token);
     if (!record) {
-      this.options.security.note('anonymous', 'user.login', null, 'denied', 'unknown token');
+      await this.options.security.note('anonymous', 'user.login', null, 'denied', 'unknown token');
       throw new BitacoraError(ErrorCode.TokenInvalid, 'the login token is not valid; create one with `bitacora token create --user <name> --login`');
     }
     const actor = `user:${record.user}`;
     const now = this.options.now();
-    const user = this.user(record.user);
+    const user = await this.user(record.user);
     const refusal = !user
       ? new BitacoraError(ErrorCode.TokenRevoked, `token ${record.id} is void: its user '${record.user}' was removed`, { details: { tokenId: record.id } })
       : refusalFor(record, now);
     if (refusal || !user) {
-      this.options.security.note(actor, 'user.login', record.id, 'denied', refusal?.message ?? 'refused');
+      await this.options.security.note(actor, 'user.login', record.id, 'denied', refusal?.message ?? 'refused');
       throw refusal ?? new BitacoraError(ErrorCode.TokenInvalid, 'the login token is not valid');
     }
-    return this.options.security.privileged('user.login', record.id, () => {
+    return this.options.security.privileged('user.login', record.id, async () => {
       if (record.kind === 'login') {
         // One-time: consumed here (compare-and-set, so a concurrent writer cannot reuse it).
-        const entry = this.options.kv.get<ApiTokenRecord>(tokenKey(record.id))!;
-        this.options.kv.put(tokenKey(record.id), { ...entry.value, usedAt: now, usedBy: 'dashboard' }, { expectedRevision: entry.revision });
+        const entry = (await this.options.kv.get<ApiTokenRecord>(tokenKey(record.id)))!;
+        await this.options.kv.put(tokenKey(record.id), { ...entry.value, usedAt: now, usedBy: 'dashboard' }, { expectedRevision: entry.revision });
       }
       return requesterOf(user, record.role);
     }, { actor, details: { kind: record.kind } });
@@ -180,26 +180,26 @@ export class AccessControl implements AccessService {
 
   // ───────────────────────── authorization ─────────────────────────
 
-  authorize(operation: Operation, requester: Requester, targets: readonly Target[]): void {
+  async authorize(operation: Operation, requester: Requester, targets: readonly Target[]): Promise<void> {
     const list: readonly Target[] = targets.length > 0 ? targets : [{ kind: 'fleet' }];
     for (const target of list) {
       const decision = decide(operation, requester, target, this.policy);
       if (decision.allowed) continue;
       const where = targetString(target);
-      this.options.security.note(actorOf(requester), operation, where, 'denied', decision.reason);
+      await this.options.security.note(actorOf(requester), operation, where, 'denied', decision.reason);
       throw new ForbiddenError(`forbidden: ${decision.reason}`, { details: { operation, target: where } });
     }
   }
 
   // ───────────────────────── users ─────────────────────────
 
-  listUsers(): UserView[] {
-    return this.options.kv.list<UserRecord>(USERS_PREFIX).map((e) => viewOfUser(e.value));
+  async listUsers(): Promise<UserView[]> {
+    return (await this.options.kv.list<UserRecord>(USERS_PREFIX)).map((e) => viewOfUser(e.value));
   }
 
-  addUser(user: NewUser, by: Actor): UserView {
+  async addUser(user: NewUser, by: Actor): Promise<UserView> {
     const valid = parseOrThrow(newUserSchema, user, 'user');
-    if (this.user(valid.name)) throw new ConflictError(`user '${valid.name}' already exists`, { details: { user: valid.name } });
+    if (await this.user(valid.name)) throw new ConflictError(`user '${valid.name}' already exists`, { details: { user: valid.name } });
     this.ceiling(by, valid.role, `create a user with role ${valid.role}`, 'ManageUsers');
     const record: UserRecord = {
       name: valid.name,
@@ -208,36 +208,36 @@ export class AccessControl implements AccessService {
       createdAt: this.options.now(),
       createdBy: actorOf(by),
     };
-    return this.options.security.privileged('user.add', `user:${valid.name}`, () => {
-      this.options.kv.put(userKey(valid.name), record, { expectedRevision: 0 });
+    return this.options.security.privileged('user.add', `user:${valid.name}`, async () => {
+      await this.options.kv.put(userKey(valid.name), record, { expectedRevision: 0 });
       return viewOfUser(record);
     }, { actor: actorOf(by), details: { role: valid.role, ...(record.projects ? { projects: record.projects } : {}) } });
   }
 
-  removeUser(name: string, by: Actor): void {
+  async removeUser(name: string, by: Actor): Promise<void> {
     const valid = parseOrThrow(userNameSchema, name, 'user name');
-    const user = this.user(valid);
+    const user = await this.user(valid);
     if (!user) throw new NotFoundError('user', valid);
-    if (user.role === 'admin' && this.listUsers().filter((u) => u.role === 'admin').length <= 1) {
+    if (user.role === 'admin' && (await this.listUsers()).filter((u) => u.role === 'admin').length <= 1) {
       throw new ConflictError(`cannot remove '${valid}': it is the last admin (add another admin first)`, { details: { user: valid } });
     }
     this.ceiling(by, user.role, `remove a user with role ${user.role}`, 'ManageUsers');
-    this.options.security.privileged('user.remove', `user:${valid}`, () => {
+    await this.options.security.privileged('user.remove', `user:${valid}`, async () => {
       const now = this.options.now();
-      for (const entry of this.options.kv.list<ApiTokenRecord>(API_TOKENS_PREFIX)) {
+      for (const entry of await this.options.kv.list<ApiTokenRecord>(API_TOKENS_PREFIX)) {
         if (entry.value.user === valid && entry.value.revokedAt === null) {
-          this.options.kv.put(entry.key, { ...entry.value, revokedAt: now }, { expectedRevision: entry.revision });
+          await this.options.kv.put(entry.key, { ...entry.value, revokedAt: now }, { expectedRevision: entry.revision });
         }
       }
-      this.options.kv.delete(userKey(valid));
+      await this.options.kv.delete(userKey(valid));
     }, { actor: actorOf(by) });
   }
 
   // ───────────────────────── tokens ─────────────────────────
 
-  createApiToken(options: NewApiToken, by: Actor): CreatedApiToken {
+  async createApiToken(options: NewApiToken, by: Actor): Promise<CreatedApiToken> {
     const valid = parseOrThrow(newApiTokenSchema, options, 'API token');
-    const user = this.requireUser(valid.user);
+    const user = await this.requireUser(valid.user);
     const role = valid.role ?? user.role;
     if (RANK[role] > RANK[user.role]) {
       throw new ForbiddenError(`a token of user '${user.name}' cannot have role ${role}: above the user's own role (${user.role})`, {
@@ -249,8 +249,8 @@ export class AccessControl implements AccessService {
     return this.issue('api', user.name, role, valid.label ?? null, expiresAt, by);
   }
 
-  createLoginToken(name: string, by: Actor, ttlMs?: number): CreatedApiToken {
-    const user = this.requireUser(parseOrThrow(userNameSchema, name, 'user name'));
+  async createLoginToken(name: string, by: Actor, ttlMs?: number): Promise<CreatedApiToken> {
+    const user = await this.requireUser(parseOrThrow(userNameSchema, name, 'user name'));
     const ttl = ttlMs === undefined ? LOGIN_TOKEN_TTL_MS : parseOrThrow(loginTtlSchema, ttlMs, 'login token ttl');
     this.ceiling(by, user.role, `create a login token for a user with role ${user.role}`, 'ManageTokens');
     return this.issue('login', user.name, user.role, 'dashboard login', this.options.now() + ttl, by);
@@ -260,41 +260,41 @@ export class AccessControl implements AccessService {
    * Keeps an existing API secret valid by its hash (data directories from before users existed:
    * the CLI's token in client.json was only an `auth/admin` hash). Bootstrap only.
    */
-  importApiToken(hash: string, user: string, label: string, by: Actor): TokenView {
-    const owner = this.requireUser(user);
+  async importApiToken(hash: string, user: string, label: string, by: Actor): Promise<TokenView> {
+    const owner = await this.requireUser(user);
     if (!/^[0-9a-f]{64}$/.test(hash)) throw new ValidationError('token hash: not a sha256 hex digest', [{ path: 'hash', message: 'not a sha256 hex digest' }]);
     const known = this.byHash.get(hash);
-    if (known) return viewOfToken(this.token(known)!, this.options.now());
+    if (known) return viewOfToken((await this.token(known))!, this.options.now());
     const record = this.newRecord('api', hash, owner.name, owner.role, label, null, by);
-    return this.options.security.privileged('token.import', `user:${owner.name}`, () => {
-      this.options.kv.put(tokenKey(record.id), record, { expectedRevision: 0 });
+    return this.options.security.privileged('token.import', `user:${owner.name}`, async () => {
+      await this.options.kv.put(tokenKey(record.id), record, { expectedRevision: 0 });
       this.byHash.set(hash, record.id);
       return viewOfToken(record, this.options.now());
     }, { actor: actorOf(by), details: { kind: 'api', role: owner.role, tokenId: record.id } });
   }
 
-  listTokens(): TokenView[] {
+  async listTokens(): Promise<TokenView[]> {
     const now = this.options.now();
-    const join = this.options.joinTokens.list().map((t) => viewOfJoinToken(t, now));
-    const api = this.options.kv.list<ApiTokenRecord>(API_TOKENS_PREFIX).map((e) => viewOfToken(e.value, now));
+    const join = (await this.options.joinTokens.list()).map((t) => viewOfJoinToken(t, now));
+    const api = (await this.options.kv.list<ApiTokenRecord>(API_TOKENS_PREFIX)).map((e) => viewOfToken(e.value, now));
     return [...join, ...api].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
   }
 
-  revokeToken(id: string, by: Actor): TokenView {
+  async revokeToken(id: string, by: Actor): Promise<TokenView> {
     const valid = parseOrThrow(tokenIdSchema, id, 'token id');
-    const entry = this.options.kv.get<ApiTokenRecord>(tokenKey(valid));
+    const entry = await this.options.kv.get<ApiTokenRecord>(tokenKey(valid));
     if (entry) {
       if (entry.value.revokedAt !== null) return viewOfToken(entry.value, this.options.now());
-      return this.options.security.privileged('token.revoke', valid, () => {
+      return this.options.security.privileged('token.revoke', valid, async () => {
         const revoked = { ...entry.value, revokedAt: this.options.now() };
-        this.options.kv.put(entry.key, revoked, { expectedRevision: entry.revision });
+        await this.options.kv.put(entry.key, revoked, { expectedRevision: entry.revision });
         return viewOfToken(revoked, this.options.now());
       }, { actor: actorOf(by), details: { kind: entry.value.kind, user: entry.value.user } });
     }
-    const join = this.options.joinTokens.list().find((t) => t.id === valid);
+    const join = (await this.options.joinTokens.list()).find((t) => t.id === valid);
     if (!join) throw new NotFoundError('token', valid);
     if (join.revokedAt !== null) return viewOfJoinToken(join, this.options.now());
-    return this.options.security.privileged('token.revoke', valid, () => viewOfJoinToken(this.options.joinTokens.revoke(valid, this.options.now()), this.options.now()), {
+    return this.options.security.privileged('token.revoke', valid, async () => viewOfJoinToken(await this.options.joinTokens.revoke(valid, this.options.now()), this.options.now()), {
       actor: actorOf(by),
       details: { kind: 'join' },
     });
@@ -302,15 +302,15 @@ export class AccessControl implements AccessService {
 
   // ───────────────────────── policy ─────────────────────────
 
-  record(record: AuditRecord): void {
-    this.options.security.record(record);
+  async record(record: AuditRecord): Promise<void> {
+    return this.options.security.record(record);
   }
 
   aclPolicy(): AclPolicy {
     return this.policy;
   }
 
-  setAclPolicy(policy: unknown, by: Actor): AclPolicy {
+  async setAclPolicy(policy: unknown, by: Actor): Promise<AclPolicy> {
     const valid = parseAclPolicy(policy);
     return this.options.security.privileged('acl.set', this.file?.path ?? 'acl', () => {
       if (this.file) this.fileText = this.file.write(valid);
@@ -320,7 +320,7 @@ export class AccessControl implements AccessService {
   }
 
   /** A hand edit of the policy file: valid → applied (audited, fail-closed); invalid → the old policy stays, logged and audited as 'failed'. */
-  private fileChanged(): void {
+  private async fileChanged(): Promise<void> {
     const file = this.file;
     if (!file || this.state !== 'running') return;
     const actor = `file:${file.path}`;
@@ -344,11 +344,11 @@ export class AccessControl implements AccessService {
       this.fileText = text;
       const message = (err as Error).message;
       this.options.log.error(`the edited ACL policy is invalid; keeping the previous policy. ${message}`);
-      this.options.security.note(actor, 'acl.reload', file.path, 'failed', message);
+      await this.options.security.note(actor, 'acl.reload', file.path, 'failed', message);
       return;
     }
     try {
-      this.options.security.privileged('acl.reload', file.path, () => {
+      await this.options.security.privileged('acl.reload', file.path, () => {
         this.policy = next;
       }, { actor });
       this.fileText = text;
@@ -360,11 +360,11 @@ export class AccessControl implements AccessService {
 
   // ───────────────────────── internals ─────────────────────────
 
-  private issue(kind: 'api' | 'login', user: string, role: UserRoleName, label: string | null, expiresAt: number | null, by: Actor): CreatedApiToken {
+  private async issue(kind: 'api' | 'login', user: string, role: UserRoleName, label: string | null, expiresAt: number | null, by: Actor): Promise<CreatedApiToken> {
     const token = generateSecret('bat_');
     const record = this.newRecord(kind, hashSecret(token), user, role, label, expiresAt, by);
-    return this.options.security.privileged('token.create', `user:${user}`, () => {
-      this.options.kv.put(tokenKey(record.id), record, { expectedRevision: 0 });
+    return this.options.security.privileged('token.create', `user:${user}`, async () => {
+      await this.options.kv.put(tokenKey(record.id), record, { expectedRevision: 0 });
       this.byHash.set(record.hash, record.id);
       return { id: record.id, token, user, role, expiresAt };
     }, { actor: actorOf(by), details: { kind, role, tokenId: record.id, ...(expiresAt !== null ? { expiresAt } : {}) } });
@@ -384,24 +384,24 @@ export class AccessControl implements AccessService {
     }
   }
 
-  private recordFor(secret: string): ApiTokenRecord | null {
+  private async recordFor(secret: string): Promise<ApiTokenRecord | null> {
     if (typeof secret !== 'string' || secret.length === 0 || secret.length > MAX_BEARER_LENGTH) return null;
     const hash = hashSecret(secret);
     const id = this.byHash.get(hash);
-    const record = id ? this.token(id) : null;
+    const record = id ? await this.token(id) : null;
     return record && secretsEqual(record.hash, hash) ? record : null;
   }
 
-  private token(id: string): ApiTokenRecord | null {
-    return this.options.kv.get<ApiTokenRecord>(tokenKey(id))?.value ?? null;
+  private async token(id: string): Promise<ApiTokenRecord | null> {
+    return (await this.options.kv.get<ApiTokenRecord>(tokenKey(id)))?.value ?? null;
   }
 
-  private user(name: string): UserRecord | null {
-    return this.options.kv.get<UserRecord>(userKey(name))?.value ?? null;
+  private async user(name: string): Promise<UserRecord | null> {
+    return (await this.options.kv.get<UserRecord>(userKey(name)))?.value ?? null;
   }
 
-  private requireUser(name: string): UserRecord {
-    const user = this.user(name);
+  private async requireUser(name: string): Promise<UserRecord> {
+    const user = await this.user(name);
     if (!user) throw new NotFoundError('user', name);
     return user;
   }
