@@ -42,8 +42,11 @@ export class AuditWriter {
   /** Records waiting for the append in flight; they go together in the next one. */
   private queue: PendingEntry[] = [];
   private writing = false;
-  /** The pump in flight (settles when the queue is empty), null when idle. */
-  private pumping: Promise<void> | null = null;
+  /** Batches taken from the queue so far, and batches settled (all their writes answered). */
+  private taken = 0;
+  private settledBatches = 0;
+  /** `currentHead` callers, each waiting for the batch holding every entry recorded before it. */
+  private headWaiters: Array<{ batch: number; resolve: (head: { index: number; hash: string } | null | undefined) => void }> = [];
 
   /** `trust`: the MAC key and checkpoints (null: an unkeyed chain, as before keys existed). */
   constructor(private readonly events: EventLog, private readonly now: () => number, readonly trust: AuditTrust | null = null) {}
@@ -53,9 +56,20 @@ export class AuditWriter {
    * from the log when unknown); null for an empty trail. Never a head ahead of the log.
    */
   async currentHead(): Promise<{ index: number; hash: string } | null> {
-    while (this.pumping) await this.pumping;
-    if (this.head === undefined) this.head = await this.resume();
-    return this.head;
+    if (!this.writing) {
+      if (this.head !== undefined) return this.head;
+      const before = this.taken;
+      const resumed = await this.resume();
+      // Cached only if no append started meanwhile (the pump then owns the head).
+      if (this.taken === before && this.head === undefined) this.head = resumed;
+      return resumed;
+    }
+    // Not the pump's end (a busy trail may never idle): the end of the batch that holds every
+    // entry recorded so far — the next one when some wait in the queue, else the one in flight.
+    const batch = this.queue.length > 0 ? this.taken + 1 : this.taken;
+    const head = await new Promise<{ index: number; hash: string } | null | undefined>((resolve) => this.headWaiters.push({ batch, resolve }));
+    // Unknown after a failed write: read it from the log (not cached: the pump may be chaining).
+    return head === undefined ? this.resume() : head;
   }
 
   /**
@@ -67,7 +81,7 @@ export class AuditWriter {
   record(record: AuditRecord): Promise<AuditEntry> {
     return new Promise<AuditEntry>((resolve, reject) => {
       this.queue.push({ record, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.writing) this.startPump();
+      if (!this.writing) void this.pump();
     });
   }
 
@@ -80,7 +94,7 @@ export class AuditWriter {
   recordWith<T>(record: AuditRecord, write: (event: NewFleetEvent) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ record, write, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.writing) this.startPump();
+      if (!this.writing) void this.pump();
     });
   }
 
@@ -111,11 +125,14 @@ export class AuditWriter {
     return verifyAuditTrail(entries, { macKey, publicKey, checkpointLog: checkpointFile.read(), checkpoints });
   }
 
-  private startPump(): void {
-    const run = this.pump().finally(() => {
-      if (this.pumping === run) this.pumping = null;
-    });
-    this.pumping = run;
+  /** After a batch settled: hands the head (durable now) to the `currentHead` callers it was for. */
+  private batchSettled(): void {
+    this.settledBatches++;
+    if (this.headWaiters.length === 0) return;
+    const head = this.head;
+    const ready = this.headWaiters.filter((w) => w.batch <= this.settledBatches);
+    this.headWaiters = this.headWaiters.filter((w) => w.batch > this.settledBatches);
+    for (const w of ready) w.resolve(head);
   }
 
   private async pump(): Promise<void> {
@@ -124,6 +141,7 @@ export class AuditWriter {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
+        this.taken++;
         let entries: AuditEntry[];
         try {
           if (this.head === undefined) this.head = await this.resume();
@@ -137,6 +155,7 @@ export class AuditWriter {
         } catch (err) {
           this.head = undefined;
           for (const p of batch) p.reject(unavailable(err));
+          this.batchSettled();
           continue;
         }
         // Issued in chain order in one synchronous run, so the store applies them in that order
@@ -177,9 +196,15 @@ export class AuditWriter {
         });
         // Re-read the head next time: a failed write may or may not have landed its entry.
         if (lost) this.head = undefined;
+        this.batchSettled();
       }
     } finally {
       this.writing = false;
+      // Nothing is in flight any more: whoever still waits gets the head as it stands.
+      this.settledBatches = this.taken;
+      const waiters = this.headWaiters;
+      this.headWaiters = [];
+      for (const w of waiters) w.resolve(this.head);
     }
   }
 
