@@ -69,4 +69,24 @@ describe('AuditWriter', () => {
     expect((await writer.record(record('again'))).index).toBe(2);
     expect((await writer.verify()).ok).toBe(true);
   });
+
+  it('currentHead: the head once the entries recorded before it landed, even while later ones keep coming', async () => {
+    const log = memoryLog();
+    const writer = new AuditWriter(log, () => 1);
+    expect(await writer.currentHead()).toBeNull();
+    const first = [writer.record(record('a')), writer.record(record('b'))];
+    const head = writer.currentHead();
+    const later = writer.record(record('c')); // queued behind the head read
+    const seen = await head;
+    expect(seen?.index).toBeGreaterThanOrEqual(2);
+    expect(log.events.some((e) => (e.data as { hash?: string }).hash === seen?.hash)).toBe(true); // never ahead of the log
+    await Promise.all([...first, later]);
+    expect((await writer.currentHead())?.index).toBe(3);
+    log.broken = true;
+    const refused = writer.record(record('refused'));
+    const afterFailure = writer.currentHead();
+    await expect(refused).rejects.toThrow(AuditUnavailableError);
+    log.broken = false;
+    expect((await afterFailure)?.index).toBe(3);
+  });
 });

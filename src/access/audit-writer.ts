@@ -8,7 +8,7 @@
  * memory and re-reads it from the log after any failed append.
  */
 import { BitacoraError, ErrorCode, isBitacoraError, type BitacoraErrorOptions, type NewFleetEvent } from '../core/index.js';
-import { chainEntry, verifyAuditChain, type AuditEntry, type AuditRecord, type AuditVerification } from '../security/index.js';
+import { chainEntry, verifyAuditTrail, type AuditEntry, type AuditRecord, type AuditTrust, type AuditVerification } from '../security/index.js';
 import type { EventLog } from '../store/events.js';
 
 export class AuditUnavailableError extends BitacoraError {
@@ -42,8 +42,35 @@ export class AuditWriter {
   /** Records waiting for the append in flight; they go together in the next one. */
   private queue: PendingEntry[] = [];
   private writing = false;
+  /** Batches taken from the queue so far, and batches settled (all their writes answered). */
+  private taken = 0;
+  private settledBatches = 0;
+  /** `currentHead` callers, each waiting for the batch holding every entry recorded before it. */
+  private headWaiters: Array<{ batch: number; resolve: (head: { index: number; hash: string } | null | undefined) => void }> = [];
 
-  constructor(private readonly events: EventLog, private readonly now: () => number) {}
+  /** `trust`: the MAC key and checkpoints (null: an unkeyed chain, as before keys existed). */
+  constructor(private readonly events: EventLog, private readonly now: () => number, readonly trust: AuditTrust | null = null) {}
+
+  /**
+   * The head of the chain once every entry recorded before this call has settled (re-read
+   * from the log when unknown); null for an empty trail. Never a head ahead of the log.
+   */
+  async currentHead(): Promise<{ index: number; hash: string } | null> {
+    if (!this.writing) {
+      if (this.head !== undefined) return this.head;
+      const before = this.taken;
+      const resumed = await this.resume();
+      // Cached only if no append started meanwhile (the pump then owns the head).
+      if (this.taken === before && this.head === undefined) this.head = resumed;
+      return resumed;
+    }
+    // Not the pump's end (a busy trail may never idle): the end of the batch that holds every
+    // entry recorded so far — the next one when some wait in the queue, else the one in flight.
+    const batch = this.queue.length > 0 ? this.taken + 1 : this.taken;
+    const head = await new Promise<{ index: number; hash: string } | null | undefined>((resolve) => this.headWaiters.push({ batch, resolve }));
+    // Unknown after a failed write: read it from the log (not cached: the pump may be chaining).
+    return head === undefined ? this.resume() : head;
+  }
 
   /**
    * Appends one entry; resolves once it is durable, AuditUnavailableError when the log
@@ -90,8 +117,22 @@ export class AuditWriter {
     return options.limit !== undefined ? out.slice(-options.limit) : out;
   }
 
-  async verify(): Promise<AuditVerification> {
-    return verifyAuditChain((await this.scan()).map((s) => ({ entry: s.entry, seq: s.seq })));
+  /** Chain, MACs and the checkpoint file; `checkpoints`: more to check against (one an agent kept). */
+  async verify(checkpoints: readonly unknown[] = []): Promise<AuditVerification> {
+    const entries = (await this.scan()).map((s) => ({ entry: s.entry, seq: s.seq }));
+    if (!this.trust) return verifyAuditTrail(entries, { checkpoints });
+    const { macKey, publicKey, checkpointFile } = this.trust;
+    return verifyAuditTrail(entries, { macKey, publicKey, checkpointLog: checkpointFile.read(), checkpoints });
+  }
+
+  /** After a batch settled: hands the head (durable now) to the `currentHead` callers it was for. */
+  private batchSettled(): void {
+    this.settledBatches++;
+    if (this.headWaiters.length === 0) return;
+    const head = this.head;
+    const ready = this.headWaiters.filter((w) => w.batch <= this.settledBatches);
+    this.headWaiters = this.headWaiters.filter((w) => w.batch > this.settledBatches);
+    for (const w of ready) w.resolve(head);
   }
 
   private async pump(): Promise<void> {
@@ -100,12 +141,13 @@ export class AuditWriter {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
+        this.taken++;
         let entries: AuditEntry[];
         try {
           if (this.head === undefined) this.head = await this.resume();
           let head = this.head;
           entries = batch.map(({ record }) => {
-            const entry = chainEntry(head, record, this.now());
+            const entry = chainEntry(head, record, this.now(), this.trust?.macKey);
             head = { index: entry.index, hash: entry.hash };
             return entry;
           });
@@ -113,6 +155,7 @@ export class AuditWriter {
         } catch (err) {
           this.head = undefined;
           for (const p of batch) p.reject(unavailable(err));
+          this.batchSettled();
           continue;
         }
         // Issued in chain order in one synchronous run, so the store applies them in that order
@@ -153,9 +196,15 @@ export class AuditWriter {
         });
         // Re-read the head next time: a failed write may or may not have landed its entry.
         if (lost) this.head = undefined;
+        this.batchSettled();
       }
     } finally {
       this.writing = false;
+      // Nothing is in flight any more: whoever still waits gets the head as it stands.
+      this.settledBatches = this.taken;
+      const waiters = this.headWaiters;
+      this.headWaiters = [];
+      for (const w of waiters) w.resolve(this.head);
     }
   }
 

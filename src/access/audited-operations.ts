@@ -77,8 +77,8 @@ export class AuditedOperations {
     return this.audit.list(options);
   }
 
-  async verifyAudit(): Promise<AuditVerification> {
-    return this.audit.verify();
+  async verifyAudit(checkpoints?: readonly unknown[]): Promise<AuditVerification> {
+    return this.audit.verify(checkpoints);
   }
 
 }

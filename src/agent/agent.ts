@@ -28,6 +28,7 @@ import { ReportBatcher } from './report-batcher.js';
 import { advertisedCapabilities, SERVE_EVERYTHING, type ServePolicy } from './serve-policy.js';
 import { machineResources } from './resources.js';
 import { CertificateKeeper } from './certificate-keeper.js';
+import { keepAuditCheckpoint } from './audit-checkpoint.js';
 import { certificateFacts } from './node-identity.js';
 import { loadAgentState, saveAgentState, type AgentState } from './state-file.js';
 
@@ -393,6 +394,13 @@ export class Agent {
       case 'emergencyShutdown':
         this.emergency(message.tier, message.reason);
         return;
+      case 'auditCheckpoint':
+        try {
+          keepAuditCheckpoint(this.options.dataDir, message.checkpoint);
+        } catch (err) {
+          this.log.warn(`cannot keep the master's audit checkpoint: ${(err as Error).message}`);
+        }
+        return;
       case 'welcome':
       case 'error':
         return; // handled by the session
@@ -442,7 +450,11 @@ export class Agent {
     this.certificates.reset();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
-    if (this.lifecycle !== 'closed') this.log.warn(`stream to the master closed: ${reason}`);
+    if (this.lifecycle === 'closed') return;
+    // The master ends the enrollment stream once it has issued our certificate: the normal first step.
+    if (this.enrolled) this.log.info('enrolled: reconnecting with the node certificate');
+    else if (this.lifecycle === 'connected') this.log.warn(`stream to the master closed: ${reason}; reconnecting`);
+    else this.log.warn(`cannot reach the master (retrying with backoff): ${reason}`);
   }
 
   // ───────────────────────── timers ─────────────────────────

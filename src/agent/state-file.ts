@@ -51,3 +51,43 @@ export function saveAgentState(dataDir: string, state: AgentState): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileDurably(stateFilePath(dataDir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
+
+/**
+ * What `bitacora join` was told about the node — role, name, capabilities, specializations,
+ * capacity, serve allow-lists — in `<dataDir>/node-settings.json`, so a plain restart
+ * (`bitacora join URL --data-dir D`) keeps them; flags given later replace the saved ones and
+ * are saved. Only what was given is kept: defaults (host name, CPU count) are worked out anew.
+ */
+export const NODE_SETTINGS_FILE = 'node-settings.json';
+
+const nodeSettingsSchema = z
+  .object({
+    role: z.enum(['worker', 'hybrid']).optional(),
+    name: z.string().optional(),
+    capabilities: z.array(z.string()).optional(),
+    specializations: z.array(z.string()).optional(),
+    capacity: z.number().int().optional(),
+    serveOnly: z.array(z.string()).optional(),
+    serveProjects: z.array(z.string()).optional(),
+    fingerprint: z.boolean().optional(),
+  })
+  .strict();
+/** Validated for real by the agent's config schema (config/agent.ts) once merged with the flags. */
+export type NodeSettings = z.output<typeof nodeSettingsSchema>;
+
+export function loadNodeSettings(dataDir: string): NodeSettings | null {
+  const file = join(dataDir, NODE_SETTINGS_FILE);
+  if (!existsSync(file)) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    json = { error: `not JSON: ${(err as Error).message}` };
+  }
+  return parseOrThrow(nodeSettingsSchema, json, `saved join flags ${file}`);
+}
+
+export function saveNodeSettings(dataDir: string, settings: NodeSettings): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileDurably(join(dataDir, NODE_SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+}

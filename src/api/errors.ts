@@ -45,6 +45,8 @@ export const HTTP_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = {
   [ErrorCode.Internal]: 500,
   [ErrorCode.StoreUnavailable]: 503,
   [ErrorCode.AuditUnavailable]: 503,
+  [ErrorCode.AuditKeyInvalid]: 500,
+  [ErrorCode.MasterUnreachable]: 503,
   [ErrorCode.Unavailable]: 503,
   [ErrorCode.Timeout]: 504,
 };

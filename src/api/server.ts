@@ -26,7 +26,7 @@ import type { AuditRecord } from '../security/index.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
-import { auditRoutes } from './routes/audit.js';
+import { auditRoutes, type AuditCheckpointSource } from './routes/audit.js';
 import { nodeRevokeRoutes } from './routes/node-revoke.js';
 import { eventsRoute } from './ws/events.js';
 import { dashboardRoutes, type DashboardOptions } from './dashboard.js';
@@ -51,6 +51,8 @@ export interface ApiServerOptions {
    * recorded before they happen; it throws to refuse them (fail-closed). Default: `access.record`.
    */
   audit?: AuditSink;
+  /** The audit trail's public side: the signed checkpoints and their public key (`GET /v1/audit/checkpoints`). Omitted: that route answers BIT_ERR_UNAVAILABLE. */
+  auditCheckpoints?: AuditCheckpointSource;
   /** Dashboard sessions: idle (default 12 h) and absolute (default 7 d) expiry; `file` keeps them across restarts (default: memory only). */
   sessions?: Pick<SessionStoreOptions, 'idleMs' | 'absoluteMs' | 'maxSessions' | 'file'>;
   /** The dashboard's built files (`dist/web`), served at `/`. Default: no dashboard (`/` answers 404). */
@@ -150,7 +152,7 @@ export async function buildApiApp(options: ApiServerOptions): Promise<FastifyIns
         taskRoutes(api, deps);
         tokenRoutes(api, deps);
         nodeRevokeRoutes(api, deps);
-        auditRoutes(api, deps);
+        auditRoutes(api, { ...deps, ...(options.auditCheckpoints ? { checkpoints: options.auditCheckpoints } : {}) });
         accessRoutes(api, deps);
         loginRoutes(api, deps);
         eventsRoute(api, deps);

@@ -15,7 +15,7 @@ import { compileMasterConfig, nodeNameFromHostname, processContext } from '../co
 import { Coordinator, type AccessControl, type CoordinatorSettings, type FleetService, type Logger, type SystemActor } from '../coordinator/index.js';
 import { loadAgentState } from '../agent/index.js';
 import { PlacementScheduler } from '../scheduler/index.js';
-import { ensureFleetCa, generateSecret, hashSecret, reachableHostsFor, secretsEqual, writeFileDurably, type FleetTlsMaterial } from '../security/index.js';
+import { auditTrustFor, ensureFleetCa, generateSecret, hashSecret, reachableHostsFor, secretsEqual, writeFileDurably, type FleetTlsMaterial } from '../security/index.js';
 import { ValidationError } from '../core/index.js';
 import type { HttpTlsConfig } from '../config/index.js';
 import { openSqliteBackbone } from '../store/sqlite/index.js';
@@ -41,14 +41,19 @@ export interface MasterExtras {
   settings?: Partial<CoordinatorSettings>;
   /** Store durability; 'normal' is for benchmarks only. Default 'full'. */
   durability?: 'full' | 'normal';
+  /** Time between audit checkpoints while the trail grows. Default 5 s. */
+  auditCheckpointIntervalMs?: number;
   log?: Logger;
 }
 
 export async function startMaster(options: MasterStartOptions, extras: MasterExtras = {}): Promise<LocalMaster> {
-  const log = extras.log ?? stderrLogger('master');
+  const log = extras.log ?? stderrLogger('master', options.logFormat);
   const config = compileMasterConfig(
     {
-      dataDir: options.dataDir, http: options.http, grpc: options.grpc, localWorker: options.localWorker,
+      ...options.settings,
+      dataDir: options.dataDir, localWorker: options.localWorker,
+      ...(options.http !== undefined ? { http: options.http } : {}),
+      ...(options.grpc !== undefined ? { grpc: options.grpc } : {}),
       ...(options.aclPolicyFile !== undefined ? { aclPolicyFile: options.aclPolicyFile } : {}),
       ...(options.httpTls !== undefined ? { httpTls: options.httpTls } : {}),
     },
@@ -75,6 +80,8 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
   };
   try {
     const tls = await ensureFleetCa(dataDir, { hosts: [...reachableHostsFor(grpc.host), ...reachableHostsFor(http.host)] });
+    // The audit keys and checkpoint file live beside the database, never in it.
+    const auditTrust = auditTrustFor(dataDir);
     let stopRequested: ((reason: string) => void) | null = null;
     const coordinator = new Coordinator({
       backbone,
@@ -87,6 +94,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       identity: { caCertPem: tls.caCertPem, caHash: tls.caHash, httpUrl: '' },
       aclPolicyFile: config.security.aclPolicyFile,
       log,
+      audit: { trust: auditTrust, ...(extras.auditCheckpointIntervalMs ? { checkpointIntervalMs: extras.auditCheckpointIntervalMs } : {}) },
       onShutdownRequested: (reason) => stopRequested?.(reason),
     });
     await coordinator.start();
@@ -109,6 +117,7 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
       access: coordinator.access,
       latestEventSeq: () => latestSeq,
       logbook: backbone,
+      auditCheckpoints: { publicKeyPem: auditTrust.keys.publicKeyPem, checkpoints: () => auditTrust.checkpointFile.read() },
       // Built by `npm run build` (vite) next to dist/bin; sessions survive restarts of this master.
       dashboard: { root: dashboardRoot() },
       sessions: { file: join(dataDir, DASHBOARD_SESSIONS_FILE) },
@@ -126,11 +135,12 @@ export async function startMaster(options: MasterStartOptions, extras: MasterExt
         ...(joined ? {} : { token: (await coordinator.createJoinToken({ role: 'hybrid', ttlMs: 600_000, createdBy: 'local-worker' })).token }),
         caHash: tls.caHash,
         role: 'hybrid',
-        name: `${masterName().slice(0, 58)}-local`,
+        name: options.localWorkerName ?? `${masterName().slice(0, 58)}-local`,
         capabilities: [],
         specializations: [],
         capacity: Math.max(1, cpus().length),
         dataDir: agentDir,
+        ...(options.logFormat ? { logFormat: options.logFormat } : {}),
       }, {
         // Join info straight from the coordinator: the API may serve a certificate that does not
         // name 127.0.0.1 (`--http-cert`). The pinned CA hash is still checked against it.

@@ -3,15 +3,22 @@
  * runner, master and agent processes) are wired in `src/bin/bitacora.ts`; commands only see
  * these interfaces, so they stay testable and the layering holds.
  */
+import type { AgentOptions, MasterOptions } from '../config/index.js';
 import type { Backbone } from '../store/backbone.js';
 import type { CommandRunner, WorkspaceProvider } from '../engine/ports.js';
 
 export interface MasterStartOptions {
   dataDir: string;
-  /** host:port of REST + WebSocket + dashboard. */
-  http: string;
-  /** host:port of the gRPC agent endpoint. */
-  grpc: string;
+  /** host:port of REST + WebSocket + dashboard. Default: `settings.http`, else 127.0.0.1:7700. */
+  http?: string;
+  /** host:port of the gRPC agent endpoint. Default: `settings.grpc`, else 127.0.0.1:7701. */
+  grpc?: string;
+  /** Every other master option (a `--config` file's `up:` section); the fields above win over it. */
+  settings?: Partial<MasterOptions>;
+  /** The local worker's node name. Default `<host name>-local`. */
+  localWorkerName?: string;
+  /** `--log-format`: human lines (default) or one JSON object per line. */
+  logFormat?: 'human' | 'json';
   localWorker: boolean;
   /** The ACL policy file. Default `<dataDir>/acl.yaml`. */
   aclPolicyFile?: string;
@@ -40,19 +47,34 @@ export interface MasterHandle {
   close(): Promise<void>;
 }
 
+/**
+ * What `join` was given. Node settings left undefined (role, name, capabilities,
+ * specializations, capacity, allow-lists) keep what the node saved at its last start, else
+ * their defaults; the ones given are saved for the next start.
+ */
 export interface AgentStartOptions {
   masterUrl: string;
   token?: string;
   caHash?: string;
-  role: 'worker' | 'hybrid';
+  role?: 'worker' | 'hybrid';
   name?: string;
-  capabilities: string[];
-  specializations: string[];
+  capabilities?: string[];
+  specializations?: string[];
   capacity?: number;
+  serveOnly?: string[];
+  serveProjects?: string[];
+  /** Advertise what the machine is found to have (os, arch, tools on PATH). Default true. */
+  fingerprint?: boolean;
   dataDir: string;
+  /** Every other agent option (a `--config` file's `join:` section: heartbeat, reconnect, …); the fields above win over it. */
+  settings?: Partial<Omit<AgentOptions, 'masterUrl'>>;
+  /** `--log-format`: human lines (default) or one JSON object per line. */
+  logFormat?: 'human' | 'json';
 }
 
 export interface AgentHandle {
+  /** What the node runs as, saved flags and fingerprint included (absent in fakes). */
+  settings?: { role: string; name: string; capabilities: readonly string[]; restored: readonly string[] };
   nodeId(): string | null;
   closed: Promise<void>;
   close(): Promise<void>;

@@ -1,19 +1,26 @@
 /**
  * Output conventions of every command: `--json` prints machine-readable data on stdout;
  * otherwise human text. Errors go to stderr naming the problem and the fix.
- * Exit codes: 0 ok, 1 the work failed, 2 bad input (usage, validation, not found).
+ * Exit codes: 0 ok, 1 the work failed, 2 bad input (usage, validation, not found),
+ * 3 unauthenticated or forbidden (token refused, role too low, CA mismatch), 4 the master
+ * could not be reached. Scripts tell "fix the command" from "fix the credentials" from "retry".
  */
 import { BitacoraError, ErrorCode, describeIssues, type ValidationIssue } from '../core/index.js';
 import type { CliIo } from './context.js';
 
-export const ExitCode = { Ok: 0, WorkFailed: 1, BadInput: 2 } as const;
+export const ExitCode = { Ok: 0, WorkFailed: 1, BadInput: 2, Unauthorized: 3, Unreachable: 4 } as const;
 
-/** Errors caused by what the user typed or wrote → exit 2; everything else → 1. */
+/** Errors caused by what the user typed or wrote → exit 2. */
 const BAD_INPUT_CODES: ReadonlySet<string> = new Set([
   ErrorCode.Validation, ErrorCode.PipelineInvalid, ErrorCode.UnsafeName, ErrorCode.PayloadTooLarge,
   ErrorCode.NotFound, ErrorCode.InvalidTransition, ErrorCode.ActiveTopicExists, ErrorCode.IdempotencyMismatch,
-  ErrorCode.TokenInvalid, ErrorCode.TokenExpired, ErrorCode.TokenUsed, ErrorCode.TokenRevoked,
-  ErrorCode.Unauthenticated, ErrorCode.Forbidden, ErrorCode.CaMismatch, ErrorCode.Conflict,
+  ErrorCode.Conflict,
+]);
+
+/** Who you are or what you may do was refused → exit 3. */
+const UNAUTHORIZED_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.Unauthenticated, ErrorCode.Forbidden, ErrorCode.TokenInvalid, ErrorCode.TokenExpired, ErrorCode.TokenUsed, ErrorCode.TokenRevoked,
+  ErrorCode.CaMismatch, ErrorCode.CertificateRevoked,
 ]);
 
 /** Thrown by commands to end with a message and an exit code without a stack trace. */
@@ -42,7 +49,11 @@ export function printTable(io: CliIo, headers: string[], rows: string[][]): void
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CliExit) return err.exitCode;
-  if (err instanceof BitacoraError) return BAD_INPUT_CODES.has(err.code) ? ExitCode.BadInput : ExitCode.WorkFailed;
+  if (err instanceof BitacoraError) {
+    if (BAD_INPUT_CODES.has(err.code)) return ExitCode.BadInput;
+    if (UNAUTHORIZED_CODES.has(err.code)) return ExitCode.Unauthorized;
+    if (err.code === ErrorCode.MasterUnreachable) return ExitCode.Unreachable;
+  }
   return ExitCode.WorkFailed;
 }
 

@@ -93,19 +93,28 @@ Examples:
       action<RunOptions>(ctx, async (run) => {
         const spec = buildSpec(run.args[0] as string[], run.opts);
         const client = run.client();
-        const { task, created } = await client.submitTask(spec);
+        const { task, created, warning } = await client.submitTask(spec);
+        // Accepted all the same (a node that has it may join), but said at once.
+        if (warning) ctx.stderr.write(`[bitacora] warning: ${warning}\n`);
         if (!run.opts.wait) {
-          if (run.json) return printJson(ctx, { id: task.id, state: task.state, created });
+          if (run.json) return printJson(ctx, { id: task.id, state: task.state, created, ...(warning ? { warning } : {}) });
           printLine(ctx, task.id);
           if (!created) ctx.stderr.write(`(idempotency key matched the existing task ${task.id}; nothing new was submitted)\n`);
           return;
         }
         const signal = run.stopSignal();
         ctx.stderr.write(`[bitacora] ${created ? 'submitted' : 'already submitted'} ${task.id}; waiting for it (Ctrl-C stops waiting, not the task)\n`);
+        let lastState: string | null = null;
+        let lastReason: string | null = null;
         const final = await client.followTaskLogs(task.id, chunkPrinter(ctx, { toStderr: run.json }), {
           signal,
           onTask: (t) => {
-            if (t.state === 'pending' && t.attempt > 0) ctx.stderr.write(`[bitacora] attempt ${t.attempt} ended without a result (${t.error ?? 'node lost'}); requeued\n`);
+            if (t.state === 'pending' && t.attempt > 0 && lastState !== 'pending') ctx.stderr.write(`[bitacora] attempt ${t.attempt} ended without a result (${t.error ?? 'node lost'}); requeued\n`);
+            lastState = t.state;
+            // Why it waits: once, and again whenever the reason changes.
+            const reason = t.state === 'pending' ? (t.waitingReason ?? null) : null;
+            if (reason !== null && reason !== lastReason) ctx.stderr.write(`[bitacora] waiting: ${reason}\n`);
+            lastReason = reason;
           },
         });
         const nameOf = nodeNamer(await client.listNodes().catch(() => []));

@@ -17,10 +17,10 @@ export function registerTaskShow(task: Command, ctx: CliContext): void {
         const t = await client.getTask(run.args[0] as string);
         let node: string | null = null;
         if (t.nodeId !== null) node = await client.getNode(t.nodeId).then((n) => n.name, () => t.nodeId);
-        if (run.json) return printJson(ctx, { ...t, node });
+        if (run.json) return printJson(ctx, { ...t, waitingReason: t.waitingReason ?? null, node });
         const took = t.startedAt !== null && t.finishedAt !== null ? formatDuration(t.finishedAt - t.startedAt) : '-';
         const rows: [string, string][] = [
-          ['id', t.id], ['state', t.state], ['command', commandLine(t.command)], ['kind', t.kind], ['project', t.project ?? '-'],
+          ['id', t.id], ['state', t.state], ...(t.waitingReason ? [['waiting', t.waitingReason] as [string, string]] : []), ['command', commandLine(t.command)], ['kind', t.kind], ['project', t.project ?? '-'],
           ['node', node ?? '-'], ['attempt', `${t.attempt} (lost-node retries used ${t.infraFailures} of ${t.maxRetries}; retries after failure used ${t.userFailures} of ${t.retryOnFailure})`],
           ['needs', t.needs.join(', ') || '-'], ['prefers', t.prefers.join(', ') || '-'], ['pinned to', t.pinnedNode ?? '-'],
           ['timeout', t.timeoutMs === null ? '-' : formatDuration(t.timeoutMs)], ['idempotency key', t.idempotencyKey ?? '-'],

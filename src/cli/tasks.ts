@@ -1,6 +1,7 @@
 /** `bitacora tasks`: tasks of the fleet with state, node (by name), attempt and exit code. */
 import type { Command } from 'commander';
-import { TASK_STATES, type Task, type TaskState } from '../core/index.js';
+import { TASK_STATES, type TaskState } from '../core/index.js';
+import type { TaskView } from '../client/index.js';
 import type { CliContext } from './context.js';
 import { action, cell, commandLine, formatAge, invalid, nodeNamer, parseIntegerOption, parseList } from './common.js';
 import { printJson, printLine, printTable } from './output.js';
@@ -12,10 +13,10 @@ interface TasksOptions {
   limit?: string;
 }
 
-/** The JSON shape scripts rely on: id, state, node (name), attempt, exitCode — and more. */
-export function taskJson(task: Task, nameOf: (id: string | null) => string | null) {
+/** The JSON shape scripts rely on: id, state, node (name), attempt, exitCode, waitingReason — and more. */
+export function taskJson(task: TaskView, nameOf: (id: string | null) => string | null) {
   return {
-    id: task.id, state: task.state, node: nameOf(task.nodeId), attempt: task.attempt, exitCode: task.exitCode,
+    id: task.id, state: task.state, node: nameOf(task.nodeId), attempt: task.attempt, exitCode: task.exitCode, waitingReason: task.waitingReason ?? null,
     nodeId: task.nodeId, project: task.project, kind: task.kind, command: task.command, error: task.error,
     createdAt: task.createdAt, startedAt: task.startedAt, finishedAt: task.finishedAt,
   };
@@ -40,7 +41,8 @@ export function registerTasks(program: Command, ctx: CliContext): void {
     .addHelpText(
       'after',
       `
-With --json prints an array of {"id", "state", "node", "attempt", "exitCode", …}, node by name.
+With --json prints an array of {"id", "state", "node", "attempt", "exitCode", "waitingReason", …},
+node by name; "waitingReason" says why a pending task waits (null otherwise).
 
 Examples:
   $ bitacora tasks --state running,pending
@@ -74,7 +76,7 @@ Examples:
           ctx,
           ['ID', 'STATE', 'NODE', 'ATTEMPT', 'EXIT', 'PROJECT', 'AGE', 'COMMAND'],
           tasks.map((t) => [
-            t.id, t.state, nameOf(t.nodeId) ?? '-', String(t.attempt), t.exitCode === null ? '-' : String(t.exitCode),
+            t.id, t.state, nameOf(t.nodeId) ?? (t.waitingReason ? cell(`(${t.waitingReason})`, 40) : '-'), String(t.attempt), t.exitCode === null ? '-' : String(t.exitCode),
             t.project ?? '-', formatAge(t.createdAt, now), cell(commandLine(t.command), 40),
           ]),
         );

@@ -5,10 +5,13 @@ import { ValidationError } from '../core/index.js';
 import type { CliContext, MasterHandle, MasterStartOptions } from './context.js';
 import { action, type Run } from './common.js';
 import { printJson, printLine } from './output.js';
+import { configFileOf, dataDirWith, refuseIfDisabled } from './config-file.js';
 
 interface UpOptions {
-  http: string;
-  grpc: string;
+  logFormat?: string;
+  http?: string;
+  grpc?: string;
+  config?: string;
   localWorker?: boolean;
   aclPolicy?: string;
   httpTls?: 'off' | 'fleet-ca';
@@ -38,6 +41,18 @@ export const DEFAULT_GRPC = '127.0.0.1:7701';
 /** Validated here so a typo is exit 2 with the accepted forms, before anything starts. */
 function checkAddress(option: '--http' | '--grpc', value: string): string {
   parseHostPort(value, option);
+  return value;
+}
+
+export const LOG_FORMAT_ENV = 'BITACORA_LOG_FORMAT';
+
+/** `--log-format` > `$BITACORA_LOG_FORMAT` > human; exit 2 on anything else. */
+export function logFormatOf(run: Run<{ logFormat?: string }>): 'human' | 'json' | undefined {
+  const value = run.opts.logFormat ?? run.ctx.env[LOG_FORMAT_ENV];
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'human' && value !== 'json') {
+    throw new ValidationError(`--log-format: '${value}' is not one of human, json`, [{ path: '--log-format', message: 'must be human or json' }]);
+  }
   return value;
 }
 
@@ -95,8 +110,10 @@ export function registerUp(program: Command, ctx: CliContext): void {
   program
     .command('up')
     .description('start a master: REST + WebSocket API, gRPC endpoint for agents, embedded store')
-    .option('--http <host:port>', 'address of the REST + WebSocket API and the dashboard', DEFAULT_HTTP)
-    .option('--grpc <host:port>', 'address agents dial (gRPC over TLS)', DEFAULT_GRPC)
+    .option('--http <host:port>', `address of the REST + WebSocket API and the dashboard; default ${DEFAULT_HTTP}`)
+    .option('--grpc <host:port>', `address agents dial (gRPC over TLS); default ${DEFAULT_GRPC}`)
+    .option('--config <file>', 'a configuration file (YAML; also $BITACORA_CONFIG): its up: section and fleet fields; flags win over it')
+    .option('--log-format <format>', 'human (default) or json: one JSON object per log line on stderr, for log shippers (also $BITACORA_LOG_FORMAT)')
     .option('--local-worker', 'also run a hybrid worker here, so the master can execute work alone')
     .option('--acl-policy <file>', 'the ACL policy file (YAML or JSON), applied live when edited (default <data dir>/acl.yaml)')
     .addOption(new Option('--http-tls <mode>', 'serve the API over HTTPS with the fleet CA\'s server certificate (fleet-ca) or not (off; default)').choices(['off', 'fleet-ca']))
@@ -115,17 +132,33 @@ Examples:
   $ bitacora up --http 0.0.0.0:7700 --grpc 0.0.0.0:7701   # reachable from other machines
   $ bitacora up --http 0.0.0.0:7700 --http-tls fleet-ca   # HTTPS with the fleet CA (client.json names the CA file)
   $ bitacora up --http-cert web.pem --http-key web-key.pem   # HTTPS with your own certificate
-  $ bitacora up --data-dir /srv/bitacora --json     # machine-readable banner`,
+  $ bitacora up --data-dir /srv/bitacora --json     # machine-readable banner
+  $ bitacora up --config fleet.yaml                 # settings from a file (see examples/bitacora.yaml)`,
     )
     .action(
       action<UpOptions>(ctx, async (run) => {
-        const http = checkAddress('--http', run.opts.http);
-        const grpc = checkAddress('--grpc', run.opts.grpc);
+        const logFormat = logFormatOf(run);
+        const config = configFileOf(run);
+        refuseIfDisabled(config, 'up');
+        const file = config?.file ?? null;
+        if (file?.nodeType === 'worker') {
+          throw new ValidationError(`${config!.path}: node_type worker does not run a master: start it with \`bitacora join --config ${config!.path}\``, [{ path: 'node_type', message: 'worker cannot run `up`' }]);
+        }
+        // Flag > environment > file > default; the file's values were validated by the same schema.
+        // Undefined when only the file sets it (its `settings` carry it to the same schema).
+        const http = run.opts.http !== undefined ? checkAddress('--http', run.opts.http) : file?.up.http !== undefined ? undefined : DEFAULT_HTTP;
+        const grpc = run.opts.grpc !== undefined ? checkAddress('--grpc', run.opts.grpc) : file?.up.grpc !== undefined ? undefined : DEFAULT_GRPC;
         const httpTls = httpTlsOf(run.opts);
-        const dataDir = run.dataDir();
+        const localWorker = run.opts.localWorker === true || (file?.up.localWorker as boolean | undefined) === true || (file?.up.localWorker === undefined && file?.nodeType === 'hybrid');
+        const dataDir = dataDirWith(run, file);
         const signal = run.stopSignal();
         const handle = await ctx.deps.startMaster({
-          dataDir, http, grpc, localWorker: run.opts.localWorker === true, ...(httpTls ? { httpTls } : {}), ...(run.opts.aclPolicy ? { aclPolicyFile: run.opts.aclPolicy } : {}),
+          dataDir, localWorker, ...(logFormat ? { logFormat } : {}),
+          ...(http !== undefined ? { http } : {}),
+          ...(grpc !== undefined ? { grpc } : {}),
+          ...(file ? { settings: file.up } : {}),
+          ...(file?.nodeId ? { localWorkerName: file.nodeId } : {}),
+          ...(httpTls ? { httpTls } : {}), ...(run.opts.aclPolicy ? { aclPolicyFile: run.opts.aclPolicy } : {}),
         });
         try {
           printBanner(run, handle, dataDir);

@@ -45,7 +45,7 @@ export function errorFromResponse(status: number, body: unknown, what: string): 
 export function unreachable(url: string, err: unknown): BitacoraError {
   const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
   return new BitacoraError(
-    ErrorCode.Unavailable,
+    ErrorCode.MasterUnreachable,
     `cannot reach the master at ${url} (${cause}): is \`bitacora up\` running there? Otherwise pass the right --url (or BITACORA_URL)`,
     { retryable: true, cause: err, details: { url } },
   );

@@ -11,7 +11,7 @@ import {
 import { LogbookClient } from './logbook.js';
 import { SecurityClient } from './security.js';
 import type {
-  AgentConfig, CreatedJoinToken, EmergencyTier, FleetStatus, JoinInfo, ServerFrame, SubmitOutcome, TaskListQuery, TokenRequest,
+  AgentConfig, CreatedJoinToken, EmergencyTier, FleetStatus, JoinInfo, ServerFrame, SubmitOutcome, TaskListQuery, TaskView, TokenRequest,
 } from './types.js';
 import { nodeWebSocket, type WebSocketFactory } from './websocket.js';
 
@@ -170,7 +170,7 @@ export class FleetClient {
   submitTasks(specs: NewTaskSpec[]): Promise<SubmitOutcome[]> {
     return this.#request('POST', '/v1/tasks/batch', { body: specs, what: 'batch submission' });
   }
-  listTasks(query: TaskListQuery = {}): Promise<Task[]> {
+  listTasks(query: TaskListQuery = {}): Promise<TaskView[]> {
     return this.#request('GET', '/v1/tasks', {
       query: {
         state: query.states && query.states.length > 0 ? query.states.join(',') : undefined,
@@ -182,7 +182,7 @@ export class FleetClient {
       what: 'task list',
     });
   }
-  getTask(id: string): Promise<Task> {
+  getTask(id: string): Promise<TaskView> {
     return this.#request('GET', `/v1/tasks/${this.#id(id)}`, { what: 'task lookup' });
   }
   cancelTask(id: string, reason?: string): Promise<Task> {

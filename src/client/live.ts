@@ -5,7 +5,7 @@
  */
 import { isTerminal, type BitacoraError, type FleetEvent, type Task, type TaskLogChunk } from '../core/index.js';
 import { upgradeRefused } from './errors.js';
-import type { ServerFrame } from './types.js';
+import type { ServerFrame, TaskView } from './types.js';
 import { frameText, upgradeStatusOf, type WebSocketFactory } from './websocket.js';
 
 export interface StreamQuery {
@@ -186,7 +186,7 @@ export async function watchEvents(
 
 export interface FollowDeps {
   open: OpenStream;
-  getTask(id: string): Promise<Task>;
+  getTask(id: string): Promise<TaskView>;
   taskLogs(id: string, query: { attempt?: number; after?: number }): Promise<TaskLogChunk[]>;
 }
 
@@ -196,8 +196,8 @@ export interface FollowOptions {
   attempt?: number;
   /** How often the task's state is re-read (and gaps repaired). Default 500 ms. */
   pollMs?: number;
-  /** Called when the task's state or attempt changes (e.g. to say it moved to another node). */
-  onTask?: (task: Task) => void;
+  /** Called when the task's state, attempt or waiting reason changes (e.g. to say it moved to another node, or why it waits). */
+  onTask?: (task: TaskView) => void;
 }
 
 /**
@@ -285,7 +285,7 @@ export async function followTaskLogs(
       wake = null;
       if (signal.aborted) break;
       const next = await deps.getTask(taskId);
-      if (next.state !== task.state || next.attempt !== task.attempt) options.onTask?.(next);
+      if (next.state !== task.state || next.attempt !== task.attempt || next.waitingReason !== task.waitingReason) options.onTask?.(next);
       task = next;
     }
     return task;

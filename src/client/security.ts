@@ -25,13 +25,24 @@ export interface AuditEntryView {
     details: Record<string, unknown>;
     prevHash: string;
     hash: string;
+    /** HMAC of `hash` under the master's audit key (absent in entries older than the key). */
+    mac?: string;
   };
+}
+
+/** `GET /v1/audit/checkpoints`: the master's signed checkpoints, oldest first, and the key that signed them. */
+export interface AuditCheckpointsView {
+  publicKeyPem: string;
+  checkpoints: unknown[];
 }
 
 export interface AuditVerificationView {
   ok: boolean;
   checked: number;
   break: null | { position: number; index: number | null; seq: number | null; kind: string; message: string };
+  /** True when the verifier checked every MAC (it held the audit key). */
+  keyed?: boolean;
+  checkpoints?: { checked: number; latest: { headIndex: number; at: number } | null };
 }
 
 /** `POST /v1/api-tokens`: `ttl` is a duration like `1h`, or milliseconds; `role` at most the user's own. */
@@ -64,8 +75,13 @@ export class SecurityClient {
     return this.request('GET', '/v1/audit', { query, what: 'audit trail' });
   }
 
-  verifyAudit(): Promise<AuditVerificationView> {
-    return this.request('GET', '/v1/audit/verify', { what: 'audit verification' });
+  /** Verified by the master (MAC key, its checkpoints); `checkpoint`: one more to check against, e.g. an agent's. */
+  verifyAudit(checkpoint?: Record<string, unknown>): Promise<AuditVerificationView> {
+    return this.request('POST', '/v1/audit/verify', { body: checkpoint ? { checkpoint } : {}, what: 'audit verification' });
+  }
+
+  auditCheckpoints(): Promise<AuditCheckpointsView> {
+    return this.request('GET', '/v1/audit/checkpoints', { what: 'audit checkpoints' });
   }
 
   // ── users ──

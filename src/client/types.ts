@@ -9,10 +9,15 @@ export type {
 } from '../core/index.js';
 export { EMERGENCY_TIERS } from '../core/index.js';
 
+/** A task as the API shows it: with `waitingReason`, why it is still pending (null: not pending, or not planned yet). */
+export type TaskView = Task & { waitingReason?: string | null };
+
 export interface SubmitOutcome {
-  task: Task;
+  task: TaskView;
   /** false when an idempotency key matched an existing task with the same payload. */
   created: boolean;
+  /** Set when the task needs a capability no node of the fleet advertises: accepted, it waits until one joins. */
+  warning?: string;
 }
 
 export interface TaskListQuery {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../core/index.js';
-import { compileAgentConfig, nodeNameFromHostname, parseMasterUrl } from './agent.js';
+import { compileAgentConfig, mergeJoinFlags, nodeNameFromHostname, parseMasterUrl } from './agent.js';
 
 const context = { env: {}, cwd: '/home/dev', hostname: 'Dev-Box.local', cpus: 6 };
 
@@ -108,5 +108,22 @@ describe('nodeNameFromHostname', () => {
     expect(nodeNameFromHostname('MY LAPTOP (2)')).toBe('my-laptop-2');
     expect(nodeNameFromHostname('---')).toBe('node');
     expect(nodeNameFromHostname('x'.repeat(100))).toHaveLength(64);
+  });
+});
+
+describe('the machine fingerprint and remembered join flags', () => {
+  it('advertises detected capabilities beside the typed ones, which --serve-only may name, unless fingerprinting is off', () => {
+    const base = { masterUrl: 'http://m:7700', capabilities: ['gpu'], detectedCapabilities: ['os:linux', 'arch:x64', 'git'] };
+    expect(compileAgentConfig(base, context).capabilities).toEqual(['gpu', 'os:linux', 'arch:x64', 'git']);
+    expect(compileAgentConfig({ ...base, serveOnly: ['os:linux'] }, context).serve.capabilities).toEqual(['os:linux']);
+    expect(compileAgentConfig({ ...base, fingerprint: false }, context).capabilities).toEqual(['gpu']);
+    expect(() => compileAgentConfig({ ...base, fingerprint: false, serveOnly: ['git'] }, context)).toThrow(/serveOnly\[0\].*'git' is not among/s);
+  });
+
+  it('puts the flags given now over the saved ones, field by field', () => {
+    const saved = { name: 'w1', capabilities: ['gpu'], capacity: 2, serveProjects: ['web'] };
+    expect(mergeJoinFlags(saved, {})).toEqual(saved);
+    expect(mergeJoinFlags(saved, { capacity: 4, capabilities: undefined })).toEqual({ ...saved, capacity: 4 });
+    expect(mergeJoinFlags(null, { role: 'hybrid' })).toEqual({ role: 'hybrid' });
   });
 });

@@ -78,6 +78,14 @@ export const agentOptionsSchema = z
       .transform((items) => [...new Set(items.map((i) => i.trim()))])
       .pipe(z.array(slugSchema).min(1, 'name at least one project').max(256, 'at most 256 projects'))
       .optional(),
+    /**
+     * What the machine was found to have (`os:linux`, `arch:x64`, tools on PATH; agent's
+     * machine-fingerprint.ts), advertised beside `capabilities` unless `fingerprint` is false.
+     * Set by the composition root, not by users. Default none.
+     */
+    detectedCapabilities: capabilityList.default([]),
+    /** Advertise `detectedCapabilities`. Default true. */
+    fingerprint: z.boolean().default(true),
     /** Specializations (affinity), e.g. build,test. Default none. */
     specializations: capabilityList.default([]),
     /** Tasks run at once. Default: the number of CPUs. */
@@ -99,9 +107,10 @@ export const agentOptionsSchema = z
   })
   .strict()
   .superRefine((o, ctx) => {
+    const all = allCapabilities(o);
     for (const [i, cap] of (o.serveOnly ?? []).entries()) {
-      if (!o.capabilities.includes(cap)) {
-        ctx.addIssue({ code: 'custom', path: ['serveOnly', i], message: `'${cap}' is not among the node's capabilities (${o.capabilities.join(', ') || 'none'}): serveOnly can only restrict them` });
+      if (!all.includes(cap)) {
+        ctx.addIssue({ code: 'custom', path: ['serveOnly', i], message: `'${cap}' is not among the node's capabilities (${all.join(', ') || 'none'}): serveOnly can only restrict them` });
       }
     }
     if (o.reconnectMaxDelay < o.reconnectInitialDelay) {
@@ -110,6 +119,27 @@ export const agentOptionsSchema = z
   });
 
 export type AgentOptions = z.input<typeof agentOptionsSchema>;
+
+/** Hand-typed capabilities first, then the detected ones not typed. */
+function allCapabilities(o: { capabilities: string[]; detectedCapabilities: string[]; fingerprint: boolean }): string[] {
+  return [...new Set([...o.capabilities, ...(o.fingerprint ? o.detectedCapabilities : [])])];
+}
+
+/** The join flags a node remembers (agent's node-settings.json): a later start's flags replace them, field by field. */
+export type RememberedJoinFlags = Partial<Pick<AgentOptions, 'role' | 'name' | 'fingerprint'>> & {
+  capacity?: number;
+  capabilities?: string[];
+  specializations?: string[];
+  serveOnly?: string[];
+  serveProjects?: string[];
+};
+
+/** `saved` with every flag given now put over it; what is undefined in `given` keeps the saved value. */
+export function mergeJoinFlags(saved: RememberedJoinFlags | null, given: RememberedJoinFlags): RememberedJoinFlags {
+  const out: Record<string, unknown> = { ...(saved ?? {}) };
+  for (const [key, value] of Object.entries(given)) if (value !== undefined) out[key] = value;
+  return out as RememberedJoinFlags;
+}
 
 export type CompiledAgentConfig = DeepReadonly<{
   /** The master's HTTP endpoint; the gRPC address comes from its join info. */
@@ -141,7 +171,7 @@ export function compileAgentConfig(options: AgentOptions, context: AgentContext)
     caHash: o.caHash ?? null,
     role: o.role,
     name: o.name ?? nodeNameFromHostname(context.hostname),
-    capabilities: o.capabilities,
+    capabilities: allCapabilities(o),
     specializations: o.specializations,
     capacity: o.capacity ?? Math.min(1024, Math.max(1, Math.floor(context.cpus))),
     serve: { capabilities: o.serveOnly ?? null, projects: o.serveProjects ?? null },

@@ -6,3 +6,4 @@ export * from './master.js';
 export * from './agent.js';
 export { processContext } from './environment.js';
 export { durationMs, sizeBytes, integer, flag, capabilityList, hostPort } from './values.js';
+export * from './file.js';

@@ -33,9 +33,10 @@ import { RefusalBook } from './refusals.js';
 import { EstimateBook, ResultHandler } from './results.js';
 import { Roster } from './roster.js';
 import { AuditWriter, type StoredAuditEntry } from '../access/audit-writer.js';
+import { AuditCheckpointer } from './audit-checkpoints.js';
 import { NodeCertificates, type NodeCertOptions } from '../access/node-certs.js';
 import { AuditedOperations } from '../access/audited-operations.js';
-import type { AclPolicy, AuditVerification, Requester } from '../security/index.js';
+import type { AclPolicy, AuditTrust, AuditVerification, Requester } from '../security/index.js';
 import { AccessControl, actorOf } from '../access/access-control.js';
 import type { CreatedJoinToken, FleetService, FleetStatus, JoinInfo } from './fleet-service.js';
 
@@ -87,6 +88,8 @@ export interface CoordinatorOptions {
   log?: Logger;
   /** An emergency 'shutdown-nodes' asks the master to stop; the composition root decides how. */
   onShutdownRequested?: (reason: string) => void;
+  /** The audit MAC key and signed checkpoints (audit-checkpoints.ts). Omitted: an unkeyed chain (tests). */
+  audit?: { trust: AuditTrust; checkpointIntervalMs?: number };
 }
 
 const tokenOptionsSchema = z
@@ -111,6 +114,7 @@ export class Coordinator implements FleetService {
   private readonly estimates: EstimateBook;
   private readonly certs: NodeCertificates | null;
   private readonly security: AuditedOperations;
+  private readonly checkpoints: AuditCheckpointer | null;
   private readonly accessControl: AccessControl;
   /**
    * Users, API/login tokens, the live ACL policy and `authorize` (the API's one check): an
@@ -165,7 +169,10 @@ export class Coordinator implements FleetService {
     const guard = new ProtocolGuard({ runtime, events: backbone.events });
     this.results = new ResultHandler({ runtime, state, tasks, taskLogs: backbone.taskLogs, estimates: this.estimates, dispatch, guard });
     this.certs = options.nodeCa ? new NodeCertificates(backbone.kv, options.nodeCa) : null;
-    const audit = new AuditWriter(backbone.events, () => runtime.clock.now());
+    const audit = new AuditWriter(backbone.events, () => runtime.clock.now(), options.audit?.trust ?? null);
+    this.checkpoints = options.audit
+      ? new AuditCheckpointer({ writer: audit, trust: options.audit.trust, streams: state.streams, now: () => runtime.clock.now(), log: runtime.log, ...(options.audit.checkpointIntervalMs ? { intervalMs: options.audit.checkpointIntervalMs } : {}) })
+      : null;
     this.security = new AuditedOperations({ audit, log: runtime.log });
     this.access = this.accessControl = new AccessControl({
       kv: backbone.kv,
@@ -242,6 +249,7 @@ export class Coordinator implements FleetService {
     }
     this.monitor.start();
     this.dispatcher.start();
+    await this.checkpoints?.start();
     this.flushTimer = setInterval(() => void this.flushEstimates(), runtime.settings.estimatesFlushMs);
     this.flushTimer.unref();
     this.heartbeatFlushTimer = setInterval(() => void this.flushHeartbeats(), HEARTBEAT_FLUSH_MS);
@@ -272,6 +280,7 @@ export class Coordinator implements FleetService {
       if (this.flushTimer) clearInterval(this.flushTimer);
       if (this.heartbeatFlushTimer) clearInterval(this.heartbeatFlushTimer);
       if (this.leaseTimer) clearInterval(this.leaseTimer);
+      await this.checkpoints?.close();
       this.hub.closeAll('coordinator stopping');
       await this.options.agentEndpoint?.close();
       await this.flushEstimates();
@@ -347,9 +356,9 @@ export class Coordinator implements FleetService {
     return this.security.auditLog(options);
   }
 
-  /** Re-checks the whole hash chain; names the first edited, deleted or reordered entry. */
-  async verifyAudit(): Promise<AuditVerification> {
-    return this.security.verifyAudit();
+  /** Re-checks chain, MACs and checkpoints (plus `checkpoints`, e.g. one an agent kept); names the first break. */
+  async verifyAudit(checkpoints?: readonly unknown[]): Promise<AuditVerification> {
+    return this.security.verifyAudit(checkpoints);
   }
 
   async submitTask(spec: NewTaskSpec): Promise<{ task: Task; created: boolean }> {
@@ -380,6 +389,16 @@ export class Coordinator implements FleetService {
     const task = await this.options.backbone.tasks.get(id);
     if (!task) throw new NotFoundError('task', id);
     return task;
+  }
+
+  /** Why a pending task waits (the scheduler's latest reason; waiting-reasons.ts), else null. */
+  waitingReason(task: Pick<Task, 'id' | 'state'>): string | null {
+    return this.dispatcher.waiting.reasonFor(task, this.dispatcher.isFrozen);
+  }
+
+  /** Of `needs`, the capabilities no node of the fleet advertises. */
+  unadvertisedNeeds(needs: readonly string[]): string[] {
+    return this.dispatcher.waiting.unadvertised(needs);
   }
 
   async cancelTask(id: string, reason = 'cancelled by user'): Promise<Task> {

@@ -17,6 +17,7 @@ import type { FleetState } from './fleet-state.js';
 import type { DispatchTrigger, Runtime } from './runtime.js';
 import { Roster } from './roster.js';
 import type { EstimateBook } from './results.js';
+import { WaitingReasons } from './waiting-reasons.js';
 
 export interface DispatcherDeps {
   runtime: Runtime;
@@ -49,8 +50,12 @@ export class Dispatcher implements DispatchTrigger {
   private tick: NodeJS.Timeout | null = null;
   private pins: { at: number; value: Record<string, string[]> } | null = null;
   readonly stats: DispatchStats = { passes: 0, assigned: 0, conflicts: 0, lastPlanMs: 0 };
+  /** Why each pending task waits: the scheduler's latest reasons (waiting-reasons.ts). */
+  readonly waiting: WaitingReasons;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.waiting = new WaitingReasons(deps);
+  }
 
   /** Stop-dispatch (emergency tier 1): nothing new is assigned until `resume`. */
   get isFrozen(): boolean {
@@ -119,7 +124,10 @@ export class Dispatcher implements DispatchTrigger {
       free += Math.max(0, node.capacity - activeTasks);
       views.push({ node, activeTasks });
     }
-    if (free === 0) return 0;
+    if (free === 0) {
+      await this.waiting.withoutFreeSlots(views);
+      return 0;
+    }
     const window = Math.min(ctx.runtime.settings.maxPlanWindow, Math.max(64, free * 4));
     const [pending, projectPins] = await Promise.all([ctx.tasks.pending(window), this.projectPins()]);
     if (pending.length === 0) return 0;
@@ -129,6 +137,7 @@ export class Dispatcher implements DispatchTrigger {
       activeByProject: { ...ctx.state.active.byProject() },
       estimates: this.deps.estimates.snapshot(),
       projectPins,
+      unavailable: this.waiting.unavailableNodes(views),
     };
     const refusedBy = ctx.state.refusals.forTasks(pending);
     if (refusedBy) snapshot.refusedBy = refusedBy;
@@ -136,6 +145,7 @@ export class Dispatcher implements DispatchTrigger {
     const plan = this.deps.scheduler.plan(snapshot, ctx.runtime.clock.now());
     this.stats.lastPlanMs = performance.now() - started;
     this.stats.passes++;
+    this.waiting.record(plan);
     if (plan.assignments.length === 0) return 0;
     const sent = await this.apply(plan.assignments, new Map(pending.map((t) => [t.id, t])));
     this.stats.assigned += sent;

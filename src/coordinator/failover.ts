@@ -57,15 +57,16 @@ export class Failover {
   }
 
   /**
-   * A clean stop: no more work goes to the node (down, until it comes back), and the attempts
+   * A clean stop: no more work goes to the node ('left', until it comes back), and the attempts
    * it stopped are requeued now rather than at the end of its lease — their processes are
    * dead, the agent says, and only it can know. Attempts it no longer holds are ignored.
    */
   async nodeLeaving(nodeId: string, reason: string, stopped: readonly TaskRef[]): Promise<void> {
     const { state, runtime, tasks } = this.deps;
     const node = state.roster.get(nodeId);
-    // Not 'left': that is for removed and revoked nodes, whose identity is refused from then on.
-    const statusWritten = node && node.status !== 'left' ? state.roster.setStatus(nodeId, 'down', `agent stopping: ${reason}`, runtime.clock.now()) : null;
+    // 'left': it said goodbye, unlike a lost node, which is 'down'; it may come back with its
+    // certificate (a revoked one is refused by its serial, a removed one is not in the roster).
+    const statusWritten = node && node.status !== 'left' ? state.roster.setStatus(nodeId, 'left', `agent stopping: ${reason}`, runtime.clock.now()) : null;
     const handedBack = stopped.filter((ref) => state.active.holder(ref.taskId, ref.attempt, nodeId));
     for (const ref of handedBack) state.active.remove(ref.taskId);
     const requeued = handedBack.length > 0 ? tasks.requeueMany(handedBack.map((ref) => ({ ...ref, reason: `node refused the task: agent stopping: ${reason}` })), runtime.clock.now()) : null;

@@ -37,14 +37,18 @@ export interface FleetService {
   revokeNode?(idOrName: string, reason?: string): Promise<FleetNode>;
   /** The hash-chained audit trail, oldest first. */
   auditLog?(options?: { afterIndex?: number; limit?: number }): Promise<StoredAuditEntry[]>;
-  /** Verifies the audit chain; names the first broken entry. */
-  verifyAudit?(): Promise<AuditVerification>;
+  /** Verifies the audit chain, its MACs and checkpoints (plus `checkpoints` given, e.g. an agent's); names the first break. */
+  verifyAudit?(checkpoints?: readonly unknown[]): Promise<AuditVerification>;
 
   /** Persisted before it returns. `pinnedNode` may be a name; it is resolved to an id. */
   submitTask(spec: NewTaskSpec): Promise<{ task: Task; created: boolean }>;
   submitTasks(specs: NewTaskSpec[]): Promise<{ task: Task; created: boolean }[]>;
   listTasks(filter?: TaskFilter): Promise<Task[]>;
   getTask(id: string): Promise<Task>;
+  /** Why a pending task waits: the scheduler's latest reason for it (null: not pending, or not planned yet). */
+  waitingReason?(task: Pick<Task, 'id' | 'state'>): string | null;
+  /** Of `needs`, the capabilities no node of the fleet advertises (the submission is accepted all the same). */
+  unadvertisedNeeds?(needs: readonly string[]): string[];
   /** Cancels anywhere: pending tasks at once, running ones on their node. */
   cancelTask(id: string, reason?: string): Promise<Task>;
   taskLogs(id: string, options?: { attempt?: number; afterSeq?: number }): Promise<TaskLogChunk[]>;

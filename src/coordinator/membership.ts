@@ -106,8 +106,10 @@ export class Membership {
         claimedRole: hello.node.role,
       });
     }
+    // A node that left cleanly comes back with its certificate; a removed one is no longer in
+    // the roster and a revoked one was refused by `identify`.
     const node = this.deps.state.roster.get(identity.nodeId);
-    if (!node || node.status === 'left') {
+    if (!node) {
       throw new UnauthenticatedError(`node ${identity.nodeId} is no longer a member: join again with a new token`, { details: { nodeId: identity.nodeId } });
     }
     return { ...(await this.readmit(identity.nodeId, hello, address)), identity };

@@ -50,8 +50,12 @@ export const ErrorCode = {
   StoreUnavailable: 'BIT_ERR_STORE_UNAVAILABLE',
   /** The audit trail cannot be written; privileged operations are refused (fail-closed). */
   AuditUnavailable: 'BIT_ERR_AUDIT_UNAVAILABLE',
+  /** An audit key (MAC key file or env, signing key, public key) is missing, malformed or readable by others. Terminal. */
+  AuditKeyInvalid: 'BIT_ERR_AUDIT_KEY_INVALID',
   /** Too many failed attempts from one address (dashboard login): wait `details.retryAfterMs`. Retryable. */
   RateLimited: 'BIT_ERR_RATE_LIMITED',
+  /** A client could not reach the master at all (connection refused, DNS, TLS, timeout). Retryable. */
+  MasterUnreachable: 'BIT_ERR_MASTER_UNREACHABLE',
   /** The coordinator is shutting down or refuses new work (emergency shutdown). */
   Unavailable: 'BIT_ERR_UNAVAILABLE',
   Internal: 'BIT_ERR_INTERNAL',

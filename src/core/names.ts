@@ -33,8 +33,17 @@ export const userNameSchema = z
 
 export const tagSchema = z.string().min(1).max(64).regex(/^[\w.:/-]+$/, 'tags are words: letters, digits, _ . : / -');
 
+/** `docker`, `linux`; `:` namespaces what a node finds about itself (`os:linux`, `arch:x64`). */
 export const capabilitySchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'capabilities are lowercase words: a-z, 0-9, ".", "_", "-"');
+  .regex(/^[a-z0-9][a-z0-9._:-]*$/, 'capabilities are lowercase words: a-z, 0-9, ".", "_", ":", "-"');
+
+/**
+ * The DNS name every master's server certificate carries and every agent checks it against
+ * (gRPC `grpc.ssl_target_name_override`), whatever address it dials: TLS may not send an IP
+ * address as the server name (RFC 6066; Node warns DEP0123), and the CA pin already says which
+ * fleet the server belongs to. Under `.internal`, reserved for private use: never resolved.
+ */
+export const FLEET_SERVER_NAME = 'master.bitacora.internal';

@@ -61,6 +61,8 @@ const coordinatorMessages: CoordinatorMessage[] = [
   { type: 'setRole', role: 'worker' },
   { type: 'emergencyShutdown', tier: 'cancel-all', reason: 'fire' },
   { type: 'error', code: ErrorCode.TokenUsed, message: 'used', fatal: true },
+  { type: 'auditCheckpoint', checkpoint: { version: 1, headIndex: 0, headHash: '0'.repeat(64), at: 1, previous: null, keyId: 'k1', signature: 'c2ln' } },
+  { type: 'auditCheckpoint', checkpoint: { version: 1, headIndex: 42, headHash: 'a'.repeat(64), at: 1_765_000_000_123, previous: 'b'.repeat(64), keyId: 'k1', signature: 'c2ln' } },
 ];
 
 function frameError(fn: () => unknown): FrameError {

@@ -186,6 +186,14 @@ export function coordinatorToWire(msg: CoordinatorMessage): CoordinatorFrame {
       return { error: { code: msg.code, message: msg.message, fatal: msg.fatal } };
     case 'certificate':
       return { certificate: { certificatePem: msg.certificatePem, notAfter: msg.notAfter } };
+    case 'auditCheckpoint': {
+      const c = msg.checkpoint;
+      return {
+        auditCheckpoint: {
+          version: c.version, headIndex: c.headIndex, headHash: c.headHash, at: c.at, previous: c.previous ?? '', keyId: c.keyId, signature: c.signature,
+        },
+      };
+    }
   }
 }
 
@@ -254,6 +262,13 @@ function coordinatorCandidate(frame: CoordinatorFrame__Output): unknown {
     case 'certificate': {
       const c = frame.certificate!;
       return { type: 'certificate', certificatePem: c.certificatePem, notAfter: c.notAfter };
+    }
+    case 'auditCheckpoint': {
+      const c = frame.auditCheckpoint!;
+      return {
+        type: 'auditCheckpoint',
+        checkpoint: { version: c.version, headIndex: c.headIndex, headHash: c.headHash, at: c.at, previous: c.previous || null, keyId: c.keyId, signature: c.signature },
+      };
     }
     default:
       throw new FrameError(ErrorCode.ProtocolViolation, 'coordinator frame carries no known message (empty frame or newer protocol)');

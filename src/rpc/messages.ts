@@ -125,6 +125,17 @@ export interface ResultAck {
   reason?: string;
 }
 
+/** A signed audit checkpoint (security/audit's AuditCheckpoint, which rpc/ may not import). */
+export interface AuditCheckpointMessage {
+  version: 1;
+  headIndex: number;
+  headHash: string;
+  at: number;
+  previous: string | null;
+  keyId: string;
+  signature: string;
+}
+
 export type CoordinatorMessage =
   | {
       type: 'welcome';
@@ -151,4 +162,6 @@ export type CoordinatorMessage =
   | { type: 'emergencyShutdown'; tier: EmergencyTier; reason: string }
   | { type: 'error'; code: string; message: string; fatal: boolean }
   /** A fresh node certificate (answer to renewCertificate). `notAfter` in ms since the epoch. */
-  | { type: 'certificate'; certificatePem: string; notAfter: number };
+  | { type: 'certificate'; certificatePem: string; notAfter: number }
+  /** The newest signed checkpoint of the audit trail: the agent keeps it (`bitacora audit verify --checkpoint`). */
+  | { type: 'auditCheckpoint'; checkpoint: AuditCheckpointMessage };

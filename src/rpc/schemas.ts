@@ -118,4 +118,16 @@ export const coordinatorMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('error'), code: shortText(64), message: shortText(4096), fatal: z.boolean() }),
   z.object({ type: z.literal('certificate'), certificatePem: pem, notAfter: finite }),
+  z.object({
+    type: z.literal('auditCheckpoint'),
+    checkpoint: z.object({
+      version: z.literal(1),
+      headIndex: z.number().int().min(0),
+      headHash: z.string().regex(/^[0-9a-f]{64}$/),
+      at: finite,
+      previous: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+      keyId: shortText(64),
+      signature: shortText(256),
+    }),
+  }),
 ]);

@@ -26,7 +26,36 @@ describe('PlacementScheduler hard constraints', () => {
       0,
     );
     expect(plan.assignments).toEqual([]);
-    expect(plan.unplaced).toEqual([{ taskId: 't1', reason: 'no-capable-node', detail: 'no ready node has gpu' }]);
+    expect(plan.unplaced).toEqual([{ taskId: 't1', reason: 'no-capable-node', detail: 'no node has gpu' }]);
+  });
+
+  it('names the nodes that have a missing capability but take no work now', () => {
+    const plan = scheduler.plan(
+      snapshot({
+        nodes: [nodeView({ id: 'a', capabilities: ['linux'] })],
+        unavailable: [
+          nodeView({ id: 'g1', name: 'gpu-1', status: 'draining', capabilities: ['gpu'] }),
+          nodeView({ id: 'g2', name: 'gpu-2', status: 'down', capabilities: ['gpu'] }),
+          nodeView({ id: 'g3', name: 'gpu-3', status: 'ready', capabilities: ['gpu'] }),
+          nodeView({ id: 'g4', name: 'gpu-4', status: 'left', capabilities: ['gpu'] }),
+        ],
+        pending: [task({ id: 't1', needs: ['gpu', 'tpu'] }), task({ id: 't2', pinnedNode: 'g2' })],
+      }),
+      0,
+    );
+    expect(plan.assignments).toEqual([]);
+    expect(plan.unplaced).toEqual([
+      { taskId: 't1', reason: 'no-capable-node', detail: 'the nodes with gpu are gpu-1 (draining), gpu-2 (down), gpu-3 (not connected); no node has tpu' },
+      { taskId: 't2', reason: 'no-capable-node', detail: 'pinned to node gpu-2, which is down' },
+    ]);
+  });
+
+  it('says when the nodes with a capability are full', () => {
+    const plan = scheduler.plan(
+      snapshot({ nodes: [nodeView({ id: 'a', capabilities: ['gpu'], capacity: 1, activeTasks: 1 })], pending: [task({ id: 't1', needs: ['gpu'] })] }),
+      0,
+    );
+    expect(plan.unplaced).toEqual([{ taskId: 't1', reason: 'no-capacity', detail: 'the only ready node with gpu is full (1/1 slots used)' }]);
   });
 
   it('never offers a task again to a node that refused it, and says so when no other node can run it', () => {
@@ -46,7 +75,8 @@ describe('PlacementScheduler hard constraints', () => {
       }),
       0,
     );
-    expect(plan.unplaced[0]).toMatchObject({ reason: 'no-capable-node', detail: 'no node is ready' });
+    expect(plan.unplaced[0]).toMatchObject({ reason: 'no-capable-node', detail: 'no node is ready: joining (joining), draining (draining), down (down)' });
+    expect(scheduler.plan(snapshot({ nodes: [], pending: [task({ id: 't1' })] }), 0).unplaced[0]?.detail).toBe('no node has joined the fleet');
   });
 
   it('runs a pinned task only on its node, and explains when that node is not ready', () => {
@@ -69,7 +99,7 @@ describe('PlacementScheduler hard constraints', () => {
     );
     expect(plan.assignments.map((a) => a.nodeId)).toEqual(['a', 'a']);
     expect(plan.unplaced.map((u) => u.reason)).toEqual(['no-capacity', 'no-capacity', 'no-capacity']);
-    expect(plan.unplaced[0]?.detail).toBe('all 2 capable nodes are full (4/4 slots used)');
+    expect(plan.unplaced[0]?.detail).toBe('all 2 ready nodes that can run it are full (4/4 slots used)');
   });
 
   it('tells no-capacity (capable node full) from no-capable-node', () => {

@@ -65,6 +65,8 @@ interface Slot {
 /** The nodes that satisfy one combination of hard constraints (needs + pin). */
 interface ConstraintClass {
   candidates: Slot[];
+  /** The needs of the class (sorted, unique), for the reasons. */
+  needs: readonly string[];
   /** Set once every candidate is full; capacity only shrinks within a plan, so it stays. */
   exhausted: boolean;
   /** Why `candidates` is empty. */
@@ -100,7 +102,7 @@ class PlanBuilder {
     private readonly now: number,
     private readonly options: Readonly<Required<PlacementOptions>>,
   ) {
-    this.allNodes = new Map(snapshot.nodes.map((view) => [view.node.id, view]));
+    this.allNodes = new Map([...(snapshot.unavailable ?? []), ...snapshot.nodes].map((view) => [view.node.id, view]));
     this.slots = snapshot.nodes
       .filter((view) => acceptsWork(view.node))
       .map((view, index) => {
@@ -219,7 +221,8 @@ class PlanBuilder {
     const used = cls.candidates.reduce((sum, s) => sum + Math.min(s.used, s.capacity), 0);
     const capacity = cls.candidates.reduce((sum, s) => sum + s.capacity, 0);
     const n = cls.candidates.length;
-    const text = `${n === 1 ? 'the capable node is' : `all ${n} capable nodes are`} full (${used}/${capacity} slots used)`;
+    const which = cls.needs.length > 0 ? `with ${cls.needs.join(', ')}` : 'that can run it';
+    const text = `${n === 1 ? `the only ready node ${which} is` : `all ${n} ready nodes ${which} are`} full (${used}/${capacity} slots used)`;
     if (cls.exhausted) cls.fullDetail = text;
     return text;
   }
@@ -266,7 +269,7 @@ class PlanBuilder {
           ? this.whyNoCandidate(task.pinnedNode, needs)
           : `refused by ${capable.map((slot) => slot.view.node.name).join(', ')} (not served there) and no other ready node can run it`;
       }
-      cls = { candidates, exhausted: false, whyNone };
+      cls = { candidates, needs, exhausted: false, whyNone };
       this.classes.set(key, cls);
     }
     return cls;
@@ -276,16 +279,30 @@ class PlanBuilder {
     if (pinnedNode !== null) {
       const view = this.allNodes.get(pinnedNode);
       if (view === undefined) return `pinned to node ${pinnedNode}, which is not in the fleet`;
-      if (!acceptsWork(view.node)) return `pinned to node ${view.node.name}, which is ${view.node.status}`;
+      if (!this.slots.some((slot) => slot.view.node.id === pinnedNode)) return `pinned to node ${view.node.name}, which is ${availability(view)}`;
       const have = new Set(view.node.capabilities);
       return `pinned to node ${view.node.name}, which lacks ${needs.filter((n) => !have.has(n)).join(', ')}`;
     }
-    if (this.slots.length === 0) return 'no node is ready';
+    const unavailable = this.unavailable();
+    if (needs.length === 0) {
+      return unavailable.length > 0 ? `no node is ready: ${describeNodes(unavailable)}` : 'no node has joined the fleet';
+    }
     const offered = new Set(this.slots.flatMap((slot) => [...slot.capabilities]));
     const missing = needs.filter((n) => !offered.has(n));
-    return missing.length > 0
-      ? `no ready node has ${missing.join(', ')}`
-      : `no single ready node has all of ${needs.join(', ')}`;
+    if (missing.length === 0) return `no single ready node has all of ${needs.join(', ')}`;
+    // Per missing capability: nobody has it, or the nodes that have it cannot take work now.
+    return missing
+      .map((cap) => {
+        const holders = unavailable.filter((view) => view.node.capabilities.includes(cap));
+        return holders.length === 0 ? `no node has ${cap}` : `the nodes with ${cap} are ${describeNodes(holders)}`;
+      })
+      .join('; ');
+  }
+
+  /** Nodes that take no work now but are still in the fleet (not `left`): named in the reasons. */
+  private unavailable(): NodeView[] {
+    const ready = new Set(this.slots.map((slot) => slot.view.node.id));
+    return [...this.allNodes.values()].filter((view) => !ready.has(view.node.id) && view.node.status !== 'left');
   }
 
   /** Expected durations of `key` on the ready nodes, or null when no node has an estimate for it. */
@@ -323,6 +340,17 @@ class PlanBuilder {
     parts.push(`slot ${slot.used}/${slot.capacity}`);
     return parts.join('; ');
   }
+}
+
+/** `draining`, `down`, `joining`, or `not connected` for a node recorded ready whose stream is gone. */
+function availability(view: NodeView): string {
+  return view.node.status === 'ready' ? 'not connected' : view.node.status;
+}
+
+/** `w1 (draining), w2 (down)`, at most 5 named. */
+function describeNodes(views: readonly NodeView[]): string {
+  const named = views.slice(0, 5).map((view) => `${view.node.name} (${availability(view)})`);
+  return views.length > 5 ? `${named.join(', ')} and ${views.length - 5} more` : named.join(', ');
 }
 
 function matches(wanted: readonly string[], offered: ReadonlySet<string>): number {

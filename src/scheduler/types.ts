@@ -32,6 +32,12 @@ export interface FleetSnapshot {
    * offered the task again; a task every capable node refused stays pending ('no-capable-node').
    */
   refusedBy?: Record<string, readonly string[]>;
+  /**
+   * Nodes of the fleet that take no work now (draining, down, joining, or `ready` but not
+   * connected): never placed on, only named in the reasons of tasks that wait ("the nodes with
+   * gpu are draining (w1), down (w2)").
+   */
+  unavailable?: NodeView[];
 }
 
 export interface Assignment {

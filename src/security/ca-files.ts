@@ -12,6 +12,7 @@ import { createFleetCa, DEFAULT_SERVER_VALIDITY_DAYS, isIssuedBy, issueServerCer
 import { writeFileDurably } from './durable-file.js';
 import { CertificateError } from './errors.js';
 import { caFingerprint } from './fingerprint.js';
+import { FLEET_SERVER_NAME } from '../core/index.js';
 
 export const TLS_DIR = 'tls';
 export const TLS_FILES = {
@@ -125,9 +126,9 @@ export function reachableHostsFor(bindHost: string): string[] {
   return [hostname(), ...addresses];
 }
 
-/** Requested hosts + loopback, without brackets, wildcard addresses or duplicates. */
+/** Requested hosts + loopback + the fixed name agents check (FLEET_SERVER_NAME), without brackets, wildcard addresses or duplicates. */
 function serverHosts(requested: readonly string[]): string[] {
-  const out = new Set<string>(LOOPBACK_HOSTS);
+  const out = new Set<string>([...LOOPBACK_HOSTS, FLEET_SERVER_NAME]);
   for (const raw of requested) {
     const host = stripBrackets(raw.trim());
     if (host === '' || host === '0.0.0.0' || host === '::') continue; // a bind-all address is not a name anyone connects to

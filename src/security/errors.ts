@@ -19,3 +19,11 @@ export class CaMismatchError extends BitacoraError {
     });
   }
 }
+
+/** An audit key is missing, malformed or readable by others (the MAC key file must be 0600). Terminal. */
+export class AuditKeyError extends BitacoraError {
+  override name = 'AuditKeyError';
+  constructor(message: string, options: BitacoraErrorOptions = {}) {
+    super(ErrorCode.AuditKeyInvalid, message, options);
+  }
+}

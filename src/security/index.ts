@@ -9,3 +9,4 @@ export { generateKeyPair, keyPairFromPem, type CryptoKeyPair, type KeyPairWithPe
 export * from './audit.js';
 export * from './acl.js';
 export { writeFileDurably } from './durable-file.js';
+export * from './audit-keys.js';

@@ -87,6 +87,8 @@ const ROWS: Row[] = [
   { route: 'PUT /v1/acl', path: fixed('/v1/acl'), body: DEFAULT_ACL_POLICY, operation: 'ManagePolicy', targets: () => FLEET },
   { route: 'GET /v1/audit', path: fixed('/v1/audit'), operation: 'ReadAudit', targets: () => FLEET },
   { route: 'GET /v1/audit/verify', path: fixed('/v1/audit/verify'), operation: 'ReadAudit', targets: () => FLEET },
+  { route: 'POST /v1/audit/verify', path: fixed('/v1/audit/verify'), body: {}, operation: 'ReadAudit', targets: () => FLEET },
+  { route: 'GET /v1/audit/checkpoints', path: fixed('/v1/audit/checkpoints'), operation: 'ReadAudit', targets: () => FLEET },
   // logbook: sessions
   { route: 'GET /v1/sessions', path: fixed('/v1/sessions'), operation: 'ReadState', targets: () => FLEET },
   { route: 'GET /v1/sessions/:id', path: (fx) => `/v1/sessions/${fx.session}`, operation: 'ReadState', targets: () => FLEET },

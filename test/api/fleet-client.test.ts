@@ -80,7 +80,7 @@ describe('FleetClient', () => {
 
     await server.close();
     const down = await client.status().catch((e: unknown) => e);
-    expect(down).toMatchObject({ code: ErrorCode.Unavailable, retryable: true });
+    expect(down).toMatchObject({ code: ErrorCode.MasterUnreachable, retryable: true });
     expect((down as Error).message).toMatch(/cannot reach the master at http:\/\/127\.0\.0\.1:\d+ .*bitacora up/);
   });
 

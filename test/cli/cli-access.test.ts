@@ -84,7 +84,7 @@ describe.skipIf(!existsSync(BIN))('bitacora users, tokens and ACL (built binary,
 
   it('creates API tokens for a user within the user role; the token acts as that user', async () => {
     const above = await local('token', 'create', '--user', 'ana', '--role', 'admin');
-    expect(above.code).toBe(2);
+    expect(above.code).toBe(3); // forbidden: exit 3, not "bad input"
     expect(above.stderr).toMatch(/BIT_ERR_FORBIDDEN/);
 
     const created = await local('token', 'create', '--user', 'ana', '--role', 'viewer', '--ttl', '1d', '--label', 'scraper', '--json');
@@ -98,7 +98,7 @@ describe.skipIf(!existsSync(BIN))('bitacora users, tokens and ACL (built binary,
     // A viewer reads but changes nothing; the denial is audited.
     expect((await as(anaToken, 'nodes', '--json')).code).toBe(0);
     const denied = await as(anaToken, 'user', 'add', 'mallory', '--role', 'admin');
-    expect(denied.code).toBe(2);
+    expect(denied.code).toBe(3);
     expect(denied.stderr).toMatch(/BIT_ERR_FORBIDDEN/);
     const trail = JSON.parse((await local('audit', '--json', '--limit', '1000')).stdout) as { entry: { actor: string; outcome: string } }[];
     expect(trail.some((e) => e.entry.actor === 'user:ana' && e.entry.outcome === 'denied')).toBe(true);
@@ -110,7 +110,7 @@ describe.skipIf(!existsSync(BIN))('bitacora users, tokens and ACL (built binary,
     const login = JSON.parse(res.stdout) as { token: string; kind: string; expiresAt: number };
     expect(login.kind).toBe('login');
     expect(login.expiresAt - Date.now()).toBeLessThanOrEqual(15 * 60_000);
-    expect((await as(login.token, 'whoami')).code).toBe(2);
+    expect((await as(login.token, 'whoami')).code).toBe(3); // unauthenticated
     expect((await local('token', 'create', '--user', 'ana', '--login', '--role', 'admin')).code).toBe(2);
     expect((await local('token', 'create', '--login')).code).toBe(2);
   });
@@ -129,7 +129,7 @@ describe.skipIf(!existsSync(BIN))('bitacora users, tokens and ACL (built binary,
     expect(revoked.code).toBe(0);
     expect(JSON.parse(revoked.stdout)).toMatchObject({ id: anaTokenId, state: 'revoked' });
     const refused = await as(anaToken, 'whoami');
-    expect(refused.code).toBe(2);
+    expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/BIT_ERR_UNAUTHENTICATED/);
     expect((await local('token', 'revoke', 'tok_nope')).code).toBe(2);
   });
@@ -154,7 +154,7 @@ describe.skipIf(!existsSync(BIN))('bitacora users, tokens and ACL (built binary,
     expect(syntax.stderr).toContain(broken);
 
     const viewerToken = JSON.parse((await local('token', 'create', '--user', 'ana', '--role', 'viewer', '--json')).stdout) as { token: string };
-    expect((await as(viewerToken.token, 'audit')).code).toBe(2);
+    expect((await as(viewerToken.token, 'audit')).code).toBe(3);
     policy.roles['viewer']!.push({ operation: 'ReadAudit' });
     const good = join(dir, 'good.json');
     writeFileSync(good, JSON.stringify(policy));
@@ -173,7 +173,7 @@ describe.skipIf(!existsSync(BIN))('bitacora users, tokens and ACL (built binary,
     const removed = await local('user', 'remove', 'ana', '--json');
     expect(removed.code).toBe(0);
     expect(JSON.parse(removed.stdout)).toEqual({ removed: 'ana' });
-    expect((await as(viewerToken.token, 'whoami')).code).toBe(2);
+    expect((await as(viewerToken.token, 'whoami')).code).toBe(3);
     expect((await local('user', 'remove', 'ana')).code).toBe(2);
   });
 

@@ -259,7 +259,7 @@ describe('fleet CLI connection and usage', () => {
   it('prefers flags over the environment over client.json, and says which token was refused', async () => {
     writeFileSync(join(dir, 'client.json'), JSON.stringify({ url: server.url, token: 'stale' }));
     const fromFile = await cli(['status', '--data-dir', dir]);
-    expect(fromFile.code).toBe(2);
+    expect(fromFile.code).toBe(3);
     expect(fromFile.stderr).toMatch(/refused the token from .*client\.json; pass the admin token/);
     expect((await cli(['status', '--data-dir', dir], { env: { BITACORA_TOKEN: TOKEN } })).code).toBe(0);
     const envWrong = await cli(['status', '--data-dir', dir, '--token', TOKEN], { env: { BITACORA_TOKEN: 'wrong' } });
@@ -277,7 +277,7 @@ describe('fleet CLI connection and usage', () => {
     const { port } = new URL(server.url);
     await server.close();
     const down = await cli(['nodes', '--url', `127.0.0.1:${port}`, '--token', TOKEN]);
-    expect(down.code).toBe(1);
+    expect(down.code).toBe(4);
     expect(down.stderr).toMatch(/cannot reach the master at http:\/\/127\.0\.0\.1:\d+ .*is `bitacora up` running there/);
   });
 

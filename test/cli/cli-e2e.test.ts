@@ -116,9 +116,9 @@ describe.skipIf(!existsSync(BIN))('bitacora CLI end to end (built binary, real m
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ node: 'e2e-w2', state: 'succeeded', exitCode: 0 });
 
-    // A reused token is refused with exit 2 and registers nothing.
+    // A reused token is refused with exit 3 (unauthenticated) and registers nothing.
     const reused = await bitacora([...joinArgs, '--name', 'e2e-w3', '--data-dir', join(dir, 'w3')]);
-    expect(reused.code).toBe(2);
+    expect(reused.code).toBe(3);
     expect(reused.stderr).toMatch(/BIT_ERR_TOKEN_USED|used/i);
 
     agent.kill('SIGINT');
@@ -130,7 +130,7 @@ describe.skipIf(!existsSync(BIN))('bitacora CLI end to end (built binary, real m
     expect(await exited(master)).toBe(0);
     expect(masterOutput().stderr).toMatch(/the master stopped/);
     const after = await local('nodes');
-    expect(after.code).toBe(1);
+    expect(after.code).toBe(4); // the master is unreachable
     expect(after.stderr).toMatch(/cannot reach the master/);
   });
 });

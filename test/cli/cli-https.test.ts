@@ -116,9 +116,9 @@ describe.skipIf(!existsSync(BIN))('bitacora up --http-tls fleet-ca (built binary
     expect(flags.code, flags.stderr).toBe(0);
     const env = await bitacora(['--data-dir', elsewhere, 'nodes', '--json'], { BITACORA_URL: url, BITACORA_TOKEN: client['token'], BITACORA_CA_FILE: client['caFile'] });
     expect(env.code, env.stderr).toBe(0);
-    // Without the CA, the system's trust store does not know the fleet CA: refused, exit 1.
+    // Without the CA, the system's trust store does not know the fleet CA: no trusted connection, exit 4.
     const noCa = await bitacora(['--data-dir', elsewhere, '--url', url, '--token', client['token']!, 'status']);
-    expect(noCa.code).toBe(1);
+    expect(noCa.code).toBe(4);
   });
 
   it('refuses plain http:// on the TLS port', async () => {
@@ -132,7 +132,7 @@ describe.skipIf(!existsSync(BIN))('bitacora up --http-tls fleet-ca (built binary
     const other = await createFleetCa({ commonName: 'Some Other CA' });
     const token = (JSON.parse(readFileSync(join(dir, 'master', 'client.json'), 'utf8')) as { token: string }).token;
     const client = new FleetClient({ url, token, caCertPem: other.certPem, secureTransport: nodeSecureTransport, timeoutMs: 10_000 });
-    await expect(client.status()).rejects.toMatchObject({ code: 'BIT_ERR_UNAVAILABLE' });
+    await expect(client.status()).rejects.toMatchObject({ code: 'BIT_ERR_MASTER_UNREACHABLE' });
     const fleetCa = readFileSync(join(dir, 'master', 'tls', 'ca.pem'), 'utf8');
     const trusting = new FleetClient({ url, token, caCertPem: fleetCa, secureTransport: nodeSecureTransport, timeoutMs: 10_000 });
     await expect(trusting.status()).resolves.toHaveProperty('nodes');
@@ -171,7 +171,7 @@ describe.skipIf(!existsSync(BIN))('bitacora up --http-tls fleet-ca (built binary
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       child.once('exit', (code) => resolve({ code, stderr }));
     });
-    expect(res.code).not.toBe(0);
+    expect(res.code).toBe(3); // the master is not the one pinned: an authentication failure
     expect(res.stderr).toMatch(/BIT_ERR_CA_MISMATCH|does not match the pinned/);
   }, 60_000);
 });

@@ -122,11 +122,11 @@ describe('bitacora join', () => {
     expect(agent.closes()).toBe(1);
   });
 
-  it('restarts without a token (the stored credential is used) and defaults to worker', async () => {
+  it('restarts without a token (the stored credential is used), passing on no node setting it was not given (the saved ones hold)', async () => {
     const agent = fakeAgent();
     const running = cli(['join', 'http://m:7700', '--json'], { cwd: '/home/u', deps: { startAgent: agent.startAgent } });
     await until(() => agent.calls.length === 1);
-    expect(agent.calls[0]).toEqual({ masterUrl: 'http://m:7700', role: 'worker', capabilities: [], specializations: [], dataDir: '/home/u/.bitacora' });
+    expect(agent.calls[0]).toEqual({ masterUrl: 'http://m:7700', dataDir: '/home/u/.bitacora' });
     await new Promise((r) => setTimeout(r, 300));
     agent.finish();
     const res = await running;

@@ -104,8 +104,8 @@ describe('failover with real processes', () => {
     const events = await master.call<FleetEvent[]>('events');
     const requeued = events.filter((e) => e.type === 'task.requeued' && held.includes(e.subject!));
     expect(requeued.map((e) => String(e.data['reason']))).toEqual([expect.stringContaining('agent stopping'), expect.stringContaining('agent stopping')]);
-    // It is down (not removed): no work goes to it until it comes back.
-    expect((await master.call<FleetNode>('getNode', 'w1')).status).toBe('down');
+    // It left cleanly (not lost, not removed): no work goes to it until it comes back.
+    expect((await master.call<FleetNode>('getNode', 'w1')).status).toBe('left');
   });
 
   it('fences a SIGSTOPped worker: its late claims are refused or never made, its tasks killed, nothing recorded twice', async () => {

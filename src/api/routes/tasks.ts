@@ -1,11 +1,12 @@
 /**
  * Task routes: submit one or a batch (SubmitTask on each spec's project, the fleet for specs
  * without one), list with filters and inspect (ReadState), cancel (CancelTask on the task's
- * project), read captured output (ReadLogs).
+ * project), read captured output (ReadLogs). Tasks carry `waitingReason` (why a pending task
+ * waits); a submission needing a capability no node advertises is accepted with a `warning`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { BitacoraError, ErrorCode, parseOrThrow, TASK_STATES, taskSpecSchema } from '../../core/index.js';
+import { BitacoraError, ErrorCode, parseOrThrow, TASK_STATES, taskSpecSchema, type NewTaskSpec, type Task } from '../../core/index.js';
 import type { FleetService } from '../../coordinator/fleet-service.js';
 import type { Target } from '../../security/index.js';
 import { bodyOrEmpty, bodyString, fleetFor, idParamSchema, lookup, paramId, projectTargets, SMALL_BODY_LIMIT, type RouteDeps } from './shared.js';
@@ -69,6 +70,18 @@ const batchTargets = (request: FastifyRequest): Target[] => {
   return projects.includes(null) && targets[0]?.kind === 'project' ? [...targets, { kind: 'fleet' }] : targets;
 };
 
+/** A task as shown: with why it still waits, when it does (the scheduler's latest reason). */
+function withReason(fleet: FleetService, task: Task): Task & { waitingReason: string | null } {
+  return { ...task, waitingReason: fleet.waitingReason?.(task) ?? null };
+}
+
+/** Accepted all the same (a node with it may join later), but said at once. */
+function submitted(fleet: FleetService, spec: NewTaskSpec, outcome: { task: Task; created: boolean }) {
+  const missing = fleet.unadvertisedNeeds?.(spec.needs ?? []) ?? [];
+  const warning = missing.length > 0 ? `no node of the fleet has ${missing.join(', ')}: the task waits until a node that has ${missing.length === 1 ? 'it' : 'them'} joins` : undefined;
+  return { ...outcome, task: withReason(fleet, outcome.task), ...(warning ? { warning } : {}) };
+}
+
 export function taskRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
   const read = { config: { operation: 'ReadState' } } as const;
   const taskProject = async (request: FastifyRequest): Promise<Target[]> => projectTargets([(await lookup(() => fleet.getTask(paramId(request, 'task id'))))?.project]);
@@ -76,29 +89,30 @@ export function taskRoutes(app: FastifyInstance, { fleet }: RouteDeps): void {
   app.post('/tasks', { bodyLimit: TASK_BODY_LIMIT, config: { operation: 'SubmitTask', targets: specTargets } }, async (request, reply) => {
     const spec = parseOrThrow(taskSpecSchema, bodyOrEmpty(request.body), 'task');
     const outcome = await fleetFor(fleet, request).submitTask(spec);
-    return reply.code(outcome.created ? 201 : 200).send(outcome);
+    return reply.code(outcome.created ? 201 : 200).send(submitted(fleet, spec, outcome));
   });
 
   app.post('/tasks/batch', { bodyLimit: BATCH_BODY_LIMIT, config: { operation: 'SubmitTask', targets: batchTargets } }, async (request, reply) => {
     const specs = parseOrThrow(batchSchema, request.body ?? [], 'task batch');
     const outcomes = await fleetFor(fleet, request).submitTasks(specs);
-    return reply.code(outcomes.some((o) => o.created) ? 201 : 200).send(outcomes);
+    return reply.code(outcomes.some((o) => o.created) ? 201 : 200).send(outcomes.map((o, i) => submitted(fleet, specs[i]!, o)));
   });
 
   app.get('/tasks', read, async (request) => {
     const query = parseOrThrow(listQuerySchema, request.query, 'task filter');
-    return fleet.listTasks({
+    const tasks = await fleet.listTasks({
       ...(query.state ? { states: query.state } : {}),
       ...(query.node ? { nodeId: resolveNodeFilter(fleet, query.node) } : {}),
       ...(query.project ? { project: query.project } : {}),
       limit: query.limit,
       order: query.order,
     });
+    return tasks.map((task) => withReason(fleet, task));
   });
 
   app.get('/tasks/:id', read, async (request) => {
     const { id } = parseOrThrow(idParamSchema, request.params, 'task id');
-    return fleet.getTask(id);
+    return withReason(fleet, await fleet.getTask(id));
   });
 
   app.post('/tasks/:id/cancel', { bodyLimit: SMALL_BODY_LIMIT, config: { operation: 'CancelTask', targets: taskProject } }, async (request) => {

@@ -3,6 +3,7 @@
  * exposes one CoordinatorLink per connection attempt. Reconnecting is the agent's job.
  */
 import { Client, credentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
+import { FLEET_SERVER_NAME } from '../../core/index.js';
 import { decodeCoordinatorMessage, deliverFrame, encodeAgentFrames } from '../codec.js';
 import { FrameError } from '../errors.js';
 import type { AgentMessage, CoordinatorMessage } from '../messages.js';
@@ -44,7 +45,10 @@ export interface ConnectOptions {
   /** mTLS (next issue): the node's key and certificate. */
   clientKeyPem?: string;
   clientCertPem?: string;
-  /** Name to check the server certificate against when it differs from the address host. */
+  /**
+   * Name to send (SNI) and check the server certificate against. Default FLEET_SERVER_NAME, which
+   * every master's certificate carries: never an IP address (RFC 6066, Node's DEP0123).
+   */
   serverName?: string;
   /** Default: ping after 5 s of silence, give up 5 s later. */
   keepalive?: KeepaliveOptions;
@@ -58,9 +62,28 @@ export function connectToCoordinator(options: ConnectOptions): CoordinatorLink {
   );
   const client = new Client(options.address, creds, {
     ...channelOptions({ timeMs: options.keepalive?.timeMs ?? 5_000, timeoutMs: options.keepalive?.timeoutMs ?? 5_000 }),
-    ...(options.serverName ? { 'grpc.ssl_target_name_override': options.serverName, 'grpc.default_authority': options.serverName } : {}),
+    'grpc.ssl_target_name_override': options.serverName ?? FLEET_SERVER_NAME,
+    'grpc.default_authority': options.serverName ?? FLEET_SERVER_NAME,
   });
   return new GrpcCoordinatorLink(client);
+}
+
+/**
+ * grpc-js's details as one readable sentence: its empty trailer (`… Resolution note: `) and the
+ * timestamps it puts in parentheses are dropped, whitespace collapsed, and a sentence ends once.
+ * `No connection established. Last error: connect ECONNREFUSED 127.0.0.1:7701 (2026-…). Resolution note: `
+ * → `no connection established (last error: connect ECONNREFUSED 127.0.0.1:7701)`.
+ */
+export function readableStreamError(details: string): string {
+  let text = details
+    .replace(/\s*Resolution note:\s*$/i, '')
+    .replace(/\s*\(\d{4}-\d{2}-\d{2}T[^)]*\)/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/\.+$/, '');
+  const last = /^No connection established\. Last error: (.+)$/i.exec(text);
+  if (last) text = `no connection established (last error: ${last[1]!.replace(/^Error: /, '')})`;
+  return text === '' ? 'the stream failed (no details)' : text;
 }
 
 class GrpcCoordinatorLink implements CoordinatorLink {
@@ -80,7 +103,7 @@ class GrpcCoordinatorLink implements CoordinatorLink {
     const call = this.client.makeBidiStreamRequest(RAW_CONNECT.path, RAW_CONNECT.requestSerialize, RAW_CONNECT.responseDeserialize, new Metadata());
     this.call = call;
     call.on('data', (bytes: Buffer) => this.receive(bytes));
-    call.on('error', (err: Error & { details?: string }) => this.finish(err.details || err.message));
+    call.on('error', (err: Error & { details?: string }) => this.finish(readableStreamError(err.details || err.message)));
     call.on('end', () => this.finish('coordinator ended the stream'));
     call.on('close', () => this.finish('stream closed'));
   }

@@ -4,6 +4,7 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { AgentConfig as _bitacora_fleet_v1_AgentConfig, AgentConfig__Output as _bitacora_fleet_v1_AgentConfig__Output } from './bitacora/fleet/v1/AgentConfig.js';
 import type { AgentFrame as _bitacora_fleet_v1_AgentFrame, AgentFrame__Output as _bitacora_fleet_v1_AgentFrame__Output } from './bitacora/fleet/v1/AgentFrame.js';
+import type { AuditCheckpoint as _bitacora_fleet_v1_AuditCheckpoint, AuditCheckpoint__Output as _bitacora_fleet_v1_AuditCheckpoint__Output } from './bitacora/fleet/v1/AuditCheckpoint.js';
 import type { CancelTask as _bitacora_fleet_v1_CancelTask, CancelTask__Output as _bitacora_fleet_v1_CancelTask__Output } from './bitacora/fleet/v1/CancelTask.js';
 import type { Certificate as _bitacora_fleet_v1_Certificate, Certificate__Output as _bitacora_fleet_v1_Certificate__Output } from './bitacora/fleet/v1/Certificate.js';
 import type { CoordinatorFrame as _bitacora_fleet_v1_CoordinatorFrame, CoordinatorFrame__Output as _bitacora_fleet_v1_CoordinatorFrame__Output } from './bitacora/fleet/v1/CoordinatorFrame.js';
@@ -44,6 +45,7 @@ export interface ProtoGrpcType {
       v1: {
         AgentConfig: MessageTypeDefinition<_bitacora_fleet_v1_AgentConfig, _bitacora_fleet_v1_AgentConfig__Output>
         AgentFrame: MessageTypeDefinition<_bitacora_fleet_v1_AgentFrame, _bitacora_fleet_v1_AgentFrame__Output>
+        AuditCheckpoint: MessageTypeDefinition<_bitacora_fleet_v1_AuditCheckpoint, _bitacora_fleet_v1_AuditCheckpoint__Output>
         CancelTask: MessageTypeDefinition<_bitacora_fleet_v1_CancelTask, _bitacora_fleet_v1_CancelTask__Output>
         Certificate: MessageTypeDefinition<_bitacora_fleet_v1_Certificate, _bitacora_fleet_v1_Certificate__Output>
         CoordinatorFrame: MessageTypeDefinition<_bitacora_fleet_v1_CoordinatorFrame, _bitacora_fleet_v1_CoordinatorFrame__Output>

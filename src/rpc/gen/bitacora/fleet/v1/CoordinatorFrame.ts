@@ -12,6 +12,7 @@ import type { Certificate as _bitacora_fleet_v1_Certificate, Certificate__Output
 import type { HeartbeatAck as _bitacora_fleet_v1_HeartbeatAck, HeartbeatAck__Output as _bitacora_fleet_v1_HeartbeatAck__Output } from '../../../bitacora/fleet/v1/HeartbeatAck.js';
 import type { ExecuteTasks as _bitacora_fleet_v1_ExecuteTasks, ExecuteTasks__Output as _bitacora_fleet_v1_ExecuteTasks__Output } from '../../../bitacora/fleet/v1/ExecuteTasks.js';
 import type { ResultAcks as _bitacora_fleet_v1_ResultAcks, ResultAcks__Output as _bitacora_fleet_v1_ResultAcks__Output } from '../../../bitacora/fleet/v1/ResultAcks.js';
+import type { AuditCheckpoint as _bitacora_fleet_v1_AuditCheckpoint, AuditCheckpoint__Output as _bitacora_fleet_v1_AuditCheckpoint__Output } from '../../../bitacora/fleet/v1/AuditCheckpoint.js';
 
 export interface CoordinatorFrame {
   'welcome'?: (_bitacora_fleet_v1_Welcome | null);
@@ -25,7 +26,8 @@ export interface CoordinatorFrame {
   'heartbeatAck'?: (_bitacora_fleet_v1_HeartbeatAck | null);
   'executeTasks'?: (_bitacora_fleet_v1_ExecuteTasks | null);
   'resultAcks'?: (_bitacora_fleet_v1_ResultAcks | null);
-  'msg'?: "welcome"|"cancelTask"|"voidTasks"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck"|"executeTasks"|"resultAcks";
+  'auditCheckpoint'?: (_bitacora_fleet_v1_AuditCheckpoint | null);
+  'msg'?: "welcome"|"cancelTask"|"voidTasks"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck"|"executeTasks"|"resultAcks"|"auditCheckpoint";
 }
 
 export interface CoordinatorFrame__Output {
@@ -40,5 +42,6 @@ export interface CoordinatorFrame__Output {
   'heartbeatAck'?: (_bitacora_fleet_v1_HeartbeatAck__Output | null);
   'executeTasks'?: (_bitacora_fleet_v1_ExecuteTasks__Output | null);
   'resultAcks'?: (_bitacora_fleet_v1_ResultAcks__Output | null);
-  'msg'?: "welcome"|"cancelTask"|"voidTasks"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck"|"executeTasks"|"resultAcks";
+  'auditCheckpoint'?: (_bitacora_fleet_v1_AuditCheckpoint__Output | null);
+  'msg'?: "welcome"|"cancelTask"|"voidTasks"|"updateConfiguration"|"setRole"|"emergencyShutdown"|"error"|"certificate"|"heartbeatAck"|"executeTasks"|"resultAcks"|"auditCheckpoint";
 }
