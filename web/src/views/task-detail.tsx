@@ -129,7 +129,7 @@ export function TaskDetailView({ picture, client, live, id }: ViewProps & { id: 
           }}>Jump to first error</button>
           <span class="meta">{chunks.length === 0 ? 'no output yet' : `${chunks.length} chunks${errorIndex < 0 ? ', no error seen' : ''}`}</span>
         </div>
-        <pre class="output" ref={outputRef} tabIndex={0} aria-label="Task output" data-testid="task-output">
+        <pre class="output" ref={outputRef} tabIndex={0} role="log" aria-label="Task output" data-testid="task-output">
           {chunks.map((c, i) => (
             <span key={`${c.attempt}:${c.seq}`} class={`chunk ${c.stream}`} ref={i === errorIndex ? firstError : undefined} tabIndex={i === errorIndex ? -1 : undefined}>{c.data}</span>
           ))}
