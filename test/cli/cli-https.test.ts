@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetClient } from '../../src/client/fleet-client.js';
 import { nodeSecureTransport } from '../../src/client/node-transport.js';
 import { createFleetCa, issueServerCertificate } from '../../src/security/index.js';
-import { baseEnv, BIN, bitacora, startBitacora } from '../helpers/cli-binary.js';
+import { baseEnv, BIN, bitacora, eventually, startBitacora } from '../helpers/cli-binary.js';
 
 interface Started {
   child: ChildProcess;
@@ -34,15 +34,6 @@ function startJson(args: string[]): Promise<Started> {
   });
 }
 
-async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** The certificate the server at `url` presents (no trust decision: only to look at it). */
 function presentedCertificate(url: string): Promise<X509Certificate> {
@@ -144,7 +135,7 @@ describe.skipIf(!existsSync(BIN))('bitacora up --http-tls fleet-ca (built binary
     const client = new FleetClient({ url, token, caCertPem: fleetCa, secureTransport: nodeSecureTransport, timeoutMs: 10_000 });
     const frames: unknown[] = [];
     const stream = client.openEventStream({ after: 0 }, (frame) => frames.push(frame));
-    await eventually(async () => frames.length, (n) => n > 0, 20_000);
+    await eventually(async () => frames.length, (n) => n > 0, "a frame", 20_000);
     stream.close();
   });
 

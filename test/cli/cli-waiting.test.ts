@@ -9,17 +9,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, baseEnv, bitacora, startBitacora } from '../helpers/cli-binary.js';
+import { baseEnv, BIN, bitacora, eventually, startBitacora } from '../helpers/cli-binary.js';
 
-async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe.skipIf(!existsSync(BIN))('waiting reasons (built binary, real master and agents)', () => {
   let dir: string;

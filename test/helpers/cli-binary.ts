@@ -58,3 +58,17 @@ export function startBitacora(args: string[], timeoutMs = 30_000): Promise<Start
     });
   });
 }
+
+/**
+ * Polls `fn` until `ok` holds for its value (every 200 ms); past `timeoutMs` throws naming
+ * `what` and the last value seen.
+ */
+export async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => boolean, what = 'condition', timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
