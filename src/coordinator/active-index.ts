@@ -21,13 +21,19 @@ export interface ActiveEntry {
   lastSeq: number;
   /** Output bytes stored for this attempt, bounded by the coordinator. */
   outputBytes: number;
-  /** Its result is being recorded: settles once it is (true) or could not be (false); a re-sent copy waits for it. */
+  /**
+   * Its result is being recorded: settles once it is (true) or could not be (false); a re-sent
+   * copy waits for it. Set and cleared through `markFinishing` / `clearFinishing`, which keep
+   * the per-node count the dispatcher reads.
+   */
   finishing: Promise<boolean> | null;
 }
 
 export class ActiveIndex {
   private readonly byTask = new Map<string, ActiveEntry>();
   private readonly byNode = new Map<string, Set<string>>();
+  /** Per node: entries whose result is being recorded (their slot is free for new work). */
+  private readonly finishingByNode = new Map<string, number>();
   private readonly projectCounts: Record<string, number> = Object.create(null) as Record<string, number>;
 
   get size(): number {
@@ -61,6 +67,7 @@ export class ActiveIndex {
     const entry = this.byTask.get(taskId);
     if (!entry) return undefined;
     this.byTask.delete(taskId);
+    if (entry.finishing !== null) this.dropFinishing(entry.nodeId);
     const set = this.byNode.get(entry.nodeId);
     set?.delete(taskId);
     if (set && set.size === 0) this.byNode.delete(entry.nodeId);
@@ -80,11 +87,20 @@ export class ActiveIndex {
    * group commit as that result instead of waiting for it.
    */
   busyOn(nodeId: string): number {
-    const ids = this.byNode.get(nodeId);
-    if (!ids) return 0;
-    let busy = 0;
-    for (const id of ids) if (!this.byTask.get(id)!.finishing) busy++;
-    return busy;
+    return this.countOn(nodeId) - (this.finishingByNode.get(nodeId) ?? 0);
+  }
+
+  /** The entry's result is being recorded until `recorded` settles. */
+  markFinishing(entry: ActiveEntry, recorded: Promise<boolean>): void {
+    if (entry.finishing === null) this.finishingByNode.set(entry.nodeId, (this.finishingByNode.get(entry.nodeId) ?? 0) + 1);
+    entry.finishing = recorded;
+  }
+
+  /** The result could not be recorded: the slot is the attempt's again. */
+  clearFinishing(entry: ActiveEntry): void {
+    if (entry.finishing === null) return;
+    entry.finishing = null;
+    this.dropFinishing(entry.nodeId);
   }
 
   /** Entries held by `nodeId` (a copy: callers mutate the index while iterating). */
@@ -107,7 +123,14 @@ export class ActiveIndex {
 
   clear(): void {
     this.byTask.clear();
+    this.finishingByNode.clear();
     this.byNode.clear();
     for (const key of Object.keys(this.projectCounts)) delete this.projectCounts[key];
+  }
+
+  private dropFinishing(nodeId: string): void {
+    const left = (this.finishingByNode.get(nodeId) ?? 1) - 1;
+    if (left > 0) this.finishingByNode.set(nodeId, left);
+    else this.finishingByNode.delete(nodeId);
   }
 }

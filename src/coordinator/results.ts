@@ -157,14 +157,14 @@ export class ResultHandler {
       return;
     }
     let settle!: (recorded: boolean) => void;
-    entry.finishing = new Promise<boolean>((resolve) => (settle = resolve));
+    this.deps.state.active.markFinishing(entry, new Promise<boolean>((resolve) => (settle = resolve)));
     // The slot is free from now on: a pass placing the next task runs while this result commits.
     this.deps.dispatch.schedule();
     let outcome: ItemOutcome;
     try {
       outcome = await this.reports.push({ kind: 'finished', taskId, attempt, result });
     } catch (err) {
-      entry.finishing = null;
+      this.deps.state.active.clearFinishing(entry);
       settle(false);
       // Store trouble: no ack, so the agent keeps the result and re-sends it after reconnect.
       this.deps.runtime.log.error(`cannot record result of ${taskId}#${attempt}: ${(err as Error).message}`);
