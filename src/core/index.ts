@@ -19,4 +19,5 @@ export * from './model/task-rules.js';
 export * from './model/event.js';
 export * from './model/fleet.js';
 export * from './model/access.js';
+export * from './model/audit-checkpoint.js';
 export * from './pipeline/index.js';

@@ -16,7 +16,7 @@
  * results with one `resultAcks`. A batch larger than a frame may hold is split into several
  * frames by the codec (`encodeAgentFrames` / `encodeCoordinatorFrames`), in order.
  */
-import type { AgentConfig, EmergencyTier, NodeResources, NodeRole, TaskKind, TaskLogChunk, TaskResult } from '../core/index.js';
+import type { AgentConfig, AuditCheckpoint, EmergencyTier, NodeResources, NodeRole, TaskKind, TaskLogChunk, TaskResult } from '../core/index.js';
 
 /** Defined in core (shared with the API client); re-exported as part of the protocol. */
 export type { AgentConfig, EmergencyTier } from '../core/index.js';
@@ -125,16 +125,8 @@ export interface ResultAck {
   reason?: string;
 }
 
-/** A signed audit checkpoint (security/audit's AuditCheckpoint, which rpc/ may not import). */
-export interface AuditCheckpointMessage {
-  version: 1;
-  headIndex: number;
-  headHash: string;
-  at: number;
-  previous: string | null;
-  keyId: string;
-  signature: string;
-}
+/** A signed audit checkpoint, as the master sends it to agents. */
+export type AuditCheckpointMessage = AuditCheckpoint;
 
 export type CoordinatorMessage =
   | {

@@ -12,6 +12,7 @@
  * removed.
  */
 import { createHash, createHmac, createPublicKey, sign as signBytes, timingSafeEqual, verify as verifyBytes, type KeyObject } from 'node:crypto';
+import type { AuditCheckpoint, AuditCheckpointBody } from '../core/index.js';
 
 /** Who acted: a user or API principal (`user:admin`), a node (`node:nod_…`), or the coordinator itself. */
 export type AuditActor = string;
@@ -90,26 +91,9 @@ export function chainEntry(head: { index: number; hash: string } | null, record:
 }
 
 // ───────────────────────── signed checkpoints ─────────────────────────
+// The checkpoint's shape is in core (the agent protocol carries it too).
 
-/**
- * What a checkpoint signs: the head of the trail at `at`. `headIndex` is the head's audit
- * sequence (entries count from 1, gap-free); `previous` is the digest of the checkpoint before
- * it in the master's checkpoint file (CloudTrail's digest chain), so a checkpoint removed from
- * the file is noticed too; `keyId` names the signing key.
- */
-export interface AuditCheckpointBody {
-  version: 1;
-  headIndex: number;
-  headHash: string;
-  at: number;
-  previous: string | null;
-  keyId: string;
-}
-
-/** A checkpoint with its Ed25519 signature (base64) over `canonicalJson(body)`. */
-export interface AuditCheckpoint extends AuditCheckpointBody {
-  signature: string;
-}
+export type { AuditCheckpoint, AuditCheckpointBody } from '../core/index.js';
 
 /** The id of a public key: sha256 of its SPKI DER, first 16 hex digits. */
 export function auditKeyId(publicKey: KeyObject): string {
