@@ -33,14 +33,7 @@ export function stateFilePath(dataDir: string): string {
 /** The stored state, or null when the agent never joined. Throws ValidationError on a corrupt file. */
 export function loadAgentState(dataDir: string): AgentState | null {
   const file = stateFilePath(dataDir);
-  if (!existsSync(file)) return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    json = { error: `not JSON: ${(err as Error).message}` };
-  }
-  return parseOrThrow(agentStateSchema, json, `agent state ${file}`);
+  return readValidated(file, agentStateSchema, `agent state ${file}`);
 }
 
 /**
@@ -77,6 +70,16 @@ export type NodeSettings = z.output<typeof nodeSettingsSchema>;
 
 export function loadNodeSettings(dataDir: string): NodeSettings | null {
   const file = join(dataDir, NODE_SETTINGS_FILE);
+  return readValidated(file, nodeSettingsSchema, `saved join flags ${file}`);
+}
+
+export function saveNodeSettings(dataDir: string, settings: NodeSettings): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileDurably(join(dataDir, NODE_SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** A JSON file checked against `schema`; null when absent. Not JSON → the schema's ValidationError names the file. */
+function readValidated<S extends z.ZodType>(file: string, schema: S, what: string): z.output<S> | null {
   if (!existsSync(file)) return null;
   let json: unknown;
   try {
@@ -84,10 +87,5 @@ export function loadNodeSettings(dataDir: string): NodeSettings | null {
   } catch (err) {
     json = { error: `not JSON: ${(err as Error).message}` };
   }
-  return parseOrThrow(nodeSettingsSchema, json, `saved join flags ${file}`);
-}
-
-export function saveNodeSettings(dataDir: string, settings: NodeSettings): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  writeFileDurably(join(dataDir, NODE_SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+  return parseOrThrow(schema, json, what);
 }
