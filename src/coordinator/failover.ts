@@ -59,20 +59,24 @@ export class Failover {
   /**
    * A clean stop: no more work goes to the node ('left', until it comes back), and the attempts
    * it stopped are requeued now rather than at the end of its lease — their processes are
-   * dead, the agent says, and only it can know. Attempts it no longer holds are ignored.
+   * dead, the agent says, and only it can know. Resolves with the attempts it named but does
+   * not hold (stale or unknown: the caller answers those like any such report).
    */
-  async nodeLeaving(nodeId: string, reason: string, stopped: readonly TaskRef[]): Promise<void> {
+  async nodeLeaving(nodeId: string, reason: string, stopped: readonly TaskRef[]): Promise<TaskRef[]> {
     const { state, runtime, tasks } = this.deps;
     const node = state.roster.get(nodeId);
     // 'left': it said goodbye, unlike a lost node, which is 'down'; it may come back with its
     // certificate (a revoked one is refused by its serial, a removed one is not in the roster).
     const statusWritten = node && node.status !== 'left' ? state.roster.setStatus(nodeId, 'left', `agent stopping: ${reason}`, runtime.clock.now()) : null;
-    const handedBack = stopped.filter((ref) => state.active.holder(ref.taskId, ref.attempt, nodeId));
+    const handedBack: TaskRef[] = [];
+    const notHeld: TaskRef[] = [];
+    for (const ref of stopped) (state.active.holder(ref.taskId, ref.attempt, nodeId) ? handedBack : notHeld).push(ref);
     for (const ref of handedBack) state.active.remove(ref.taskId);
     const requeued = handedBack.length > 0 ? tasks.requeueMany(handedBack.map((ref) => ({ ...ref, reason: `node refused the task: agent stopping: ${reason}` })), runtime.clock.now()) : null;
     await Promise.all([statusWritten, requeued]);
     if (handedBack.length > 0) this.deps.dispatch.schedule();
     runtime.log.info(`node ${node?.name ?? nodeId} is leaving (${reason}); ${handedBack.length} stopped task(s) handed back`, { nodeId });
+    return notHeld;
   }
 
   /**

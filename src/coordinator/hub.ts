@@ -158,8 +158,7 @@ export class Hub {
       case 'leaving': {
         deps.monitor.beat(nodeId);
         // What it names but does not hold is answered like any stale or unknown report.
-        const notHeld = message.stopped.filter((ref) => !deps.state.active.holder(ref.taskId, ref.attempt, nodeId));
-        return Promise.all([deps.failover.nodeLeaving(nodeId, message.reason, message.stopped), deps.results.notHeld(session, notHeld, 'leaving')]).then(() => undefined);
+        return deps.failover.nodeLeaving(nodeId, message.reason, message.stopped).then((notHeld) => deps.results.notHeld(session, notHeld, 'leaving'));
       }
       case 'renewCertificate':
         void this.renew(session, nodeId, message.csrPem);
